@@ -1,0 +1,35 @@
+"""DataIngestor.get_df() against the plain SDK + pandas baseline, from Azurite.
+
+Bakes the default project, builds its environment, starts Azurite on
+127.0.0.1 and uploads a CSV of over 100 MB and the same data as parquet. Each
+measurement runs in a fresh process, so peak memory is that read's alone:
+
+- ours: ``DataIngestor(blob, secrets).get_df()``
+- baseline: ``download_blob().readall()`` then ``pandas.read_csv(BytesIO(...))``
+  (``read_parquet`` for parquet)
+
+    .venv/bin/python benchmarks/ingest.py
+
+Targets: wall-time ratio <= 1.10, peak memory ratio <= 1.5.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from baked import baked_project
+
+WORKER = Path(__file__).resolve().with_name("ingest_worker.py")
+
+
+def main() -> None:
+    project, env_dir = baked_project()
+    subprocess.run(
+        [str(env_dir / "bin" / "python"), str(WORKER), "run", "--project", str(project)],
+        check=True,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+"""Runs inside the baked project's environment; see ingest.py."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from io import BytesIO
+from pathlib import Path
+
+REPEATS = 5
+ROWS = 750_000  # about 110 MB of CSV
+
+
+def _status_mb(field: str) -> float:
+    """A memory figure of this process from /proc (VmRSS now, VmHWM the peak).
+
+    VmHWM belongs to the address space, so unlike ru_maxrss it does not carry
+    the parent's peak across fork and exec.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def measure(args: argparse.Namespace) -> None:
+    """One read in this fresh process; print seconds and memory as JSON."""
+    import pandas as pd
+    from azure.storage.blob import BlobServiceClient
+
+    module = __import__(f"{args.module}.data_ingestion", fromlist=["DataIngestor"])
+    secrets = {"connection_string": args.connection_string, "container_name": "bench"}
+    before = _status_mb("VmRSS")
+    started = time.perf_counter()
+    if args.method == "ours":
+        frame = module.DataIngestor(args.blob, secrets).get_df()
+    else:
+        service = BlobServiceClient.from_connection_string(args.connection_string)
+        data = service.get_blob_client("bench", args.blob).download_blob().readall()
+        reader = pd.read_parquet if args.blob.endswith(".parquet") else pd.read_csv
+        frame = reader(BytesIO(data))
+    seconds = time.perf_counter() - started
+    peak = _status_mb("VmHWM")
+    print(json.dumps({"seconds": seconds, "peak": peak, "added": peak - before, "rows": len(frame)}))
+
+
+def _one(args: argparse.Namespace, method: str, blob: str, connection_string: str) -> dict:
+    output = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "measure",
+            "--method",
+            method,
+            "--blob",
+            blob,
+            "--module",
+            args.module,
+            "--connection-string",
+            connection_string,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return json.loads(output)
+
+
+def run(args: argparse.Namespace) -> None:
+    """Start Azurite, upload the data, and compare the two readers."""
+    import numpy as np
+    import pandas as pd
+    from azure.storage.blob import BlobServiceClient
+
+    project = Path(args.project)
+    sys.path.insert(0, str(project / "tests"))
+    from azurite_service import run_azurite
+
+    args.module = next((project / "src").iterdir()).name
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(ROWS, 8)), columns=[f"x{i}" for i in range(8)])
+    frame["label"] = rng.choice(["setosa", "versicolor", "virginica"], size=ROWS)
+    csv = frame.to_csv(index=False).encode()
+    buffer = BytesIO()
+    frame.to_parquet(buffer, index=False)
+    blobs = {"data.csv": csv, "data.parquet": buffer.getvalue()}
+    with tempfile.TemporaryDirectory() as logs, run_azurite(Path(logs)) as azurite:
+        service = BlobServiceClient.from_connection_string(azurite.connection_string)
+        service.create_container("bench")
+        for name, data in blobs.items():
+            service.get_blob_client("bench", name).upload_blob(data, max_concurrency=4)
+        for name, data in blobs.items():
+            results: dict[str, list[dict]] = {"ours": [], "baseline": []}
+            for _ in range(REPEATS):  # interleaved, so drift hits both alike
+                for method in results:
+                    results[method].append(_one(args, method, name, azurite.connection_string))
+            ours = {key: statistics.median(r[key] for r in results["ours"]) for key in ("seconds", "peak", "added")}
+            base = {key: statistics.median(r[key] for r in results["baseline"]) for key in ("seconds", "peak", "added")}
+            print(
+                f"{name} ({len(data) / 2**20:.0f} MiB, {ROWS} rows), median of {REPEATS}: "
+                f"DataIngestor {ours['seconds']:.2f} s, peak {ours['peak']:.0f} MiB "
+                f"(+{ours['added']:.0f}); baseline {base['seconds']:.2f} s, peak "
+                f"{base['peak']:.0f} MiB (+{base['added']:.0f})"
+            )
+            print(
+                f"{name}: wall-time ratio {ours['seconds'] / base['seconds']:.2f} (target <= 1.10); "
+                f"peak memory ratio {ours['peak'] / base['peak']:.2f} (target <= 1.5), "
+                f"memory added by the read {ours['added'] / base['added']:.2f}"
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="command", required=True)
+    run_parser = sub.add_parser("run")
+    run_parser.add_argument("--project", required=True)
+    measure_parser = sub.add_parser("measure")
+    for option in ("--method", "--blob", "--module", "--connection-string"):
+        measure_parser.add_argument(option, required=True)
+    args = parser.parse_args()
+    run(args) if args.command == "run" else measure(args)
+
+
+if __name__ == "__main__":
+    main()

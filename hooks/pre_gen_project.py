@@ -1,0 +1,233 @@
+"""Validate the answers before cookiecutter writes anything.
+
+Each rule names the answer, what it must look like and a good example. A bad
+answer prints one ``ERROR:`` line per rule broken and exits 1; cookiecutter
+then removes the project folder, so nothing is left behind.
+
+This file is plain Python: the only template expression sits inside a string
+in ``main()``, so tests and the docs generator import it as it is.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+SUPPORTED_DATA_EXTENSIONS = (".csv", ".csv.gz", ".parquet", ".json", ".jsonl")
+PYTHON_VERSIONS = ("3.11", "3.12")
+AZUREML_SDKS = ("v2", "v1")
+
+# Top-level names the generated project imports; a package named like one of
+# them would shadow it.
+DEPENDENCY_MODULES = frozenset(
+    {"azure", "joblib", "numpy", "pandas", "pyarrow", "pytest", "sklearn", "scipy"}
+)
+
+_SLUG = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
+_MODULE = re.compile(r"[a-z_][a-z0-9_]*")
+_MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,254}")
+_STORAGE_ACCOUNT = re.compile(r"[a-z0-9]{3,24}")
+_CONTAINER = re.compile(r"(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*")
+_BLOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_./-]{0,1023}")
+_ORG = r"[A-Za-z0-9]([A-Za-z0-9-]{0,48}[A-Za-z0-9])?"
+_ORG_URL = re.compile(
+    rf"https://dev\.azure\.com/{_ORG}/?"
+    rf"|https://{_ORG}\.visualstudio\.com/?"
+    rf"|http://(127\.0\.0\.1|localhost):[0-9]+/{_ORG}/?"
+)
+_DEVOPS_PROJECT_FORBIDDEN = set("\\/:*?\"'<>;#$*{},+=[]|%&@")
+_GUID = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+_RESOURCE_GROUP = re.compile(r"[-\w.()]{0,89}[-\w()]")
+_WORKSPACE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{2,32}")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule an answer must follow."""
+
+    answer: str
+    rule: str
+    example: str
+    check: Callable[[str], bool]
+
+    def message(self, value: str) -> str:
+        """The one-line error for a value that breaks this rule."""
+        return (
+            f"ERROR: {self.answer}={value!r} is not valid: it must be {self.rule}. "
+            f"Answer again with a value such as {self.example!r}."
+        )
+
+
+def _full(pattern: re.Pattern[str]) -> Callable[[str], bool]:
+    return lambda value: pattern.fullmatch(value) is not None
+
+
+def _optional(check: Callable[[str], bool]) -> Callable[[str], bool]:
+    return lambda value: value == "" or check(value)
+
+
+def _is_module_name(value: str) -> bool:
+    return (
+        _MODULE.fullmatch(value) is not None
+        and not keyword.iskeyword(value)
+        and value not in sys.stdlib_module_names
+        and value not in DEPENDENCY_MODULES
+    )
+
+
+def _is_devops_project(value: str) -> bool:
+    return (
+        0 < len(value) <= 64
+        and value == value.strip()
+        and not value.startswith(("_", "."))
+        and not value.endswith(".")
+        and not set(value) & _DEVOPS_PROJECT_FORBIDDEN
+        and value.isprintable()
+    )
+
+
+def _is_data_file(value: str) -> bool:
+    return _BLOB_NAME.fullmatch(value) is not None and value.lower().endswith(
+        SUPPORTED_DATA_EXTENSIONS
+    )
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "project_name",
+        "a non-empty name",
+        "Churn Model",
+        lambda value: value.strip() != "",
+    ),
+    Rule(
+        "project_slug",
+        "2 to 50 lowercase letters, digits and single hyphens, starting with a letter",
+        "churn-model",
+        lambda value: 2 <= len(value) <= 50 and _SLUG.fullmatch(value) is not None,
+    ),
+    Rule(
+        "module_name",
+        "a lowercase Python identifier that is not a keyword and does not shadow "
+        "a standard-library module or a dependency (pandas, sklearn, azure, ...)",
+        "churn_model",
+        _is_module_name,
+    ),
+    Rule(
+        "author_name",
+        "a non-empty name (it signs the first git commit)",
+        "Data Science Team",
+        lambda value: value.strip() != "" and "\n" not in value,
+    ),
+    Rule(
+        "author_email",
+        "an e-mail address (it signs the first git commit)",
+        "data-science@contoso.com",
+        _full(_EMAIL),
+    ),
+    Rule(
+        "python_version",
+        "one of " + ", ".join(PYTHON_VERSIONS),
+        "3.11",
+        lambda value: value in PYTHON_VERSIONS,
+    ),
+    Rule(
+        "azureml_sdk",
+        "one of " + ", ".join(AZUREML_SDKS),
+        "v2",
+        lambda value: value in AZUREML_SDKS,
+    ),
+    Rule(
+        "model_name",
+        "an Azure ML model name: 1 to 255 letters, digits, '-', '_' or '.', "
+        "starting with a letter or digit",
+        "churn-model",
+        _full(_MODEL),
+    ),
+    Rule(
+        "azure_devops_org_url",
+        "empty (no Azure DevOps setup), https://dev.azure.com/{org}, "
+        "https://{org}.visualstudio.com, or http://127.0.0.1:{port}/{org} for tests",
+        "https://dev.azure.com/contoso",
+        _optional(_full(_ORG_URL)),
+    ),
+    Rule(
+        "azure_devops_project",
+        "an Azure DevOps project name: 1 to 64 characters, none of "
+        "\\ / : * ? \" ' < > ; # $ { } , + = [ ] | % & @, "
+        "not starting with '_' or '.', not ending with '.'",
+        "Churn Model",
+        _is_devops_project,
+    ),
+    Rule(
+        "azure_subscription_id",
+        "empty or a subscription id (GUID)",
+        "00000000-0000-0000-0000-000000000000",
+        _optional(_full(_GUID)),
+    ),
+    Rule(
+        "azureml_resource_group",
+        "1 to 90 letters, digits, '-', '_', '.', '(' or ')', not ending with '.'",
+        "churn-model-rg",
+        _full(_RESOURCE_GROUP),
+    ),
+    Rule(
+        "azureml_workspace",
+        "3 to 33 letters, digits, '-' or '_', starting with a letter or digit",
+        "churn-model-ws",
+        _full(_WORKSPACE),
+    ),
+    Rule(
+        "azure_service_connection",
+        "a non-empty name without leading or trailing spaces",
+        "churn-model-azure",
+        lambda value: value != "" and value == value.strip() and value.isprintable(),
+    ),
+    Rule(
+        "storage_account",
+        "3 to 24 lowercase letters and digits",
+        "churnmodeldata",
+        _full(_STORAGE_ACCOUNT),
+    ),
+    Rule(
+        "storage_container",
+        "3 to 63 lowercase letters, digits and single hyphens, "
+        "starting and ending with a letter or digit",
+        "training-data",
+        _full(_CONTAINER),
+    ),
+    Rule(
+        "data_file",
+        "a blob name of letters, digits, '-', '_', '.' and '/', ending in one of "
+        + ", ".join(SUPPORTED_DATA_EXTENSIONS),
+        "raw/churn.csv",
+        _is_data_file,
+    ),
+)
+
+
+def validate(answers: dict[str, object]) -> list[str]:
+    """Return one error line per answer that breaks its rule (empty when valid)."""
+    errors = []
+    for rule in RULES:
+        value = answers.get(rule.answer)
+        if not isinstance(value, str) or not rule.check(value):
+            errors.append(rule.message(str(value)))
+    return errors
+
+
+def main() -> int:
+    """Validate the rendered answers; print the errors and return 1 if any."""
+    answers = json.loads(r"""{{ cookiecutter | tojson }}""")
+    errors = validate(answers)
+    for line in errors:
+        print(line, file=sys.stderr)
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""Configurations the template is baked in, and helpers shared by the template tests."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT / "docs" / "scripts"))
+from prompt_table import load_hook  # noqa: E402, F401  (the hook tests import it from here)
+
+COOKIECUTTER_JSON = json.loads((REPO_ROOT / "cookiecutter.json").read_text(encoding="utf-8"))
+
+# Answers that must survive rendering into TOML, JSON, Markdown and Python.
+HOSTILE_ANSWERS = {
+    "project_name": "Ünïcödé \"Quoted\" 'Single' \\back\\slash {braces} <tag> & 100%",
+    "description": 'Says "hi", \'bye\', C:\\path\\ {x} ¿qué? 数据 """triple""" \\',
+    "author_name": 'Zoë O\'Brien "ZOB"',
+    "module_name": "a_rather_long_module_name_that_tests_line_wrapping",
+}
+
+
+def _configurations() -> list[Any]:
+    """Every combination of the options that change what is generated."""
+    cases = []
+    for sdk, python in itertools.product(
+        COOKIECUTTER_JSON["azureml_sdk"], COOKIECUTTER_JSON["python_version"]
+    ):
+        cases.append(
+            pytest.param({"azureml_sdk": sdk, "python_version": python}, id=f"{sdk}-py{python}")
+        )
+    cases.append(pytest.param(HOSTILE_ANSWERS, id="hostile-answers"))
+    return cases
+
+
+CONFIGURATIONS = _configurations()
+
+
+@pytest.fixture(scope="session")
+def bake(cookies_session: Any) -> Any:
+    """Bake once per distinct set of answers in the session; return the result."""
+    results: dict[str, Any] = {}
+
+    def _bake(extra_context: dict[str, str] | None = None) -> Any:
+        key = json.dumps(extra_context or {}, sort_keys=True)
+        if key not in results:
+            result = cookies_session.bake(extra_context=extra_context or {})
+            assert result.exception is None, result.exception
+            assert result.exit_code == 0
+            results[key] = result
+        return results[key]
+
+    return _bake

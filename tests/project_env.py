@@ -1,0 +1,137 @@
+"""Run a baked project the way its users do: its own environment, its own tools.
+
+Environments are built from the baked project's own requirements files and
+cached by their content (and the interpreter), so a missing dependency fails
+the project's tests, while configurations that share requirements share one
+environment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+import warnings
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+ENV_CACHE = REPO_ROOT / ".cache" / "project-envs"
+# Variables of the template's own environment that must not leak into a
+# baked project's commands.
+_LEAKY_VARIABLES = ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "PIP_REQUIRE_VIRTUALENV")
+
+
+class CommandFailed(AssertionError):
+    """A command inside a baked project exited non-zero; the message holds its output."""
+
+
+def run(
+    command: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: int = 1800
+) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` in ``cwd``; raise ``CommandFailed`` with its output on failure."""
+    result = subprocess.run(
+        command,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise CommandFailed(
+            f"{' '.join(command)} (in {cwd}) exited {result.returncode}\n"
+            f"--- stdout ---\n{result.stdout[-20000:]}\n--- stderr ---\n{result.stderr[-20000:]}"
+        )
+    return result
+
+
+def interpreter_for(python_version: str) -> str:
+    """The interpreter for a project's ``python_version`` answer.
+
+    ``pythonX.Y`` from PATH when this machine has it; otherwise the running
+    interpreter (the generated package supports Python 3.11 and later).
+    """
+    found = shutil.which(f"python{python_version}")
+    if found:
+        probe = subprocess.run(
+            [found, "-c", "import sys; print(sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if probe.returncode == 0:
+            return found
+    warnings.warn(
+        f"python{python_version} is not available here: the Python {python_version} "
+        f"bake is tested with Python {sys.version.split()[0]}, which it also supports",
+        stacklevel=2,
+    )
+    return sys.executable
+
+
+def clean_environment(env_dir: Path | None = None, **extra: str) -> dict[str, str]:
+    """os.environ without the template's own virtual environment, CI set.
+
+    With ``env_dir``, that environment's ``bin`` comes first on PATH, as if
+    it were activated.
+    """
+    env = {key: value for key, value in os.environ.items() if key not in _LEAKY_VARIABLES}
+    env["CI"] = "true"
+    if env_dir is not None:
+        env["VIRTUAL_ENV"] = str(env_dir)
+        env["PATH"] = f"{env_dir / 'bin'}{os.pathsep}{env['PATH']}"
+    env.update(extra)
+    return env
+
+
+def _requirements_key(project: Path, interpreter: str) -> str:
+    version = run([interpreter, "-c", "import sys; print(sys.version)"], project).stdout
+    digest = hashlib.sha256(version.encode())
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    digest.update(repr(pyproject["build-system"]).encode())
+    # What `pip install -e ".[dev]"` installs: base and dev, not the Azure ML extra.
+    for name in ("base.txt", "dev.txt"):
+        digest.update(name.encode() + (project / "requirements" / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def project_environment(project: Path, python_version: str) -> Path:
+    """A virtual environment with ``project`` installed as ``pip install -e ".[dev]"``.
+
+    Built once per set of requirements and interpreter; a later project with
+    the same requirements is installed into it in place of the previous one.
+    """
+    interpreter = interpreter_for(python_version)
+    env_dir = ENV_CACHE / _requirements_key(project, interpreter)
+    python = env_dir / "bin" / "python"
+    marker = env_dir / "installed-project.txt"
+    environment = clean_environment()
+    if not (env_dir / "complete").exists():
+        shutil.rmtree(env_dir, ignore_errors=True)
+        run([interpreter, "-m", "venv", str(env_dir)], project, environment)
+        run([str(python), "-m", "pip", "install", "-q", "-e", ".[dev]"], project, environment)
+        (env_dir / "complete").write_text("")
+    else:
+        previous = marker.read_text().strip() if marker.exists() else ""
+        if previous:
+            run([str(python), "-m", "pip", "uninstall", "-q", "-y", previous], project, environment)
+        run(
+            [str(python), "-m", "pip", "install", "-q", "--no-deps", "-e", "."],
+            project,
+            environment,
+        )
+    name = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    marker.write_text(name["project"]["name"])
+    return env_dir
+
+
+def npm_ci(project: Path) -> None:
+    """Install the project's Node tools (Azurite) from its lock file."""
+    npm = shutil.which("npm")
+    if npm is None:
+        raise CommandFailed("npm was not found on PATH: install Node 20 (a prerequisite).")
+    run([npm, "ci", "--no-audit", "--no-fund"], project, clean_environment())

@@ -1,0 +1,191 @@
+"""What a bake generates: the exact files, fully rendered, committed to git."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import CONFIGURATIONS, COOKIECUTTER_JSON, HOSTILE_ANSWERS, REPO_ROOT
+
+COMMON_FILES = {
+    ".gitignore",
+    ".pre-commit-config.yaml",
+    "README.md",
+    "data/README.md",
+    "environment.yml",
+    "experiment_nbs/01_explore_data.ipynb",
+    "package-lock.json",
+    "package.json",
+    "pyproject.toml",
+    "requirements/base.txt",
+    "requirements/dev.txt",
+    "secrets.example.json",
+    "src/{module}/__init__.py",
+    "src/{module}/data_ingestion/__init__.py",
+    "src/{module}/data_ingestion/credentials.py",
+    "src/{module}/data_ingestion/errors.py",
+    "src/{module}/data_ingestion/formats.py",
+    "src/{module}/data_ingestion/ingestor.py",
+    "src/{module}/data_preprocessing/__init__.py",
+    "src/{module}/data_preprocessing/preprocessor.py",
+    "src/{module}/devtools/__init__.py",
+    "src/{module}/devtools/environment_files.py",
+    "src/{module}/sample_data/__init__.py",
+    "src/{module}/sample_data/iris.csv",
+    "src/{module}/settings.py",
+    "tests/azurite_service.py",
+    "tests/conftest.py",
+    "tests/test_data_ingestion.py",
+    "tests/test_data_ingestion_azurite.py",
+    "tests/test_data_preprocessing.py",
+    "tests/test_environment_files.py",
+    "tests/test_notebooks.py",
+}
+VARIANT_FILES = {
+    "v1": {"requirements/azureml-v1.txt"},
+    "v2": {"requirements/azureml-v2.txt"},
+}
+
+
+def project_files(project: Path) -> set[str]:
+    return {
+        path.relative_to(project).as_posix()
+        for path in project.rglob("*")
+        if path.is_file() and ".git" not in path.relative_to(project).parts
+    }
+
+
+def expected_files(context: dict[str, Any]) -> set[str]:
+    files = COMMON_FILES | VARIANT_FILES[context["azureml_sdk"]]
+    return {name.format(module=context["module_name"]) for name in files}
+
+
+@pytest.mark.parametrize("extra_context", CONFIGURATIONS)
+def test_bake_generates_exactly_the_expected_files(bake: Any, extra_context: dict) -> None:
+    result = bake(extra_context)
+    assert project_files(result.project_path) == expected_files(result.context)
+
+
+@pytest.mark.parametrize("extra_context", CONFIGURATIONS)
+def test_bake_leaves_no_template_markup(bake: Any, extra_context: dict) -> None:
+    result = bake(extra_context)
+    for name in project_files(result.project_path):
+        text = (result.project_path / name).read_text(encoding="utf-8")
+        for answer in HOSTILE_ANSWERS.values():  # an answer may itself hold braces
+            text = text.replace(answer, "")
+        assert "{{" not in text and "{%" not in text and "{#" not in text, name
+
+
+@pytest.mark.parametrize("extra_context", CONFIGURATIONS)
+def test_bake_commits_every_file_on_main(bake: Any, extra_context: dict) -> None:
+    result = bake(extra_context)
+    project = result.project_path
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=project, capture_output=True, text=True, check=True
+        ).stdout
+
+    assert git("branch", "--show-current").strip() == "main"
+    assert git("status", "--porcelain") == ""
+    assert set(git("ls-files").split("\n")) - {""} == project_files(project)
+    author = git("log", "--format=%an <%ae>|%cn <%ce>").strip()
+    # git trims these characters from both ends of a name ("crud" in ident.c).
+    name = result.context["author_name"].strip(" .,:;<>\"\\'")
+    expected = f"{name} <{result.context['author_email']}>"
+    assert author == f"{expected}|{expected}"
+
+
+def test_default_bake_is_the_v2_sdk_on_python_311(bake: Any) -> None:
+    context = bake().context
+    assert (context["azureml_sdk"], context["python_version"]) == ("v2", "3.11")
+
+
+def test_derived_names_follow_the_project_name(bake: Any) -> None:
+    context = bake({"project_name": "Churn Model 2"}).context
+    assert context["project_slug"] == "churn-model-2"
+    assert context["module_name"] == "churn_model_2"
+    assert context["model_name"] == "churn-model-2-model"
+    assert context["storage_account"] == "churnmodel2data"
+
+
+@pytest.mark.parametrize("extra_context", CONFIGURATIONS)
+def test_structured_files_parse(bake: Any, extra_context: dict) -> None:
+    project = bake(extra_context).project_path
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    json.loads((project / "package.json").read_text(encoding="utf-8"))
+    json.loads((project / "package-lock.json").read_text(encoding="utf-8"))
+    json.loads((project / "secrets.example.json").read_text(encoding="utf-8"))
+    json.loads((project / "experiment_nbs/01_explore_data.ipynb").read_text(encoding="utf-8"))
+    yaml.safe_load((project / "environment.yml").read_text(encoding="utf-8"))
+    yaml.safe_load((project / ".pre-commit-config.yaml").read_text(encoding="utf-8"))
+    assert pyproject["project"]["description"] == bake(extra_context).context["description"]
+
+
+def test_hostile_answers_are_kept_verbatim(bake: Any) -> None:
+    project = bake(HOSTILE_ANSWERS).project_path
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    assert readme.startswith(f"# {HOSTILE_ANSWERS['project_name']}\n")
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    assert pyproject["project"]["authors"][0]["name"] == HOSTILE_ANSWERS["author_name"]
+    notebook = json.loads(
+        (project / "experiment_nbs/01_explore_data.ipynb").read_text(encoding="utf-8")
+    )
+    assert HOSTILE_ANSWERS["project_name"] in notebook["cells"][0]["source"]
+
+
+@pytest.mark.parametrize("sdk", COOKIECUTTER_JSON["azureml_sdk"])
+def test_azureml_extra_points_at_the_chosen_sdk(bake: Any, sdk: str) -> None:
+    project = bake({"azureml_sdk": sdk}).project_path
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    dynamic = pyproject["tool"]["setuptools"]["dynamic"]["optional-dependencies"]
+    assert dynamic["azureml"] == {"file": [f"requirements/azureml-{sdk}.txt"]}
+
+
+def test_test_path_never_installs_an_azure_ml_sdk(bake: Any) -> None:
+    project = bake().project_path
+    for name in ("base.txt", "dev.txt"):
+        text = (project / "requirements" / name).read_text(encoding="utf-8")
+        assert "azure-ai-ml" not in text and "azureml" not in text
+
+
+@pytest.mark.parametrize("python_version", COOKIECUTTER_JSON["python_version"])
+def test_python_version_reaches_the_environments(bake: Any, python_version: str) -> None:
+    project = bake({"python_version": python_version}).project_path
+    environment = yaml.safe_load((project / "environment.yml").read_text(encoding="utf-8"))
+    assert f"python={python_version}" in environment["dependencies"]
+    ruff = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["ruff"]
+    assert ruff["target-version"] == "py" + python_version.replace(".", "")
+
+
+def test_ignored_files_are_the_secret_and_generated_ones(bake: Any) -> None:
+    project = bake().project_path
+    for name in ("secrets.json", "model.pkl", "outputs/metrics.json", "data/raw.csv"):
+        probe = subprocess.run(["git", "check-ignore", "-q", name], cwd=project, check=False)
+        assert probe.returncode == 0, f"{name} is not git-ignored"
+    assert (
+        subprocess.run(
+            ["git", "check-ignore", "-q", "secrets.example.json"], cwd=project, check=False
+        ).returncode
+        == 1
+    )
+
+
+def test_cookiecutter_command_bakes_without_input(tmp_path: Path) -> None:
+    """The README's generate command, through the real cookiecutter CLI."""
+    result = subprocess.run(
+        [sys.executable, "-m", "cookiecutter", "--no-input", str(REPO_ROOT), "-o", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Azure DevOps setup skipped" in result.stdout
+    assert (tmp_path / "my-mlops-project" / ".git").is_dir()

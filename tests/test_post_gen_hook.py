@@ -1,0 +1,136 @@
+"""The post-generation hook as a module: pruning, first commit, hand-over, no failure."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import load_hook
+
+post_gen = load_hook("post_gen_project")
+
+
+@pytest.fixture
+def no_git_identity(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A machine whose git has no user.name or user.email anywhere."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / "nonexistent"))
+    for variable in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "EMAIL"):
+        monkeypatch.delenv(variable, raising=False)
+
+
+def make_project(root: Path) -> Path:
+    project = root / "project"
+    for variant_paths in post_gen.VARIANT_PATHS.values():
+        for relative in variant_paths:
+            (project / relative).parent.mkdir(parents=True, exist_ok=True)
+            (project / relative).write_text("x\n")
+    (project / "README.md").write_text("# project\n")
+    return project
+
+
+@pytest.mark.parametrize("chosen", sorted(post_gen.VARIANT_PATHS))
+def test_prune_keeps_only_the_chosen_variant(tmp_path: Path, chosen: str) -> None:
+    project = make_project(tmp_path)
+    post_gen.prune_variant(project, chosen)
+    for variant, paths in post_gen.VARIANT_PATHS.items():
+        for relative in paths:
+            assert (project / relative).exists() == (variant == chosen)
+
+
+def test_init_git_commits_without_a_git_identity(tmp_path: Path, no_git_identity: None) -> None:
+    project = make_project(tmp_path)
+    assert post_gen.init_git(project, "Ada Lovelace", "ada@example.com") is None
+    log = subprocess.run(
+        ["git", "log", "--format=%an <%ae> %s"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert log == f"Ada Lovelace <ada@example.com> {post_gen.FIRST_COMMIT_MESSAGE}"
+
+
+def test_init_git_leaves_the_git_configuration_unchanged(
+    tmp_path: Path, no_git_identity: None
+) -> None:
+    project = make_project(tmp_path)
+    post_gen.init_git(project, "Ada Lovelace", "ada@example.com")
+    config = (project / ".git" / "config").read_text()
+    assert "Ada" not in config and "ada@example.com" not in config
+    assert not (tmp_path / "home" / ".gitconfig").exists()
+
+
+def test_init_git_ignores_signing_and_hooks_of_the_user(
+    tmp_path: Path, no_git_identity: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    global_config = tmp_path / "home" / "gitconfig"
+    hooks = tmp_path / "home" / "hooks"
+    hooks.mkdir()
+    (hooks / "pre-commit").write_text("#!/bin/sh\nexit 1\n")
+    (hooks / "pre-commit").chmod(0o755)
+    global_config.write_text(
+        f"[commit]\n\tgpgsign = true\n[gpg]\n\tprogram = false\n[core]\n\thooksPath = {hooks}\n"
+    )
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(global_config))
+    project = make_project(tmp_path)
+    assert post_gen.init_git(project, "Ada", "ada@example.com") is None
+
+
+def test_init_git_without_git_says_how_to_finish(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    project = make_project(tmp_path)
+    message = post_gen.init_git(project, "Ada", "ada@example.com")
+    assert message is not None
+    assert "git was not found" in message and "git init -b main" in message
+    assert not (project / ".git").exists()
+
+
+def test_failed_git_step_names_the_command(tmp_path: Path, no_git_identity: None) -> None:
+    project = make_project(tmp_path)
+    message = post_gen.init_git(project, "", "ada@example.com")  # git refuses an empty name
+    assert message is not None and "'git -c commit.gpgsign=false commit" in message
+
+
+def test_main_keeps_the_project_and_exits_zero_when_git_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = make_project(tmp_path)
+    monkeypatch.chdir(project)
+    answers: dict[str, Any] = {
+        "azureml_sdk": "v2",
+        "author_name": "Ada",
+        "author_email": "ada@example.com",
+        "azure_devops_org_url": "",
+    }
+    steps: list[str] = []
+    monkeypatch.setattr(post_gen.json, "loads", lambda _: answers)
+    monkeypatch.setattr(post_gen, "prune_variant", lambda *args: steps.append("prune") or [])
+    monkeypatch.setattr(post_gen, "init_git", lambda *args: steps.append("git") or "git broke")
+    assert post_gen.main() == 0
+    assert steps == ["prune", "git"]
+    output = capsys.readouterr().out
+    assert "WARNING: the git repository was not created. git broke" in output
+    assert "Azure DevOps setup skipped" in output
+    assert (project / "README.md").exists()
+
+
+@pytest.mark.parametrize(
+    ("org_url", "expected"),
+    [
+        ("", "Azure DevOps setup skipped: no organization URL was given"),
+        ("https://dev.azure.com/contoso", "not available in this template version yet"),
+    ],
+)
+def test_hand_over_says_what_happens_to_azure_devops(
+    tmp_path: Path, org_url: str, expected: str
+) -> None:
+    line = post_gen.hand_over_to_provisioning({"azure_devops_org_url": org_url}, tmp_path)
+    assert expected in line and str(tmp_path) in line

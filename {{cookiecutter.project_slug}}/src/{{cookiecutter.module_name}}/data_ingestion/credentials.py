@@ -1,0 +1,163 @@
+"""Where ``DataIngestor`` finds its storage settings and credentials.
+
+Order: the ``secrets`` argument (a dict or a JSON file path); else
+``./secrets.json`` if present; else environment variables. The container
+falls back to the answer given when the project was generated.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import settings
+from .errors import InvalidSecretsError, MissingCredentialsError
+
+DEFAULT_SECRETS_FILE = "secrets.json"
+
+# secrets.json key -> environment variable.
+ENVIRONMENT_VARIABLES = {
+    "connection_string": "AZURE_STORAGE_CONNECTION_STRING",
+    "storage_account_name": "AZURE_STORAGE_ACCOUNT_NAME",
+    "storage_account_key": "AZURE_STORAGE_ACCOUNT_KEY",
+    "sas_token": "AZURE_STORAGE_SAS_TOKEN",
+    "container_name": "AZURE_STORAGE_CONTAINER",
+    "blob_endpoint": "AZURE_STORAGE_BLOB_ENDPOINT",
+}
+KNOWN_KEYS = frozenset(ENVIRONMENT_VARIABLES)
+
+SecretsSource = Mapping[str, Any] | str | os.PathLike[str] | None
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    """Resolved storage settings; secret values are kept out of ``repr``."""
+
+    container_name: str
+    source: str
+    connection_string: str | None = field(default=None, repr=False)
+    account_name: str | None = None
+    account_key: str | None = field(default=None, repr=False)
+    sas_token: str | None = field(default=None, repr=False)
+    blob_endpoint: str | None = None
+
+    @property
+    def account(self) -> str:
+        """The storage account name, for messages."""
+        if self.account_name:
+            return self.account_name
+        for part in (self.connection_string or "").split(";"):
+            key, _, value = part.partition("=")
+            if key.strip().lower() == "accountname":
+                return value.strip()
+        return "<account from the connection string>"
+
+    @property
+    def account_url(self) -> str:
+        """Blob endpoint of the account, unless a connection string is used."""
+        if self.blob_endpoint:
+            return self.blob_endpoint.rstrip("/")
+        return f"https://{self.account_name}.blob.core.windows.net"
+
+
+def _read_secrets_file(path: Path) -> dict[str, Any]:
+    try:
+        content = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise InvalidSecretsError(
+            f"the secrets file {path} does not exist. Create it from "
+            "secrets.example.json, or pass secrets=None to use environment variables."
+        ) from error
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise InvalidSecretsError(
+            f"the secrets file {path} is not valid JSON ({error}). "
+            "Compare it with secrets.example.json."
+        ) from error
+    if not isinstance(content, dict):
+        raise InvalidSecretsError(
+            f"the secrets file {path} must hold a JSON object with keys such as "
+            f"{sorted(KNOWN_KEYS)}; it holds a {type(content).__name__}."
+        )
+    return content
+
+
+def _from_environment() -> dict[str, str]:
+    return {
+        key: os.environ[variable]
+        for key, variable in ENVIRONMENT_VARIABLES.items()
+        if os.environ.get(variable)
+    }
+
+
+def _load(secrets: SecretsSource) -> tuple[dict[str, Any], str, list[str]]:
+    """Return the raw settings, a name for their source and every place looked."""
+    if isinstance(secrets, Mapping):
+        return dict(secrets), "the secrets argument", ["the secrets argument"]
+    if secrets is not None:
+        path = Path(secrets).expanduser().resolve()
+        return _read_secrets_file(path), f"secrets file {path}", [str(path)]
+    default = Path(DEFAULT_SECRETS_FILE).resolve()
+    looked = [
+        f"{default} (not found)",
+        "environment variables " + ", ".join(ENVIRONMENT_VARIABLES.values()),
+    ]
+    if default.is_file():
+        return _read_secrets_file(default), f"secrets file {default}", [str(default)]
+    return _from_environment(), "environment variables", looked
+
+
+def resolve_storage_config(
+    secrets: SecretsSource = None, container_name: str | None = None
+) -> StorageConfig:
+    """Find the storage credentials and container for a blob download.
+
+    Args:
+        secrets: A dict, a path to a JSON file, or None to look for
+            ``./secrets.json`` and then the environment variables.
+        container_name: Overrides the container found in the secrets.
+
+    Raises:
+        MissingCredentialsError: No connection string or account name anywhere.
+        InvalidSecretsError: The secrets cannot be used as they are.
+    """
+    raw, source, looked = _load(secrets)
+    unknown = set(raw) - KNOWN_KEYS
+    if unknown:
+        raise InvalidSecretsError(
+            f"{source} has unknown key(s) {sorted(unknown)}; "
+            f"the known keys are {sorted(KNOWN_KEYS)}."
+        )
+    values = {key: value for key, value in raw.items() if value not in (None, "")}
+    not_text = sorted(
+        key for key, value in values.items() if not isinstance(value, str)
+    )
+    if not_text:
+        raise InvalidSecretsError(f"{source}: the value(s) of {not_text} must be text.")
+    if "connection_string" not in values and "storage_account_name" not in values:
+        raise MissingCredentialsError(
+            "no Azure Storage credentials found. Looked in: "
+            + "; ".join(looked)
+            + ". Provide 'connection_string', or 'storage_account_name' with "
+            "'storage_account_key' or 'sas_token' (or neither, to sign in with "
+            "DefaultAzureCredential): copy secrets.example.json to secrets.json, "
+            "or set the environment variables."
+        )
+    if "storage_account_key" in values and "sas_token" in values:
+        raise InvalidSecretsError(
+            f"{source} has both 'storage_account_key' and 'sas_token'; keep one."
+        )
+    return StorageConfig(
+        container_name=container_name
+        or values.get("container_name")
+        or settings.STORAGE_CONTAINER,
+        source=source,
+        connection_string=values.get("connection_string"),
+        account_name=values.get("storage_account_name"),
+        account_key=values.get("storage_account_key"),
+        sas_token=values.get("sas_token"),
+        blob_endpoint=values.get("blob_endpoint"),
+    )

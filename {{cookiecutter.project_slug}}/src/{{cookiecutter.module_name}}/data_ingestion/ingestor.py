@@ -1,0 +1,233 @@
+"""``DataIngestor``: one data file, from Azure Blob Storage or a local path, to pandas."""
+
+from __future__ import annotations
+
+import os
+from io import BytesIO
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import unquote, urlsplit
+from urllib.request import url2pathname
+
+import pandas as pd
+from azure.core.credentials import AzureNamedKeyCredential, AzureSasCredential
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+)
+from azure.storage.blob import BlobServiceClient
+
+from .credentials import SecretsSource, StorageConfig, resolve_storage_config
+from .errors import (
+    BlobNotFoundError,
+    ContainerNotFoundError,
+    DataIngestionError,
+    LocalFileNotFoundError,
+    StorageAuthenticationError,
+    StorageConnectionError,
+)
+from .formats import detect_extension, read_frame
+
+# Parallel connections for large blobs; the SDK downloads in ranges past its
+# first 32 MiB request.
+DEFAULT_MAX_CONCURRENCY = 8
+
+
+def local_path(source: str | os.PathLike[str]) -> Path | None:
+    """The local path ``source`` names, or None if it names a blob.
+
+    A local source is a ``pathlib.Path`` (or other path object), a
+    ``file://`` URL, an absolute path, or a path starting with ``./`` or
+    ``../``. Any other string is a blob name, such as ``raw/churn.csv``.
+    """
+    if isinstance(source, os.PathLike):
+        return Path(source)
+    if source.startswith("file://"):
+        parts = urlsplit(source)
+        if parts.netloc not in ("", "localhost"):
+            raise DataIngestionError(
+                f"cannot read {source!r}: only file:// URLs on this machine "
+                "(file:///path/to/file.csv) are supported."
+            )
+        return Path(url2pathname(unquote(parts.path)))
+    if os.path.isabs(source) or source.startswith(("./", "../", ".\\", "..\\")):
+        return Path(source)
+    return None
+
+
+def default_credential() -> Any:
+    """``DefaultAzureCredential``, for an account name given without a key or SAS.
+
+    Imported here so that nothing probes for credentials unless it is needed.
+    """
+    from azure.identity import DefaultAzureCredential
+
+    return DefaultAzureCredential()
+
+
+def blob_service_client(
+    config: StorageConfig, credential: Any = None, **client_options: Any
+) -> BlobServiceClient:
+    """A ``BlobServiceClient`` for ``config``.
+
+    ``credential`` is used only when the config has an account name but no
+    key or SAS token; None means ``DefaultAzureCredential``.
+    """
+    if config.connection_string:
+        return BlobServiceClient.from_connection_string(
+            config.connection_string, **client_options
+        )
+    if config.account_key:
+        auth: Any = AzureNamedKeyCredential(config.account_name, config.account_key)
+    elif config.sas_token:
+        auth = AzureSasCredential(config.sas_token.lstrip("?"))
+    else:
+        auth = credential if credential is not None else default_credential()
+    return BlobServiceClient(config.account_url, credential=auth, **client_options)
+
+
+def _code(error: HttpResponseError) -> str:
+    """The storage error code of ``error`` as plain text."""
+    code = error.error_code
+    return str(getattr(code, "value", code) or error.reason)
+
+
+class DataIngestor:
+    """Reads one data file into a pandas DataFrame.
+
+    The file is a blob in Azure Blob Storage, or a local file for offline work
+    (see ``local_path``). Its format follows its extension: ``.csv``,
+    ``.csv.gz``, ``.parquet``, ``.json`` or ``.jsonl``.
+
+    Example:
+        >>> df = DataIngestor("raw/churn.csv").get_df(sep=";")
+
+    Args:
+        filename: Blob name in the container, or a local source.
+        secrets: Storage credentials: a dict, a path to a JSON file, or None
+            to use ``./secrets.json`` when present, else the environment
+            variables ``AZURE_STORAGE_*`` (see ``credentials``).
+        container_name: Overrides the container named by the secrets.
+        credential: An Azure credential to use when the secrets give an
+            account name with neither key nor SAS token; default
+            ``DefaultAzureCredential``.
+        max_concurrency: Parallel connections for large blobs.
+        client_options: Passed to ``BlobServiceClient`` (for example
+            ``max_single_get_size`` or ``max_chunk_get_size``).
+
+    Raises:
+        UnsupportedFormatError: The extension is not supported.
+        MissingCredentialsError: A blob is named but no credentials are found.
+    """
+
+    def __init__(
+        self,
+        filename: str | os.PathLike[str],
+        secrets: SecretsSource = None,
+        *,
+        container_name: str | None = None,
+        credential: Any = None,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        **client_options: Any,
+    ) -> None:
+        self.filename = filename
+        self.extension = detect_extension(os.fspath(filename))
+        self.path = local_path(filename)
+        self.max_concurrency = max_concurrency
+        self._credential = credential
+        self._client_options = client_options
+        self.storage: StorageConfig | None = None
+        if self.path is None:
+            self.storage = resolve_storage_config(secrets, container_name)
+
+    def __repr__(self) -> str:
+        """Name the source without any secret."""
+        return f"DataIngestor({self.source!r})"
+
+    @property
+    def source(self) -> str:
+        """Where the file is read from, for messages and logs."""
+        if self.storage is None:
+            return str(self.path)
+        return (
+            f"blob {self.filename!s} in container {self.storage.container_name!r} "
+            f"of storage account {self.storage.account!r}"
+        )
+
+    def get_df(self, **read_kwargs: Any) -> pd.DataFrame:
+        """Read the file into a DataFrame.
+
+        Args:
+            read_kwargs: Passed to the pandas reader of the format
+                (``read_csv``, ``read_parquet`` or ``read_json``).
+
+        Raises:
+            DataParseError: The content is not valid for the format.
+            LocalFileNotFoundError: A local source does not exist.
+            ContainerNotFoundError, BlobNotFoundError: Not in the storage account.
+            StorageAuthenticationError: The account rejected the credentials.
+            StorageConnectionError: The storage endpoint cannot be reached.
+        """
+        if self.storage is None:
+            try:
+                with self.path.open("rb") as stream:
+                    return read_frame(stream, self.extension, self.source, read_kwargs)
+            except FileNotFoundError as error:
+                raise LocalFileNotFoundError(
+                    f"the local file {self.path.resolve()} does not exist. Check "
+                    "the path; a blob name must not start with './' or '/'."
+                ) from error
+        stream = self._download(self.storage)
+        return read_frame(stream, self.extension, self.source, read_kwargs)
+
+    def _download(self, storage: StorageConfig) -> IO[bytes]:
+        """Stream the blob into memory, in parallel ranges when it is large."""
+        client = blob_service_client(
+            storage, self._credential, **self._client_options
+        ).get_blob_client(storage.container_name, os.fspath(self.filename))
+        buffer = BytesIO()
+        try:
+            client.download_blob(max_concurrency=self.max_concurrency).readinto(buffer)
+        except ResourceNotFoundError as error:
+            raise self._not_found(error, storage) from error
+        except ServiceRequestError as error:
+            raise StorageConnectionError(
+                f"cannot reach the blob endpoint of storage account "
+                f"{storage.account!r}: {error}. Check the account name, the "
+                "endpoint and the network."
+            ) from error
+        except (ClientAuthenticationError, HttpResponseError) as error:
+            if isinstance(error, ClientAuthenticationError) or error.status_code in (
+                401,
+                403,
+            ):
+                raise StorageAuthenticationError(
+                    f"storage account {storage.account!r} refused access with the "
+                    f"credentials from {storage.source} ({_code(error)}). Check the "
+                    "key, SAS token or connection string (not expired, with read "
+                    "permission), or the role of the signed-in identity."
+                ) from error
+            raise DataIngestionError(
+                f"reading {self.source} failed: {error.status_code} {_code(error)}."
+            ) from error
+        buffer.seek(0)
+        return buffer
+
+    def _not_found(
+        self, error: ResourceNotFoundError, storage: StorageConfig
+    ) -> DataIngestionError:
+        where = (
+            f"container {storage.container_name!r} of storage account "
+            f"{storage.account!r}"
+        )
+        if error.error_code == "ContainerNotFound":
+            return ContainerNotFoundError(
+                f"the {where} does not exist. Check 'container_name' in "
+                f"{storage.source} (or AZURE_STORAGE_CONTAINER)."
+            )
+        return BlobNotFoundError(
+            f"no blob {self.filename!s} in the {where}. Check the file name "
+            "and upload the file if it is missing."
+        )

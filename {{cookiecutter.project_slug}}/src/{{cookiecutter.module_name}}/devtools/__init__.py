@@ -1,0 +1,1 @@
+"""Tools for developing the project itself (not used at run time)."""

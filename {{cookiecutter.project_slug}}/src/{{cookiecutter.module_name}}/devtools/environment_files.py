@@ -1,0 +1,122 @@
+"""Generate environment files from the one list of requirements.
+
+``requirements/*.txt`` is the source; ``environment.yml`` (conda) is generated
+from it and never edited by hand:
+
+    python -m {{ cookiecutter.module_name }}.devtools.environment_files --write
+    python -m {{ cookiecutter.module_name }}.devtools.environment_files --check
+
+``--check`` exits 1 when a generated file is out of date (the tests and the
+pre-commit hook run it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+
+from .. import settings
+
+# requirements files, in order, that make up the development environment.
+DEVELOPMENT_REQUIREMENTS = ("requirements/base.txt", "requirements/dev.txt")
+COMMAND = "python -m {{ cookiecutter.module_name }}.devtools.environment_files"
+
+
+def find_project_root(start: Path | None = None) -> Path:
+    """The nearest folder at or above ``start`` (default: cwd) with a pyproject.toml."""
+    start = (start or Path.cwd()).resolve()
+    for folder in (start, *start.parents):
+        if (folder / "pyproject.toml").is_file() and (folder / "requirements").is_dir():
+            return folder
+    raise FileNotFoundError(
+        f"no project root (a folder with pyproject.toml and requirements/) "
+        f"at or above {start}; run this from inside the project."
+    )
+
+
+def read_requirements(path: Path) -> list[str]:
+    """The requirement lines of ``path``, without comments and blank lines.
+
+    Raises:
+        ValueError: A line is not a valid requirement (the message names it).
+    """
+    lines = []
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = raw.split(" #", 1)[0].strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            Requirement(line)
+        except InvalidRequirement as error:
+            raise ValueError(
+                f"{path}:{number}: {line!r} is not valid: {error}"
+            ) from None
+        lines.append(line)
+    return lines
+
+
+def render_environment_yml(root: Path) -> str:
+    """The text of ``environment.yml`` for the project at ``root``."""
+    requirements = [
+        line
+        for relative in DEVELOPMENT_REQUIREMENTS
+        for line in read_requirements(root / relative)
+    ]
+    pip_lines = "".join(f"      - {line}\n" for line in requirements)
+    return (
+        "# Generated from requirements/base.txt and requirements/dev.txt by\n"
+        f"#   {COMMAND} --write\n"
+        "# Do not edit: change the requirements files and run that command.\n"
+        f"name: {settings.PROJECT_SLUG}\n"
+        "channels:\n"
+        "  - conda-forge\n"
+        "dependencies:\n"
+        f"  - python={settings.PYTHON_VERSION}\n"
+        "  - pip\n"
+        "  - pip:\n"
+        f"{pip_lines}"
+    )
+
+
+def generated_files(root: Path) -> dict[Path, str]:
+    """Every generated file of the project, with the content it should have."""
+    return {root / "environment.yml": render_environment_yml(root)}
+
+
+def stale_files(root: Path) -> list[Path]:
+    """Generated files whose content differs from what the requirements give."""
+    return [
+        path
+        for path, content in generated_files(root).items()
+        if not path.is_file() or path.read_text(encoding="utf-8") != content
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: ``--write`` regenerates the files, ``--check`` reports drift."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    action = parser.add_mutually_exclusive_group(required=True)
+    action.add_argument("--write", action="store_true", help="regenerate the files")
+    action.add_argument("--check", action="store_true", help="exit 1 if any is stale")
+    args = parser.parse_args(argv)
+    root = find_project_root()
+    if args.write:
+        for path, content in generated_files(root).items():
+            path.write_text(content, encoding="utf-8")
+            print(f"wrote {path.relative_to(root)}")
+        return 0
+    stale = stale_files(root)
+    for path in stale:
+        print(
+            f"{path.relative_to(root)} is out of date with requirements/; run: "
+            f"{COMMAND} --write",
+            file=sys.stderr,
+        )
+    return 1 if stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

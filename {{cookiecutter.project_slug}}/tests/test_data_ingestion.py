@@ -1,0 +1,294 @@
+"""Unit tests of DataIngestor: local sources, formats, secrets and errors (no network)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from azure.core.credentials import AccessToken
+from azurite_service import free_port
+
+from {{ cookiecutter.module_name }} import (
+    settings,
+)
+from {{ cookiecutter.module_name }}.data_ingestion import (
+    DataIngestor,
+    DataParseError,
+    InvalidSecretsError,
+    LocalFileNotFoundError,
+    MissingCredentialsError,
+    StorageConnectionError,
+    UnsupportedFormatError,
+    resolve_storage_config,
+    sample_data_path,
+)
+from {{ cookiecutter.module_name }}.data_ingestion import (
+    ingestor as ingestor_module,
+)
+from {{ cookiecutter.module_name }}.data_ingestion.ingestor import (
+    blob_service_client,
+    local_path,
+)
+
+WRITERS = {
+    "csv": lambda df, path: df.to_csv(path, index=False),
+    "csv.gz": lambda df, path: df.to_csv(path, index=False, compression="gzip"),
+    "parquet": lambda df, path: df.to_parquet(path, index=False),
+    "json": lambda df, path: df.to_json(path, orient="records"),
+    "jsonl": lambda df, path: df.to_json(path, orient="records", lines=True),
+}
+
+ACCOUNT_KEY_SECRETS = {
+    "storage_account_name": "acct",
+    "storage_account_key": "a2V5",
+    "container_name": "raw",
+}
+
+
+def test_sample_data_is_iris(iris: pd.DataFrame) -> None:
+    assert iris.shape == (150, 5)
+    assert set(iris["species"]) == {"setosa", "versicolor", "virginica"}
+
+
+@pytest.mark.parametrize("extension", sorted(WRITERS))
+def test_reads_each_format_from_a_local_path(
+    extension: str, iris: pd.DataFrame, tmp_path: Path
+) -> None:
+    path = tmp_path / f"iris.{extension}"
+    WRITERS[extension](iris, path)
+    pd.testing.assert_frame_equal(DataIngestor(path).get_df(), iris)
+
+
+def test_reads_a_file_url(iris: pd.DataFrame) -> None:
+    url = sample_data_path().as_uri()
+    pd.testing.assert_frame_equal(DataIngestor(url).get_df(), iris)
+
+
+def test_reads_a_relative_path_starting_with_dot(
+    iris: pd.DataFrame, tmp_path: Path
+) -> None:
+    iris.to_csv(tmp_path / "local.csv", index=False)
+    pd.testing.assert_frame_equal(DataIngestor("./local.csv").get_df(), iris)
+
+
+def test_passes_read_kwargs_to_pandas(tmp_path: Path) -> None:
+    path = tmp_path / "semicolon.csv"
+    path.write_text("a;b\n1;2\n")
+    assert DataIngestor(path).get_df(sep=";").to_dict("list") == {"a": [1], "b": [2]}
+
+
+def test_extension_is_case_insensitive(iris: pd.DataFrame, tmp_path: Path) -> None:
+    path = tmp_path / "IRIS.CSV"
+    iris.to_csv(path, index=False)
+    assert len(DataIngestor(path).get_df()) == 150
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("raw/churn.csv", None),
+        ("churn.parquet", None),
+        ("./churn.csv", Path("./churn.csv")),
+        ("../churn.csv", Path("../churn.csv")),
+        ("/data/churn.csv", Path("/data/churn.csv")),
+        ("file:///data/my%20churn.csv", Path("/data/my churn.csv")),
+        (Path("churn.csv"), Path("churn.csv")),
+    ],
+)
+def test_local_path_tells_local_sources_from_blob_names(
+    source: str | Path, expected: Path | None
+) -> None:
+    assert local_path(source) == expected
+
+
+def test_unsupported_extension_names_the_file_and_the_supported_ones() -> None:
+    with pytest.raises(UnsupportedFormatError, match=r"'data\.xlsx'.*\.csv\.gz"):
+        DataIngestor("data.xlsx", {"connection_string": "x"})
+
+
+def test_missing_local_file_says_which_path(tmp_path: Path) -> None:
+    with pytest.raises(LocalFileNotFoundError, match=r"nothere\.csv"):
+        DataIngestor(tmp_path / "nothere.csv").get_df()
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("broken.parquet", b"this is not parquet"),
+        ("broken.json", b"{not json"),
+        ("broken.csv.gz", b"not gzip at all"),
+        ("broken.csv", b'a,b\n"unterminated,2\n'),
+        ("broken.jsonl", b'{"a": 1}\n{"a": \n'),
+    ],
+)
+def test_unparsable_content_names_the_file(
+    name: str, content: bytes, tmp_path: Path
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(DataParseError, match=name.replace(".", r"\.")):
+        DataIngestor(path).get_df()
+
+
+def test_truncated_gzip_is_a_parse_error(iris: pd.DataFrame, tmp_path: Path) -> None:
+    whole = gzip.compress(iris.to_csv(index=False).encode())
+    path = tmp_path / "truncated.csv.gz"
+    path.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(DataParseError, match="truncated"):
+        DataIngestor(path).get_df()
+
+
+def test_no_credentials_names_every_place_looked(tmp_path: Path) -> None:
+    with pytest.raises(MissingCredentialsError) as raised:
+        DataIngestor("raw/churn.csv")
+    message = str(raised.value)
+    assert str(tmp_path / "secrets.json") in message
+    for variable in (
+        "AZURE_STORAGE_CONNECTION_STRING",
+        "AZURE_STORAGE_ACCOUNT_NAME",
+        "AZURE_STORAGE_ACCOUNT_KEY",
+        "AZURE_STORAGE_SAS_TOKEN",
+        "AZURE_STORAGE_CONTAINER",
+    ):
+        assert variable in message
+
+
+def test_secrets_dict_is_used() -> None:
+    config = resolve_storage_config(ACCOUNT_KEY_SECRETS)
+    assert (config.account_name, config.container_name) == ("acct", "raw")
+    assert config.source == "the secrets argument"
+
+
+def test_secrets_file_path_is_used(tmp_path: Path) -> None:
+    path = tmp_path / "elsewhere.json"
+    path.write_text(json.dumps(ACCOUNT_KEY_SECRETS))
+    assert resolve_storage_config(str(path)).account_key == "a2V5"
+
+
+def test_secrets_json_in_the_working_folder_wins_over_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "secrets.json").write_text(json.dumps(ACCOUNT_KEY_SECRETS))
+    monkeypatch.setenv("AZURE_STORAGE_ACCOUNT_NAME", "fromenv")
+    assert resolve_storage_config().account_name == "acct"
+
+
+def test_environment_variables_are_used_without_secrets_json(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AZURE_STORAGE_ACCOUNT_NAME", "fromenv")
+    monkeypatch.setenv("AZURE_STORAGE_SAS_TOKEN", "?sv=1&sig=x")
+    monkeypatch.setenv("AZURE_STORAGE_CONTAINER", "envcontainer")
+    config = resolve_storage_config()
+    assert (config.account_name, config.sas_token, config.container_name) == (
+        "fromenv",
+        "?sv=1&sig=x",
+        "envcontainer",
+    )
+    assert config.source == "environment variables"
+
+
+def test_container_falls_back_to_the_generated_setting() -> None:
+    config = resolve_storage_config({"connection_string": "AccountName=a;AccountKey=b"})
+    assert config.container_name == settings.STORAGE_CONTAINER
+
+
+def test_container_argument_overrides_the_secrets() -> None:
+    config = resolve_storage_config(ACCOUNT_KEY_SECRETS, container_name="other")
+    assert config.container_name == "other"
+
+
+def test_secrets_never_appear_in_repr() -> None:
+    config = resolve_storage_config(
+        {"connection_string": "AccountName=a;AccountKey=topsecretkey"}
+    )
+    ingestor = DataIngestor(
+        "raw/churn.csv", {"connection_string": config.connection_string}
+    )
+    assert "topsecretkey" not in repr(config)
+    assert "topsecretkey" not in repr(ingestor)
+    assert "'a'" in ingestor.source
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "JSON object"),
+        ('{"storage_account_name": "a", "password": "x"}', "unknown key"),
+        ('{"storage_account_name": 5}', "must be text"),
+        (
+            '{"storage_account_name": "a", "storage_account_key": "k", "sas_token": "s"}',
+            "keep one",
+        ),
+    ],
+)
+def test_invalid_secrets_file_says_what_is_wrong(
+    content: str, expected: str, tmp_path: Path
+) -> None:
+    (tmp_path / "secrets.json").write_text(content)
+    with pytest.raises(InvalidSecretsError, match=expected):
+        resolve_storage_config()
+
+
+def test_missing_secrets_file_argument_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(InvalidSecretsError, match="does not exist"):
+        resolve_storage_config(tmp_path / "missing.json")
+
+
+def test_account_name_without_key_uses_default_azure_credential(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Replace the credential at its boundary: the real chain would probe the
+    # network (managed identity endpoint), which tests never do.
+    sentinel = object()
+    monkeypatch.setattr(ingestor_module, "default_credential", lambda: sentinel)
+    captured = {}
+
+    class FakeClient:
+        def __init__(
+            self, account_url: str, credential: object, **options: object
+        ) -> None:
+            captured.update(account_url=account_url, credential=credential)
+
+    monkeypatch.setattr(ingestor_module, "BlobServiceClient", FakeClient)
+    config = resolve_storage_config({"storage_account_name": "acct"})
+    blob_service_client(config)
+    assert captured == {
+        "account_url": "https://acct.blob.core.windows.net",
+        "credential": sentinel,
+    }
+
+
+class StaticTokenCredential:
+    """A token credential that never signs in (tests never reach Entra ID)."""
+
+    def get_token(self, *scopes: str, **kwargs: object) -> AccessToken:
+        return AccessToken("token", 4_102_444_800)
+
+
+def test_explicit_credential_is_used_instead_of_the_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def fail() -> None:
+        raise AssertionError("DefaultAzureCredential must not be created")
+
+    monkeypatch.setattr(ingestor_module, "default_credential", fail)
+    mine = StaticTokenCredential()
+    config = resolve_storage_config({"storage_account_name": "acct"})
+    client = blob_service_client(config, credential=mine)
+    assert client.credential is mine
+
+
+def test_unreachable_endpoint_is_a_connection_error() -> None:
+    secrets = {
+        "storage_account_name": "acct",
+        "storage_account_key": "a2V5",
+        "blob_endpoint": f"http://127.0.0.1:{free_port()}/acct",
+    }
+    ingestor = DataIngestor("iris.csv", secrets, retry_total=0)
+    with pytest.raises(StorageConnectionError, match=r"cannot reach.*'acct'"):
+        ingestor.get_df()
