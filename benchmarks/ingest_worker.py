@@ -46,7 +46,9 @@ def measure(args: argparse.Namespace) -> None:
         frame = reader(BytesIO(data))
     seconds = time.perf_counter() - started
     peak = _status_mb("VmHWM")
-    print(json.dumps({"seconds": seconds, "peak": peak, "added": peak - before, "rows": len(frame)}))
+    print(
+        json.dumps({"seconds": seconds, "peak": peak, "added": peak - before, "rows": len(frame)})
+    )
 
 
 def _one(args: argparse.Namespace, method: str, blob: str, connection_string: str) -> dict:
@@ -69,6 +71,12 @@ def _one(args: argparse.Namespace, method: str, blob: str, connection_string: st
         text=True,
     ).stdout
     return json.loads(output)
+
+
+def _medians(runs: list[dict]) -> dict[str, float]:
+    return {
+        key: statistics.median(run[key] for run in runs) for key in ("seconds", "peak", "added")
+    }
 
 
 def run(args: argparse.Namespace) -> None:
@@ -99,8 +107,7 @@ def run(args: argparse.Namespace) -> None:
             for _ in range(REPEATS):  # interleaved, so drift hits both alike
                 for method in results:
                     results[method].append(_one(args, method, name, azurite.connection_string))
-            ours = {key: statistics.median(r[key] for r in results["ours"]) for key in ("seconds", "peak", "added")}
-            base = {key: statistics.median(r[key] for r in results["baseline"]) for key in ("seconds", "peak", "added")}
+            ours, base = _medians(results["ours"]), _medians(results["baseline"])
             print(
                 f"{name} ({len(data) / 2**20:.0f} MiB, {ROWS} rows), median of {REPEATS}: "
                 f"DataIngestor {ours['seconds']:.2f} s, peak {ours['peak']:.0f} MiB "
@@ -108,7 +115,8 @@ def run(args: argparse.Namespace) -> None:
                 f"{base['peak']:.0f} MiB (+{base['added']:.0f})"
             )
             print(
-                f"{name}: wall-time ratio {ours['seconds'] / base['seconds']:.2f} (target <= 1.10); "
+                f"{name}: wall-time ratio {ours['seconds'] / base['seconds']:.2f} "
+                "(target <= 1.10); "
                 f"peak memory ratio {ours['peak'] / base['peak']:.2f} (target <= 1.5), "
                 f"memory added by the read {ours['added'] / base['added']:.2f}"
             )

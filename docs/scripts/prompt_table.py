@@ -97,7 +97,9 @@ def main(argv: list[str] | None = None) -> int:
             path.write_text(wanted, encoding="utf-8")
     for path in stale:
         verb = "is stale; run: python docs/scripts/prompt_table.py" if args.check else "updated"
-        print(f"{path.relative_to(REPO_ROOT)} {verb}", file=sys.stderr if args.check else sys.stdout)
+        print(
+            f"{path.relative_to(REPO_ROOT)} {verb}", file=sys.stderr if args.check else sys.stdout
+        )
     return 1 if args.check and stale else 0
 
 
