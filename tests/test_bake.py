@@ -40,6 +40,7 @@ COMMON_FILES = {
     "src/{module}/sample_data/iris.csv",
     "src/{module}/settings.py",
     "tests/azurite_service.py",
+    "tests/test_azurite_service.py",
     "tests/conftest.py",
     "tests/test_data_ingestion.py",
     "tests/test_data_ingestion_azurite.py",

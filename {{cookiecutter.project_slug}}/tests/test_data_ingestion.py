@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import traceback
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from azure.core.credentials import AccessToken
+from azure.core.exceptions import ClientAuthenticationError
 from azurite_service import free_port
 
 from {{ cookiecutter.module_name }} import (
@@ -20,6 +22,7 @@ from {{ cookiecutter.module_name }}.data_ingestion import (
     InvalidSecretsError,
     LocalFileNotFoundError,
     MissingCredentialsError,
+    StorageAuthenticationError,
     StorageConnectionError,
     UnsupportedFormatError,
     resolve_storage_config,
@@ -283,12 +286,37 @@ def test_explicit_credential_is_used_instead_of_the_default(
     assert client.credential is mine
 
 
-def test_unreachable_endpoint_is_a_connection_error() -> None:
+def test_unreachable_endpoint_is_a_connection_error_without_the_secret() -> None:
     secrets = {
         "storage_account_name": "acct",
-        "storage_account_key": "a2V5",
+        "sas_token": "sv=2024-01-01&sig=TOPSECRETSIGNATURE",
         "blob_endpoint": f"http://127.0.0.1:{free_port()}/acct",
     }
     ingestor = DataIngestor("iris.csv", secrets, retry_total=0)
-    with pytest.raises(StorageConnectionError, match=r"cannot reach.*'acct'"):
+    with pytest.raises(StorageConnectionError, match=r"cannot reach.*'acct'") as raised:
+        ingestor.get_df()
+    assert "TOPSECRETSIGNATURE" not in "".join(traceback.format_exception(raised.value))
+
+
+class FailingCredential:
+    """A credential that cannot get a token, like DefaultAzureCredential signed out."""
+
+    def get_token(self, *scopes: str, **kwargs: object) -> AccessToken:
+        raise ClientAuthenticationError(
+            "DefaultAzureCredential failed to retrieve a token"
+        )
+
+
+def test_credential_without_a_token_says_how_to_sign_in() -> None:
+    secrets = {
+        "storage_account_name": "acct",
+        # https so that the SDK asks for a token; nothing listens on the port.
+        "blob_endpoint": f"https://127.0.0.1:{free_port()}/acct",
+    }
+    ingestor = DataIngestor(
+        "iris.csv", secrets, credential=FailingCredential(), retry_total=0
+    )
+    with pytest.raises(
+        StorageAuthenticationError, match=r"could not sign in.*az login"
+    ):
         ingestor.get_df()

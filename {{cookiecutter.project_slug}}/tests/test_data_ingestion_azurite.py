@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import traceback
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -62,6 +63,15 @@ def connection_secrets(azurite: Azurite, container: str) -> dict[str, str]:
     return {"connection_string": azurite.connection_string, "container_name": container}
 
 
+def account_key_secrets(azurite: Azurite, container: str, key: str) -> dict[str, str]:
+    return {
+        "storage_account_name": AZURITE_ACCOUNT,
+        "storage_account_key": key,
+        "blob_endpoint": azurite.blob_endpoint,
+        "container_name": container,
+    }
+
+
 @pytest.mark.parametrize("extension", sorted(SERIALIZERS))
 def test_reads_each_format_from_blob_storage(
     extension: str, azurite: Azurite, container: str, iris: pd.DataFrame
@@ -95,12 +105,7 @@ def test_account_key_secrets_with_blob_endpoint(
     azurite: Azurite, container: str, iris: pd.DataFrame
 ) -> None:
     upload(azurite, container, "iris.csv", SERIALIZERS["csv"](iris))
-    secrets = {
-        "storage_account_name": AZURITE_ACCOUNT,
-        "storage_account_key": AZURITE_KEY,
-        "blob_endpoint": azurite.blob_endpoint,
-        "container_name": container,
-    }
+    secrets = account_key_secrets(azurite, container, AZURITE_KEY)
     pd.testing.assert_frame_equal(DataIngestor("iris.csv", secrets).get_df(), iris)
 
 
@@ -149,14 +154,10 @@ def test_wrong_account_key_is_an_authentication_error(
     azurite: Azurite, container: str, iris: pd.DataFrame
 ) -> None:
     upload(azurite, container, "iris.csv", SERIALIZERS["csv"](iris))
-    secrets = {
-        "storage_account_name": AZURITE_ACCOUNT,
-        "storage_account_key": "d3Jvbmcga2V5",
-        "blob_endpoint": azurite.blob_endpoint,
-        "container_name": container,
-    }
-    with pytest.raises(StorageAuthenticationError, match="refused access"):
+    secrets = account_key_secrets(azurite, container, "d3Jvbmcga2V5")
+    with pytest.raises(StorageAuthenticationError, match="refused access") as raised:
         DataIngestor("iris.csv", secrets).get_df()
+    assert "d3Jvbmcga2V5" not in "".join(traceback.format_exception(raised.value))
 
 
 def test_unparsable_blob_names_the_blob(azurite: Azurite, container: str) -> None:

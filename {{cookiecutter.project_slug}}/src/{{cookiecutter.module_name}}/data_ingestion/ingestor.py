@@ -12,10 +12,11 @@ from urllib.request import url2pathname
 import pandas as pd
 from azure.core.credentials import AzureNamedKeyCredential, AzureSasCredential
 from azure.core.exceptions import (
+    AzureError,
     ClientAuthenticationError,
-    HttpResponseError,
     ResourceNotFoundError,
     ServiceRequestError,
+    ServiceResponseError,
 )
 from azure.storage.blob import BlobServiceClient
 
@@ -88,10 +89,12 @@ def blob_service_client(
     return BlobServiceClient(config.account_url, credential=auth, **client_options)
 
 
-def _code(error: HttpResponseError) -> str:
-    """The storage error code of ``error`` as plain text."""
-    code = error.error_code
-    return str(getattr(code, "value", code) or error.reason)
+def _code(error: AzureError) -> str:
+    """The status and storage error code of ``error`` as plain text."""
+    code = getattr(error, "error_code", None)
+    text = str(getattr(code, "value", code) or getattr(error, "reason", None) or error)
+    status = getattr(error, "status_code", None)
+    return f"{status} {text}" if status else text
 
 
 class DataIngestor:
@@ -190,38 +193,40 @@ class DataIngestor:
         buffer = BytesIO()
         try:
             client.download_blob(max_concurrency=self.max_concurrency).readinto(buffer)
-        except ResourceNotFoundError as error:
-            raise self._not_found(error, storage) from error
-        except ServiceRequestError as error:
-            raise StorageConnectionError(
-                f"cannot reach the blob endpoint of storage account "
-                f"{storage.account!r}: {error}. Check the account name, the "
-                "endpoint and the network."
-            ) from error
-        except (ClientAuthenticationError, HttpResponseError) as error:
-            if isinstance(error, ClientAuthenticationError) or error.status_code in (
-                401,
-                403,
-            ):
-                raise StorageAuthenticationError(
-                    f"storage account {storage.account!r} refused access with the "
-                    f"credentials from {storage.source} ({_code(error)}). Check the "
-                    "key, SAS token or connection string (not expired, with read "
-                    "permission), or the role of the signed-in identity."
-                ) from error
-            raise DataIngestionError(
-                f"reading {self.source} failed: {error.status_code} {_code(error)}."
-            ) from error
+        except AzureError as error:
+            raise self._translate(error, storage) from error
         buffer.seek(0)
         return buffer
 
-    def _not_found(
-        self, error: ResourceNotFoundError, storage: StorageConfig
+    def _translate(
+        self, error: AzureError, storage: StorageConfig
     ) -> DataIngestionError:
-        where = (
-            f"container {storage.container_name!r} of storage account "
-            f"{storage.account!r}"
-        )
+        """The typed, actionable error for an Azure SDK error; no secret in it."""
+        account = repr(storage.account)
+        if isinstance(error, (ServiceRequestError, ServiceResponseError)):
+            return StorageConnectionError(
+                f"cannot reach the blob endpoint of storage account {account}: "
+                f"{error}. Check the account name, the endpoint and the network."
+            )
+        status = getattr(error, "status_code", None)
+        if isinstance(error, ClientAuthenticationError) and status is None:
+            # No token: the credential itself failed before any request.
+            reason = (error.message or str(error)).strip().splitlines()[0]
+            return StorageAuthenticationError(
+                f"could not sign in to storage account {account}: {reason}. Sign in "
+                "(for example `az login`), or give a key, a SAS token or a "
+                f"connection string in {storage.source}."
+            )
+        if isinstance(error, ClientAuthenticationError) or status in (401, 403):
+            return StorageAuthenticationError(
+                f"storage account {account} refused access with the credentials "
+                f"from {storage.source} ({_code(error)}). Check the key, SAS token "
+                "or connection string (not expired, with read permission), or the "
+                "role of the signed-in identity."
+            )
+        if not isinstance(error, ResourceNotFoundError):
+            return DataIngestionError(f"reading {self.source} failed: {_code(error)}.")
+        where = f"container {storage.container_name!r} of storage account {account}"
         if error.error_code == "ContainerNotFound":
             return ContainerNotFoundError(
                 f"the {where} does not exist. Check 'container_name' in "
