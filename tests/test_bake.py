@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -178,15 +178,26 @@ def test_ignored_files_are_the_secret_and_generated_ones(bake: Any) -> None:
     )
 
 
-def test_cookiecutter_command_bakes_without_input(tmp_path: Path) -> None:
-    """The README's generate command, through the real cookiecutter CLI."""
+def test_readme_generate_command_bakes_without_input_or_git_identity(tmp_path: Path) -> None:
+    """`./scripts/new-project`, the README's first command, on a machine whose git
+    has no user.name or user.email."""
+    env = {
+        "HOME": str(tmp_path),
+        "PATH": os.environ["PATH"],
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": str(tmp_path / "no-gitconfig"),
+    }
     result = subprocess.run(
-        [sys.executable, "-m", "cookiecutter", "--no-input", str(REPO_ROOT), "-o", str(tmp_path)],
+        [str(REPO_ROOT / "scripts" / "new-project"), "--no-input", "-o", str(tmp_path)],
         capture_output=True,
         text=True,
         check=False,
-        env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        env=env,
     )
     assert result.returncode == 0, result.stderr
     assert "Azure DevOps setup skipped" in result.stdout
-    assert (tmp_path / "my-mlops-project" / ".git").is_dir()
+    project = tmp_path / "my-mlops-project"
+    log = subprocess.run(
+        ["git", "log", "--format=%an"], cwd=project, capture_output=True, text=True, check=True
+    )
+    assert log.stdout.strip() == COOKIECUTTER_JSON["author_name"]
