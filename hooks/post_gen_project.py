@@ -1,4 +1,4 @@
-"""Finish the generated project: prune the unchosen SDK variant, make the first commit.
+"""Finish the generated project: lay out the chosen SDK variant, make the first commit.
 
 Cookiecutter deletes the project when this hook exits non-zero, so nothing
 here may fail the bake: a step that cannot run says why and how to do it by
@@ -17,31 +17,29 @@ import subprocess
 import sys
 from pathlib import Path
 
-# Files that belong to one Azure ML SDK variant only, relative to the project.
-VARIANT_PATHS: dict[str, tuple[str, ...]] = {
-    "v1": ("requirements/azureml-v1.txt",),
-    "v2": ("requirements/azureml-v2.txt",),
-}
+# Files that belong to one Azure ML SDK variant live under _variants/<sdk>/,
+# laid out as in the project; the chosen one is laid over the project.
+VARIANTS_DIR = "_variants"
 
 FIRST_COMMIT_MESSAGE = "Initial commit from mlops-template"
 
 
-def prune_variant(project_dir: Path, azureml_sdk: str) -> list[Path]:
-    """Remove the files of every SDK variant other than ``azureml_sdk``."""
-    removed = []
-    for variant, paths in VARIANT_PATHS.items():
-        if variant == azureml_sdk:
-            continue
-        for relative in paths:
-            path = project_dir / relative
-            if path.is_dir():
-                shutil.rmtree(path)
-            elif path.exists():
-                path.unlink()
-            else:
-                continue
-            removed.append(path)
-    return removed
+def apply_variant(project_dir: Path, azureml_sdk: str) -> list[Path]:
+    """Move the files of the chosen SDK variant into place; drop the others.
+
+    Returns the files moved, as paths in the project.
+    """
+    variants = project_dir / VARIANTS_DIR
+    chosen = variants / azureml_sdk
+    moved = []
+    if chosen.is_dir():
+        for source in sorted(path for path in chosen.rglob("*") if path.is_file()):
+            target = project_dir / source.relative_to(chosen)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(source, target)
+            moved.append(target)
+    shutil.rmtree(variants, ignore_errors=True)
+    return moved
 
 
 def _git_environment(author_name: str, author_email: str) -> dict[str, str]:
@@ -125,7 +123,7 @@ def main() -> int:
     """Run the post-generation steps; never fail the bake."""
     answers = json.loads(r"""{{ cookiecutter | tojson }}""")
     project_dir = Path.cwd()
-    prune_variant(project_dir, answers["azureml_sdk"])
+    apply_variant(project_dir, answers["azureml_sdk"])
     problem = init_git(project_dir, answers["author_name"], answers["author_email"])
     if problem:
         print(f"WARNING: the git repository was not created. {problem}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tomllib
@@ -19,6 +20,8 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ENV_CACHE = REPO_ROOT / ".cache" / "project-envs"
+# The baked project's requirement files behind `pip install -e ".[dev,azureml]"`.
+PROJECT_REQUIREMENTS = ("base.txt", "serving.txt", "dev.txt", "azureml.txt")
 # Variables of the template's own environment that must not leak into a
 # baked project's commands.
 _LEAKY_VARIABLES = ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "PIP_REQUIRE_VIRTUALENV")
@@ -93,14 +96,14 @@ def _requirements_key(project: Path, interpreter: str) -> str:
     digest = hashlib.sha256(version.encode())
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
     digest.update(repr(pyproject["build-system"]).encode())
-    # What `pip install -e ".[dev]"` installs: base and dev, not the Azure ML extra.
-    for name in ("base.txt", "dev.txt"):
+    # What `pip install -e ".[dev,azureml]"` installs.
+    for name in PROJECT_REQUIREMENTS:
         digest.update(name.encode() + (project / "requirements" / name).read_bytes())
     return digest.hexdigest()[:16]
 
 
 def project_environment(project: Path, python_version: str) -> Path:
-    """A virtual environment with ``project`` installed as ``pip install -e ".[dev]"``.
+    """A virtual environment with ``project`` installed as ``pip install -e ".[dev,azureml]"``.
 
     Built once per set of requirements and interpreter; a later project with
     the same requirements is installed into it in place of the previous one.
@@ -113,7 +116,11 @@ def project_environment(project: Path, python_version: str) -> Path:
     if not (env_dir / "complete").exists():
         shutil.rmtree(env_dir, ignore_errors=True)
         run([interpreter, "-m", "venv", str(env_dir)], project, environment)
-        run([str(python), "-m", "pip", "install", "-q", "-e", ".[dev]"], project, environment)
+        run(
+            [str(python), "-m", "pip", "install", "-q", "-e", ".[dev,azureml]"],
+            project,
+            environment,
+        )
         (env_dir / "complete").write_text("")
     else:
         previous = marker.read_text().strip() if marker.exists() else ""
@@ -135,3 +142,10 @@ def npm_ci(project: Path) -> None:
     if npm is None:
         raise CommandFailed("npm was not found on PATH: install Node 20 (a prerequisite).")
     run([npm, "ci", "--no-audit", "--no-fund"], project, clean_environment())
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import tomllib
 from pathlib import Path
@@ -23,8 +24,11 @@ COMMON_FILES = {
     "package-lock.json",
     "package.json",
     "pyproject.toml",
+    ".azureml/conda_dependencies.yml",
+    "requirements/azureml.txt",
     "requirements/base.txt",
     "requirements/dev.txt",
+    "requirements/serving.txt",
     "secrets.example.json",
     "src/{module}/__init__.py",
     "src/{module}/data_ingestion/__init__.py",
@@ -40,7 +44,8 @@ COMMON_FILES = {
     "src/{module}/sample_data/iris.csv",
     "src/{module}/settings.py",
     "tests/azurite_service.py",
-    "tests/test_azurite_service.py",
+    "tests/prerequisites.py",
+    "tests/test_prerequisites.py",
     "tests/conftest.py",
     "tests/test_data_ingestion.py",
     "tests/test_data_ingestion_azurite.py",
@@ -48,9 +53,9 @@ COMMON_FILES = {
     "tests/test_environment_files.py",
     "tests/test_notebooks.py",
 }
-VARIANT_FILES = {
-    "v1": {"requirements/azureml-v1.txt"},
-    "v2": {"requirements/azureml-v2.txt"},
+VARIANT_FILES: dict[str, set[str]] = {
+    "v1": set(),
+    "v2": set(),
 }
 
 
@@ -141,26 +146,33 @@ def test_hostile_answers_are_kept_verbatim(bake: Any) -> None:
     assert HOSTILE_ANSWERS["project_name"] in notebook["cells"][0]["source"]
 
 
-@pytest.mark.parametrize("sdk", COOKIECUTTER_JSON["azureml_sdk"])
-def test_azureml_extra_points_at_the_chosen_sdk(bake: Any, sdk: str) -> None:
+@pytest.mark.parametrize(("sdk", "package"), [("v1", "azureml-core"), ("v2", "azure-ai-ml")])
+def test_azureml_extra_is_the_chosen_sdk(bake: Any, sdk: str, package: str) -> None:
     project = bake({"azureml_sdk": sdk}).project_path
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
     dynamic = pyproject["tool"]["setuptools"]["dynamic"]["optional-dependencies"]
-    assert dynamic["azureml"] == {"file": [f"requirements/azureml-{sdk}.txt"]}
+    assert dynamic["azureml"] == {"file": ["requirements/azureml.txt"]}
+    requirements = (project / "requirements" / "azureml.txt").read_text(encoding="utf-8")
+    assert package in requirements
+    environment = (project / "environment.yml").read_text(encoding="utf-8")
+    assert f"      - {package}" in environment
 
 
 def test_test_path_never_installs_an_azure_ml_sdk(bake: Any) -> None:
     project = bake().project_path
-    for name in ("base.txt", "dev.txt"):
-        text = (project / "requirements" / name).read_text(encoding="utf-8")
-        assert "azure-ai-ml" not in text and "azureml" not in text
+    sdks = {"azure-ai-ml", "azureml-core", "azureml-sdk", "azureml-defaults"}
+    for name in ("base.txt", "dev.txt", "serving.txt"):
+        lines = (project / "requirements" / name).read_text(encoding="utf-8").splitlines()
+        packages = {re.split(r"[<>=!~\[; ]", line)[0] for line in lines if line[:1].isalpha()}
+        assert not packages & sdks, name
 
 
 @pytest.mark.parametrize("python_version", COOKIECUTTER_JSON["python_version"])
 def test_python_version_reaches_the_environments(bake: Any, python_version: str) -> None:
     project = bake({"python_version": python_version}).project_path
-    environment = yaml.safe_load((project / "environment.yml").read_text(encoding="utf-8"))
-    assert f"python={python_version}" in environment["dependencies"]
+    for conda_file in ("environment.yml", ".azureml/conda_dependencies.yml"):
+        environment = yaml.safe_load((project / conda_file).read_text(encoding="utf-8"))
+        assert f"python={python_version}" in environment["dependencies"]
     ruff = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["ruff"]
     assert ruff["target-version"] == "py" + python_version.replace(".", "")
 

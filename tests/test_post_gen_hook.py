@@ -1,4 +1,4 @@
-"""The post-generation hook as a module: pruning, first commit, hand-over, no failure."""
+"""The post-generation hook as a module: SDK variant, first commit, hand-over, no failure."""
 
 from __future__ import annotations
 
@@ -25,22 +25,26 @@ def no_git_identity(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 def make_project(root: Path) -> Path:
+    """A project as rendered: a common file and a file per SDK variant."""
     project = root / "project"
-    for variant_paths in post_gen.VARIANT_PATHS.values():
-        for relative in variant_paths:
-            (project / relative).parent.mkdir(parents=True, exist_ok=True)
-            (project / relative).write_text("x\n")
+    for sdk in ("v1", "v2"):
+        variant_file = project / post_gen.VARIANTS_DIR / sdk / "src" / "pkg" / "deploy.py"
+        variant_file.parent.mkdir(parents=True)
+        variant_file.write_text(f"SDK = {sdk!r}\n")
+    (project / "src" / "pkg").mkdir(parents=True)
+    (project / "src" / "pkg" / "__init__.py").write_text("")
     (project / "README.md").write_text("# project\n")
     return project
 
 
-@pytest.mark.parametrize("chosen", sorted(post_gen.VARIANT_PATHS))
-def test_prune_keeps_only_the_chosen_variant(tmp_path: Path, chosen: str) -> None:
+@pytest.mark.parametrize("chosen", ["v1", "v2"])
+def test_apply_variant_lays_the_chosen_files_over_the_project(tmp_path: Path, chosen: str) -> None:
     project = make_project(tmp_path)
-    post_gen.prune_variant(project, chosen)
-    for variant, paths in post_gen.VARIANT_PATHS.items():
-        for relative in paths:
-            assert (project / relative).exists() == (variant == chosen)
+    moved = post_gen.apply_variant(project, chosen)
+    assert moved == [project / "src" / "pkg" / "deploy.py"]
+    assert (project / "src" / "pkg" / "deploy.py").read_text() == f"SDK = {chosen!r}\n"
+    assert (project / "src" / "pkg" / "__init__.py").exists()
+    assert not (project / post_gen.VARIANTS_DIR).exists()
 
 
 def test_init_git_commits_without_a_git_identity(tmp_path: Path, no_git_identity: None) -> None:
@@ -112,10 +116,10 @@ def test_main_keeps_the_project_and_exits_zero_when_git_fails(
     }
     steps: list[str] = []
     monkeypatch.setattr(post_gen.json, "loads", lambda _: answers)
-    monkeypatch.setattr(post_gen, "prune_variant", lambda *args: steps.append("prune") or [])
+    monkeypatch.setattr(post_gen, "apply_variant", lambda *args: steps.append("variant") or [])
     monkeypatch.setattr(post_gen, "init_git", lambda *args: steps.append("git") or "git broke")
     assert post_gen.main() == 0
-    assert steps == ["prune", "git"]
+    assert steps == ["variant", "git"]
     output = capsys.readouterr().out
     assert "WARNING: the git repository was not created. git broke" in output
     assert "Azure DevOps setup skipped" in output

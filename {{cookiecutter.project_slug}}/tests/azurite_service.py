@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -11,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
+from prerequisites import missing
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,14 +49,8 @@ def free_port() -> int:
 
 
 def unavailable(reason: str) -> None:
-    """Fail under CI (nothing is skipped there); elsewhere skip with how to install."""
-    message = (
-        f"Azurite is not available: {reason}. Install it with `npm ci` in "
-        f"{PROJECT_ROOT} (Node 20 or later)."
-    )
-    if os.environ.get("CI"):
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
+    """Azurite cannot be used: fail under CI, else skip with how to install it."""
+    missing("Azurite", reason, f"`npm ci` in {PROJECT_ROOT} (Node 20 or later)")
 
 
 def _wait_until_listening(process: subprocess.Popen[bytes], port: int) -> None:

@@ -38,3 +38,15 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
     """
     with run_azurite(tmp_path_factory.mktemp("azurite")) as service:
         yield service
+
+
+@pytest.fixture(scope="session")
+def trained_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding model.pkl and metrics.json, trained once on the sample."""
+    from {{ cookiecutter.module_name }}.model_building.train import (
+        train_and_save,
+    )
+
+    folder = tmp_path_factory.mktemp("model")
+    train_and_save(sample_data_path(), folder / "model.pkl")
+    return folder

@@ -1,10 +1,11 @@
-"""The generated environment files never drift from requirements/."""
+"""The generated conda files never drift from requirements/."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+import yaml
 
 from {{ cookiecutter.module_name }} import (
     settings,
@@ -14,40 +15,54 @@ from {{ cookiecutter.module_name }}.devtools import (
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+REQUIREMENT_FILES = sorted(
+    {name for _, files in environment_files.CONDA_FILES.values() for name in files}
+)
 
 
-def test_environment_yml_matches_the_requirements() -> None:
+def copy_requirements(target: Path) -> None:
+    (target / "pyproject.toml").write_text("")
+    for relative in REQUIREMENT_FILES:
+        (target / relative).parent.mkdir(parents=True, exist_ok=True)
+        (target / relative).write_text((PROJECT_ROOT / relative).read_text())
+
+
+def test_generated_files_match_the_requirements() -> None:
     assert environment_files.stale_files(PROJECT_ROOT) == [], (
         f"run: {environment_files.COMMAND} --write"
     )
 
 
-def test_environment_yml_pins_the_project_python() -> None:
-    text = (PROJECT_ROOT / "environment.yml").read_text()
-    assert f"  - python={settings.PYTHON_VERSION}\n" in text
+@pytest.mark.parametrize("relative", sorted(environment_files.CONDA_FILES))
+def test_conda_file_pins_the_project_python(relative: str) -> None:
+    conda = yaml.safe_load((PROJECT_ROOT / relative).read_text())
+    assert f"python={settings.PYTHON_VERSION}" in conda["dependencies"]
 
 
-def test_a_changed_requirement_makes_the_check_fail(tmp_path: Path) -> None:
-    for relative in (
-        "pyproject.toml",
-        "environment.yml",
-        *environment_files.DEVELOPMENT_REQUIREMENTS,
-    ):
-        target = tmp_path / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text((PROJECT_ROOT / relative).read_text())
+def test_azureml_environment_has_runtime_and_server_but_no_dev_tools() -> None:
+    conda = yaml.safe_load((PROJECT_ROOT / ".azureml" / "conda_dependencies.yml").read_text())
+    pip = " ".join(conda["dependencies"][-1]["pip"])
+    assert "scikit-learn" in pip and "azureml-inference-server-http" in pip
+    assert "pytest" not in pip and "ruff" not in pip
+    assert conda["name"] == settings.ENVIRONMENT_NAME
+
+
+def test_a_changed_requirement_makes_both_files_stale(tmp_path: Path) -> None:
+    copy_requirements(tmp_path)
+    for path, content in environment_files.generated_files(tmp_path).items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content)
     with (tmp_path / "requirements" / "base.txt").open("a") as requirements:
         requirements.write("rich>=13\n")
-    assert environment_files.stale_files(tmp_path) == [tmp_path / "environment.yml"]
+    assert sorted(environment_files.stale_files(tmp_path)) == sorted(
+        tmp_path / relative for relative in environment_files.CONDA_FILES
+    )
 
 
-def test_check_command_reports_drift(
+def test_check_command_reports_drift_and_write_fixes_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    (tmp_path / "requirements").mkdir()
-    (tmp_path / "pyproject.toml").write_text("")
-    for relative in environment_files.DEVELOPMENT_REQUIREMENTS:
-        (tmp_path / relative).write_text((PROJECT_ROOT / relative).read_text())
+    copy_requirements(tmp_path)
     monkeypatch.chdir(tmp_path)
     assert environment_files.main(["--check"]) == 1
     assert "environment.yml is out of date" in capsys.readouterr().err

@@ -17,3 +17,14 @@ DATA_FILE = "{{ cookiecutter.data_file }}"
 AZURE_SUBSCRIPTION_ID = "{{ cookiecutter.azure_subscription_id }}"
 AZUREML_RESOURCE_GROUP = "{{ cookiecutter.azureml_resource_group }}"
 AZUREML_WORKSPACE = "{{ cookiecutter.azureml_workspace }}"
+
+# The model: trained on DATA_FILE, predicting TARGET_COLUMN from the other columns.
+TARGET_COLUMN = "species"
+
+# Azure ML compute and deployment. Endpoint names: 3 to 32 letters, digits and
+# hyphens, unique in the Azure region.
+TRAINING_COMPUTE_NAME = "cpu-cluster"
+AKS_COMPUTE_NAME = "aks-inference"
+ENVIRONMENT_NAME = "{{ cookiecutter.project_slug }}-env"
+QA_ENDPOINT_NAME = "{{ cookiecutter.project_slug[:27].rstrip('-') }}-qa"
+PROD_ENDPOINT_NAME = "{{ cookiecutter.project_slug[:27].rstrip('-') }}-prod"

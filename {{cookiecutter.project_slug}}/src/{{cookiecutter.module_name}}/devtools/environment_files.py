@@ -1,7 +1,9 @@
 """Generate environment files from the one list of requirements.
 
-``requirements/*.txt`` is the source; ``environment.yml`` (conda) is generated
-from it and never edited by hand:
+``requirements/*.txt`` is the source. Generated from it, never edited by hand:
+``environment.yml`` (the conda development environment: everything) and
+``.azureml/conda_dependencies.yml`` (the Azure ML environment that trains and
+serves the model: runtime and inference server only).
 
     python -m {{ cookiecutter.module_name }}.devtools.environment_files --write
     python -m {{ cookiecutter.module_name }}.devtools.environment_files --check
@@ -20,8 +22,22 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from .. import settings
 
-# requirements files, in order, that make up the development environment.
-DEVELOPMENT_REQUIREMENTS = ("requirements/base.txt", "requirements/dev.txt")
+# requirements files, in order, behind each generated conda file.
+CONDA_FILES = {
+    "environment.yml": (
+        settings.PROJECT_SLUG,
+        (
+            "requirements/base.txt",
+            "requirements/serving.txt",
+            "requirements/dev.txt",
+            "requirements/azureml.txt",
+        ),
+    ),
+    ".azureml/conda_dependencies.yml": (
+        settings.ENVIRONMENT_NAME,
+        ("requirements/base.txt", "requirements/serving.txt"),
+    ),
+}
 COMMAND = "python -m {{ cookiecutter.module_name }}.devtools.environment_files"
 
 
@@ -58,19 +74,18 @@ def read_requirements(path: Path) -> list[str]:
     return lines
 
 
-def render_environment_yml(root: Path) -> str:
-    """The text of ``environment.yml`` for the project at ``root``."""
+def render_conda_file(root: Path, name: str, requirement_files: tuple[str, ...]) -> str:
+    """The text of a conda file for the project at ``root``."""
     requirements = [
-        line
-        for relative in DEVELOPMENT_REQUIREMENTS
-        for line in read_requirements(root / relative)
+        line for relative in requirement_files for line in read_requirements(root / relative)
     ]
     pip_lines = "".join(f"      - {line}\n" for line in requirements)
+    sources = ", ".join(requirement_files)
     return (
-        "# Generated from requirements/base.txt and requirements/dev.txt by\n"
+        f"# Generated from {sources} by\n"
         f"#   {COMMAND} --write\n"
         "# Do not edit: change the requirements files and run that command.\n"
-        f"name: {settings.PROJECT_SLUG}\n"
+        f"name: {name}\n"
         "channels:\n"
         "  - conda-forge\n"
         "dependencies:\n"
@@ -83,7 +98,10 @@ def render_environment_yml(root: Path) -> str:
 
 def generated_files(root: Path) -> dict[Path, str]:
     """Every generated file of the project, with the content it should have."""
-    return {root / "environment.yml": render_environment_yml(root)}
+    return {
+        root / relative: render_conda_file(root, name, sources)
+        for relative, (name, sources) in CONDA_FILES.items()
+    }
 
 
 def stale_files(root: Path) -> list[Path]:
@@ -105,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     root = find_project_root()
     if args.write:
         for path, content in generated_files(root).items():
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(content, encoding="utf-8")
             print(f"wrote {path.relative_to(root)}")
         return 0

@@ -1,4 +1,4 @@
-"""The Azurite fixture fails under CI and skips elsewhere, saying how to install it."""
+"""Missing prerequisites fail under CI and skip elsewhere, saying how to install them."""
 
 from __future__ import annotations
 

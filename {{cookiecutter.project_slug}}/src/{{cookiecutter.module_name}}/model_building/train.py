@@ -1,0 +1,317 @@
+"""Train the model: a scikit-learn ``Pipeline`` predicting ``settings.TARGET_COLUMN``.
+
+Run it as a module of this package (``python -m <package>.model_building.train``)::
+
+    train                              # the bundled iris sample, here
+    train --data raw/data.csv          # a blob in the storage container
+    train --data ./data/local.csv      # a local file (or a file:// URL)
+    train --compute cpu-cluster        # the same script, as an Azure ML job
+
+It writes the fitted pipeline with ``joblib`` (default ``outputs/model.pkl``)
+and ``metrics.json`` beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import joblib
+import pandas as pd
+import sklearn
+from pandas.api.types import is_numeric_dtype, is_object_dtype, is_string_dtype
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.metrics import accuracy_score, f1_score
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from .. import settings
+from ..data_ingestion import DataIngestor, sample_data_path
+from ..data_ingestion.credentials import SecretsSource
+from ..data_preprocessing import DataPreprocessor
+
+logger = logging.getLogger(__name__)
+
+METRICS_FILE = "metrics.json"
+DEFAULT_OUTPUT = Path("outputs") / "model.pkl"
+INSTALL_AZUREML = 'pip install -e ".[dev,azureml]"'
+
+
+class TrainingError(ValueError):
+    """The data cannot be used to train the model as it is."""
+
+
+def _is_categorical(series: pd.Series) -> bool:
+    return (
+        is_object_dtype(series)
+        or is_string_dtype(series)
+        or isinstance(series.dtype, pd.CategoricalDtype)
+    )
+
+
+def build_pipeline(feature_frame: pd.DataFrame, seed: int = 0) -> Pipeline:
+    """An unfitted pipeline for the columns of ``feature_frame``.
+
+    Numeric (and boolean) columns are imputed with the median and scaled;
+    text and categorical columns are imputed with the most frequent value and
+    one-hot encoded (categories unseen in training are ignored). A random
+    forest seeded with ``seed`` classifies, so a seed gives one model.
+
+    Raises:
+        TrainingError: A column is neither numeric nor text/categorical
+            (for example dates): convert or drop it before training.
+    """
+    numeric, categorical, other = [], [], []
+    for column in feature_frame.columns:
+        series = feature_frame[column]
+        if is_numeric_dtype(series):  # booleans included
+            numeric.append(column)
+        elif _is_categorical(series):
+            categorical.append(column)
+        else:
+            other.append(f"{column} ({series.dtype})")
+    if other:
+        raise TrainingError(
+            f"cannot use column(s) {other} as features: only numeric and "
+            "text/categorical columns are supported. Convert or drop them first "
+            "(DataPreprocessor.cast_types or drop_columns)."
+        )
+    transformers: list[tuple[str, Any, list[Any]]] = []
+    if numeric:
+        numeric_steps = Pipeline(
+            [("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]
+        )
+        transformers.append(("numeric", numeric_steps, numeric))
+    if categorical:
+        categorical_steps = Pipeline(
+            [
+                ("impute", SimpleImputer(strategy="most_frequent")),
+                ("encode", OneHotEncoder(handle_unknown="ignore")),
+            ]
+        )
+        transformers.append(("categorical", categorical_steps, categorical))
+    return Pipeline(
+        [
+            ("features", ColumnTransformer(transformers)),
+            (
+                "classifier",
+                RandomForestClassifier(n_estimators=100, random_state=seed),
+            ),
+        ]
+    )
+
+
+def prepare(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """Split ``df`` into features and target, after dropping unusable rows.
+
+    Drops duplicate rows and rows without a target value; the target is
+    ``settings.TARGET_COLUMN``, the features are all the other columns.
+
+    Raises:
+        TrainingError: The target column is missing, or nothing is left to learn.
+    """
+    target = settings.TARGET_COLUMN
+    if target not in df.columns:
+        raise TrainingError(
+            f"the target column {target!r} is not in the data; available columns: "
+            f"{list(df.columns)!r}. Set TARGET_COLUMN in settings.py to the column "
+            "to predict."
+        )
+    clean = (
+        DataPreprocessor(df).drop_duplicates().drop_missing(columns=target).get_df()
+    )
+    if clean.empty:
+        raise TrainingError(
+            f"no rows left to train on: all {len(df)} rows lack a value in {target!r}."
+        )
+    if len(clean.columns) < 2:
+        raise TrainingError(
+            f"the data has only the target column {target!r}; add feature columns."
+        )
+    return clean.drop(columns=target), clean[target]
+
+
+def split_data(
+    features: pd.DataFrame,
+    target: pd.Series,
+    *,
+    seed: int = 0,
+    test_size: float = 0.2,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series]:
+    """The stratified train/test split ``train_model`` uses, seeded.
+
+    Returns:
+        ``(X_train, X_test, y_train, y_test)``.
+
+    Raises:
+        TrainingError: ``test_size`` is not in (0, 1), or a class has fewer
+            than two rows (a stratified split needs one on each side).
+    """
+    if not 0 < test_size < 1:
+        raise TrainingError(f"test_size must be between 0 and 1, got {test_size!r}.")
+    counts = target.value_counts()
+    rare = counts[counts < 2]
+    if not rare.empty:
+        raise TrainingError(
+            f"class(es) {rare.index.tolist()!r} have fewer than 2 rows; a "
+            "stratified split needs at least 2 per class. Add rows or remove "
+            "those classes."
+        )
+    try:
+        parts = train_test_split(
+            features,
+            target,
+            test_size=test_size,
+            random_state=seed,
+            stratify=target,
+        )
+    except ValueError as error:
+        raise TrainingError(
+            f"cannot split {len(target)} rows with {len(counts)} classes into "
+            f"train and test sets (test_size={test_size}): {error}. Use more "
+            "rows or another test_size."
+        ) from error
+    x_train, x_test, y_train, y_test = parts
+    return x_train, x_test, y_train, y_test
+
+
+def train_model(
+    df: pd.DataFrame, *, seed: int = 0, test_size: float = 0.2
+) -> tuple[Pipeline, dict[str, Any]]:
+    """Fit the pipeline on a seeded, stratified train split of ``df``.
+
+    Args:
+        df: The data, with the target column ``settings.TARGET_COLUMN``.
+        seed: Seeds the split and the classifier; a seed gives the same model.
+        test_size: Share of the rows held out to compute the metrics.
+
+    Returns:
+        The fitted pipeline and its metrics on the held-out rows: accuracy,
+        f1_macro, n_train, n_test, features, classes, seed, sklearn_version.
+
+    Raises:
+        TrainingError: The data cannot be used (see ``prepare`` and
+            ``split_data``).
+    """
+    features, target = prepare(df)
+    x_train, x_test, y_train, y_test = split_data(
+        features, target, seed=seed, test_size=test_size
+    )
+    model = build_pipeline(x_train, seed=seed)
+    model.fit(x_train, y_train)
+    predicted = model.predict(x_test)
+    metrics = {
+        "accuracy": float(accuracy_score(y_test, predicted)),
+        "f1_macro": float(f1_score(y_test, predicted, average="macro")),
+        "n_train": len(x_train),
+        "n_test": len(x_test),
+        "features": [str(column) for column in features.columns],
+        "classes": model.classes_.tolist(),
+        "seed": seed,
+        "sklearn_version": sklearn.__version__,
+    }
+    logger.info(
+        "trained on %d rows; accuracy %.3f on %d held-out rows",
+        metrics["n_train"],
+        metrics["accuracy"],
+        metrics["n_test"],
+    )
+    return model, metrics
+
+
+def train_and_save(
+    source: str | os.PathLike[str],
+    output: Path,
+    *,
+    seed: int = 0,
+    secrets: SecretsSource = None,
+) -> dict[str, Any]:
+    """Read ``source``, train, and write the model and ``metrics.json``.
+
+    Args:
+        source: A blob name in the storage container, or a local path or
+            ``file://`` URL (see ``DataIngestor``).
+        output: Where to write the pipeline with ``joblib.dump``; its folder
+            is created, and ``metrics.json`` is written beside it.
+        seed: Seeds the split and the classifier.
+        secrets: Storage credentials for a blob (see ``DataIngestor``).
+
+    Returns:
+        The metrics, as written to ``metrics.json``.
+    """
+    df = DataIngestor(source, secrets).get_df()
+    model, metrics = train_model(df, seed=seed)
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    joblib.dump(model, output)
+    metrics_path = output.with_name(METRICS_FILE)
+    metrics_path.write_text(
+        json.dumps(metrics, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
+    logger.info("wrote %s and %s", output, metrics_path)
+    return metrics
+
+
+def _submit(compute: str, data: str, seed: int) -> int:
+    """Submit this script as an Azure ML job on ``compute``; print what it returns."""
+    try:
+        from .azureml_job import submit_training_job
+    except ModuleNotFoundError as error:
+        print(
+            f"--compute needs the Azure ML SDK ({settings.AZUREML_SDK}), which is "
+            f"not installed ({error}). Install it: {INSTALL_AZUREML}",
+            file=sys.stderr,
+        )
+        return 2
+    job = submit_training_job(compute, data, seed=seed)
+    print(f"submitted the training job on {compute}: {job}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: train here, or submit the training to an Azure ML cluster."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--data",
+        default=str(sample_data_path()),
+        help="a blob name in the storage container, or a local path (./data.csv, "
+        "/abs/data.csv) or file:// URL (default: the bundled iris sample)",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=DEFAULT_OUTPUT,
+        help=f"where to write the model; metrics.json goes beside it "
+        f"(default: {DEFAULT_OUTPUT})",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seeds the split and the model"
+    )
+    parser.add_argument(
+        "--compute",
+        metavar="CLUSTER",
+        help="submit this training as an Azure ML job on this compute cluster "
+        f"(for example {settings.TRAINING_COMPUTE_NAME}) instead of training here",
+    )
+    args = parser.parse_args(argv)
+    if args.compute:
+        return _submit(args.compute, args.data, args.seed)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    metrics = train_and_save(args.data, args.output, seed=args.seed)
+    print(
+        f"accuracy {metrics['accuracy']:.3f} on {metrics['n_test']} held-out rows; "
+        f"model: {args.output}, metrics: {args.output.with_name(METRICS_FILE)}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
