@@ -15,12 +15,14 @@ import yaml
 from conftest import CONFIGURATIONS, COOKIECUTTER_JSON, HOSTILE_ANSWERS, REPO_ROOT
 
 COMMON_FILES = {
+    ".azureml/test.json",
     ".gitignore",
     ".pre-commit-config.yaml",
     "README.md",
     "data/README.md",
     "environment.yml",
     "experiment_nbs/01_explore_data.ipynb",
+    "experiment_nbs/02_train_model.ipynb",
     "package-lock.json",
     "package.json",
     "pyproject.toml",
@@ -31,6 +33,7 @@ COMMON_FILES = {
     "requirements/serving.txt",
     "secrets.example.json",
     "src/{module}/__init__.py",
+    "src/{module}/azureml_workspace.py",
     "src/{module}/data_ingestion/__init__.py",
     "src/{module}/data_ingestion/credentials.py",
     "src/{module}/data_ingestion/errors.py",
@@ -38,8 +41,16 @@ COMMON_FILES = {
     "src/{module}/data_ingestion/ingestor.py",
     "src/{module}/data_preprocessing/__init__.py",
     "src/{module}/data_preprocessing/preprocessor.py",
+    "src/{module}/deployment/__init__.py",
+    "src/{module}/deployment/deploy.py",
+    "src/{module}/deployment/register.py",
+    "src/{module}/deployment/score.py",
+    "src/{module}/deployment/smoke_test.py",
     "src/{module}/devtools/__init__.py",
     "src/{module}/devtools/environment_files.py",
+    "src/{module}/model_building/__init__.py",
+    "src/{module}/model_building/azureml_job.py",
+    "src/{module}/model_building/train.py",
     "src/{module}/sample_data/__init__.py",
     "src/{module}/sample_data/iris.csv",
     "src/{module}/settings.py",
@@ -52,10 +63,19 @@ COMMON_FILES = {
     "tests/test_data_preprocessing.py",
     "tests/test_environment_files.py",
     "tests/test_notebooks.py",
+    "tests/test_score.py",
+    "tests/test_smoke_test.py",
+    "tests/test_training.py",
 }
-VARIANT_FILES: dict[str, set[str]] = {
-    "v1": set(),
-    "v2": set(),
+VARIANT_FILES = {
+    "v1": {"tests/test_azureml_v1.py"},
+    "v2": {
+        ".azureml/deployment-prod.yml",
+        ".azureml/deployment-qa.yml",
+        ".azureml/endpoint-prod.yml",
+        ".azureml/endpoint-qa.yml",
+        "tests/test_azureml_v2.py",
+    },
 }
 
 

@@ -40,7 +40,9 @@ def test_conda_file_pins_the_project_python(relative: str) -> None:
 
 
 def test_azureml_environment_has_runtime_and_server_but_no_dev_tools() -> None:
-    conda = yaml.safe_load((PROJECT_ROOT / ".azureml" / "conda_dependencies.yml").read_text())
+    conda = yaml.safe_load(
+        (PROJECT_ROOT / ".azureml" / "conda_dependencies.yml").read_text()
+    )
     pip = " ".join(conda["dependencies"][-1]["pip"])
     assert "scikit-learn" in pip and "azureml-inference-server-http" in pip
     assert "pytest" not in pip and "ruff" not in pip

@@ -77,7 +77,9 @@ def read_requirements(path: Path) -> list[str]:
 def render_conda_file(root: Path, name: str, requirement_files: tuple[str, ...]) -> str:
     """The text of a conda file for the project at ``root``."""
     requirements = [
-        line for relative in requirement_files for line in read_requirements(root / relative)
+        line
+        for relative in requirement_files
+        for line in read_requirements(root / relative)
     ]
     pip_lines = "".join(f"      - {line}\n" for line in requirements)
     sources = ", ".join(requirement_files)

@@ -26,8 +26,8 @@ import pandas as pd
 import sklearn
 from pandas.api.types import is_numeric_dtype, is_object_dtype, is_string_dtype
 from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import RandomForestClassifier
 from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
@@ -62,8 +62,8 @@ def build_pipeline(feature_frame: pd.DataFrame, seed: int = 0) -> Pipeline:
 
     Numeric (and boolean) columns are imputed with the median and scaled;
     text and categorical columns are imputed with the most frequent value and
-    one-hot encoded (categories unseen in training are ignored). A random
-    forest seeded with ``seed`` classifies, so a seed gives one model.
+    one-hot encoded (categories unseen in training are ignored). A logistic
+    regression classifies; the same data and seed give the same model.
 
     Raises:
         TrainingError: A column is neither numeric nor text/categorical
@@ -84,29 +84,30 @@ def build_pipeline(feature_frame: pd.DataFrame, seed: int = 0) -> Pipeline:
             "text/categorical columns are supported. Convert or drop them first "
             "(DataPreprocessor.cast_types or drop_columns)."
         )
-    transformers: list[tuple[str, Any, list[Any]]] = []
-    if numeric:
-        numeric_steps = Pipeline(
-            [("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]
-        )
-        transformers.append(("numeric", numeric_steps, numeric))
-    if categorical:
-        categorical_steps = Pipeline(
-            [
-                ("impute", SimpleImputer(strategy="most_frequent")),
-                ("encode", OneHotEncoder(handle_unknown="ignore")),
-            ]
-        )
-        transformers.append(("categorical", categorical_steps, categorical))
-    return Pipeline(
-        [
-            ("features", ColumnTransformer(transformers)),
-            (
-                "classifier",
-                RandomForestClassifier(n_estimators=100, random_state=seed),
+    numeric_steps = [
+        ("impute", SimpleImputer(strategy="median")),
+        ("scale", StandardScaler()),
+    ]
+    classifier = ("classifier", LogisticRegression(max_iter=1000, random_state=seed))
+    if not categorical:
+        # All numeric: no ColumnTransformer, whose column routing would cost
+        # more than the model itself for every scoring request.
+        return Pipeline([*numeric_steps, classifier])
+    transformers: list[tuple[str, Any, list[Any]]] = [
+        (
+            "categorical",
+            Pipeline(
+                [
+                    ("impute", SimpleImputer(strategy="most_frequent")),
+                    ("encode", OneHotEncoder(handle_unknown="ignore")),
+                ]
             ),
-        ]
-    )
+            categorical,
+        )
+    ]
+    if numeric:
+        transformers.insert(0, ("numeric", Pipeline(numeric_steps), numeric))
+    return Pipeline([("features", ColumnTransformer(transformers)), classifier])
 
 
 def prepare(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
@@ -125,9 +126,7 @@ def prepare(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
             f"{list(df.columns)!r}. Set TARGET_COLUMN in settings.py to the column "
             "to predict."
         )
-    clean = (
-        DataPreprocessor(df).drop_duplicates().drop_missing(columns=target).get_df()
-    )
+    clean = DataPreprocessor(df).drop_duplicates().drop_missing(columns=target).get_df()
     if clean.empty:
         raise TrainingError(
             f"no rows left to train on: all {len(df)} rows lack a value in {target!r}."
@@ -265,6 +264,9 @@ def _submit(compute: str, data: str, seed: int) -> int:
     try:
         from .azureml_job import submit_training_job
     except ModuleNotFoundError as error:
+        package = __name__.split(".")[0]
+        if error.name == package or (error.name or "").startswith(package + "."):
+            raise  # a module of this package is missing, not the SDK
         print(
             f"--compute needs the Azure ML SDK ({settings.AZUREML_SDK}), which is "
             f"not installed ({error}). Install it: {INSTALL_AZUREML}",
@@ -278,7 +280,10 @@ def _submit(compute: str, data: str, seed: int) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: train here, or submit the training to an Azure ML cluster."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description="Train the model and write model.pkl and metrics.json, or "
+        "submit the training to an Azure ML compute cluster."
+    )
     parser.add_argument(
         "--data",
         default=str(sample_data_path()),

@@ -1,0 +1,204 @@
+"""Deploy a registered model to the QA or Prod online endpoint (Azure ML SDK v2).
+
+QA is a managed online endpoint, Prod a Kubernetes online endpoint on the AKS
+cluster attached to the workspace. Their specs are ``.azureml/endpoint-<stage>.yml``
+and ``.azureml/deployment-<stage>.yml``; this module fills in the endpoint name,
+the model version, the environment and the scoring code.
+
+Command line::
+
+    python -m {{ cookiecutter.module_name }}.deployment.deploy --stage qa --model-version latest
+
+It prints the scoring URI; ``--output-uri FILE`` also writes it to FILE. The
+endpoint key is never printed or written: the smoke test reads it with
+``endpoint_key()``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from azure.ai.ml import load_online_deployment, load_online_endpoint
+from azure.ai.ml.entities import (
+    CodeConfiguration,
+    KubernetesOnlineEndpoint,
+    OnlineDeployment,
+    OnlineEndpoint,
+)
+
+from .. import settings
+from ..azureml_workspace import (
+    PACKAGE_NAME,
+    ProjectFileNotFoundError,
+    WorkspaceConfigurationError,
+    azureml_environment,
+    get_ml_client,
+    project_file,
+)
+
+if TYPE_CHECKING:
+    from azure.ai.ml import MLClient
+
+logger = logging.getLogger(__name__)
+
+Stage = Literal["qa", "prod"]
+STAGES: tuple[Stage, ...] = ("qa", "prod")
+# The scoring script and the folder uploaded with it: score.py imports nothing
+# from the package, so only its own folder goes to Azure ML.
+SCORING_SCRIPT = "score.py"
+SCORING_DIR = Path(__file__).resolve().parent
+
+
+class ModelVersionNotFoundError(LookupError):
+    """The model has no version to deploy."""
+
+
+def endpoint_name(stage: Stage) -> str:
+    """Return the name of the ``stage`` endpoint: QA_ENDPOINT_NAME or PROD_ENDPOINT_NAME.
+
+    Raises:
+        ValueError: ``stage`` is neither "qa" nor "prod".
+    """
+    if stage not in STAGES:
+        raise ValueError(f"unknown stage {stage!r}: use one of {', '.join(STAGES)}.")
+    return settings.QA_ENDPOINT_NAME if stage == "qa" else settings.PROD_ENDPOINT_NAME
+
+
+def build_endpoint(stage: Stage) -> OnlineEndpoint:
+    """Return the online endpoint of ``stage`` from ``.azureml/endpoint-<stage>.yml``.
+
+    The name comes from ``settings`` (QA_ENDPOINT_NAME or PROD_ENDPOINT_NAME);
+    the Prod endpoint's AKS compute from ``settings.AKS_COMPUTE_NAME``.
+    """
+    name = endpoint_name(stage)
+    endpoint = load_online_endpoint(project_file(".azureml", f"endpoint-{stage}.yml"))
+    endpoint.name = name
+    if isinstance(endpoint, KubernetesOnlineEndpoint):
+        endpoint.compute = settings.AKS_COMPUTE_NAME
+    return endpoint
+
+
+def build_deployment(stage: Stage, model_version: str) -> OnlineDeployment:
+    """Return the deployment of ``stage`` from ``.azureml/deployment-<stage>.yml``.
+
+    It serves version ``model_version`` of ``settings.MODEL_NAME`` with
+    ``score.py`` in the project's Azure ML environment; the instance type and
+    count stay as in the file.
+    """
+    name = endpoint_name(stage)
+    deployment = load_online_deployment(
+        project_file(".azureml", f"deployment-{stage}.yml")
+    )
+    deployment.endpoint_name = name
+    deployment.model = f"azureml:{settings.MODEL_NAME}:{model_version}"
+    deployment.environment = azureml_environment()
+    if not (SCORING_DIR / SCORING_SCRIPT).is_file():
+        raise ProjectFileNotFoundError(
+            f"the scoring script {SCORING_DIR / SCORING_SCRIPT} is missing. "
+            "Restore it from the project repository."
+        )
+    deployment.code_configuration = CodeConfiguration(
+        code=str(SCORING_DIR), scoring_script=SCORING_SCRIPT
+    )
+    return deployment
+
+
+def resolve_model_version(client: MLClient, model_version: str = "latest") -> str:
+    """Return ``model_version``, or the newest version's number for "latest".
+
+    Raises:
+        ModelVersionNotFoundError: "latest" was asked and the model has no version.
+    """
+    if model_version != "latest":
+        return model_version
+    from azure.core.exceptions import ResourceNotFoundError
+
+    try:
+        model = client.models.get(name=settings.MODEL_NAME, label="latest")
+    except ResourceNotFoundError as error:
+        raise ModelVersionNotFoundError(
+            f"the model {settings.MODEL_NAME} has no registered version. "
+            f"Register one first: python -m {PACKAGE_NAME}.deployment.register"
+        ) from error
+    return str(model.version)
+
+
+def deploy(
+    stage: Stage, model_version: str = "latest", *, client: MLClient | None = None
+) -> str:
+    """Deploy a model version to the ``stage`` endpoint and return its scoring URI.
+
+    Creates or updates the endpoint, then the deployment, then sends all the
+    endpoint's traffic to the deployment. Each step waits for Azure ML.
+
+    Args:
+        stage: "qa" or "prod".
+        model_version: Version of ``settings.MODEL_NAME``, or "latest".
+        client: The workspace client; None means ``get_ml_client()``.
+    """
+    endpoint_name(stage)
+    client = client if client is not None else get_ml_client()
+    version = resolve_model_version(client, model_version)
+    endpoint = build_endpoint(stage)
+    deployment = build_deployment(stage, version)
+
+    logger.info("Creating or updating endpoint %s", endpoint.name)
+    client.online_endpoints.begin_create_or_update(endpoint).result()
+    logger.info(
+        "Deploying %s version %s as %s", settings.MODEL_NAME, version, deployment.name
+    )
+    client.online_deployments.begin_create_or_update(deployment).result()
+    endpoint.traffic = {deployment.name: 100}
+    client.online_endpoints.begin_create_or_update(endpoint).result()
+    logger.info("Endpoint %s sends all traffic to %s", endpoint.name, deployment.name)
+    return client.online_endpoints.get(name=endpoint.name).scoring_uri
+
+
+def endpoint_key(stage: Stage, client: MLClient | None = None) -> str:
+    """Return the primary key of the ``stage`` endpoint.
+
+    Keep it out of logs, files and command lines: pass it on in an
+    environment variable.
+    """
+    name = endpoint_name(stage)
+    client = client if client is not None else get_ml_client()
+    return client.online_endpoints.get_keys(name=name).primary_key
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Deploy from the command line and print the scoring URI."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stage", choices=STAGES, required=True)
+    parser.add_argument(
+        "--model-version",
+        default="latest",
+        help='version of the registered model, or "latest" (default)',
+    )
+    parser.add_argument(
+        "--output-uri",
+        type=Path,
+        help="also write the scoring URI (never the key) to this file",
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO)
+    try:
+        scoring_uri = deploy(args.stage, args.model_version)
+    except (
+        ModelVersionNotFoundError,
+        ProjectFileNotFoundError,
+        WorkspaceConfigurationError,
+    ) as error:
+        parser.exit(1, f"error: {error}\n")
+    if args.output_uri:
+        args.output_uri.parent.mkdir(parents=True, exist_ok=True)
+        args.output_uri.write_text(scoring_uri + "\n", encoding="utf-8")
+    print(scoring_uri)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

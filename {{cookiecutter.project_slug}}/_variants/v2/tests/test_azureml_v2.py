@@ -1,0 +1,539 @@
+"""Azure ML SDK v2: workspace, cluster training job, registration, deployment.
+
+Nothing here reaches Azure: the specs load offline, entities are only built,
+and every MLClient call goes to a fake client that records it.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+import yaml
+from prerequisites import require_azureml_sdk
+
+from {{ cookiecutter.module_name }} import (
+    settings,
+)
+
+pytestmark = pytest.mark.azureml
+
+require_azureml_sdk()
+
+from azure.ai.ml import (  # noqa: E402
+    MLClient,
+    load_online_deployment,
+    load_online_endpoint,
+)
+from azure.ai.ml.entities import (  # noqa: E402
+    Command,
+    KubernetesOnlineDeployment,
+    KubernetesOnlineEndpoint,
+    ManagedOnlineDeployment,
+    ManagedOnlineEndpoint,
+)
+from azure.core.exceptions import ResourceNotFoundError  # noqa: E402
+
+from {{ cookiecutter.module_name }} import (  # noqa: E402
+    azureml_workspace,
+)
+from {{ cookiecutter.module_name }}.deployment import (  # noqa: E402
+    deploy,
+    register,
+)
+from {{ cookiecutter.module_name }}.model_building import (  # noqa: E402
+    azureml_job,
+)
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+AZUREML_DIR = PROJECT_DIR / ".azureml"
+CONDA_FILE = AZUREML_DIR / "conda_dependencies.yml"
+SRC_DIR = PROJECT_DIR / "src"
+MODULE = "{{ cookiecutter.module_name }}"
+# Written in two pieces so that the template engine leaves it alone.
+DATA_PLACEHOLDER = "$" + "{" + "{inputs.data}}"
+SCORING_URI = "https://endpoint.westeurope.inference.ml.azure.com/score"
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No connection leaves the machine and no credential chain runs."""
+    real_connect = socket.socket.connect
+
+    def connect(sock: socket.socket, address: Any) -> None:
+        if isinstance(address, tuple) and address[0] not in ("127.0.0.1", "::1"):
+            raise AssertionError(f"a test tried to connect to {address}")
+        real_connect(sock, address)
+
+    def no_default_credential() -> None:
+        raise AssertionError("a test tried to use DefaultAzureCredential")
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(azureml_workspace, "default_credential", no_default_credential)
+    monkeypatch.delenv("ARM_CLOUD_METADATA_URL", raising=False)
+    for variable in (
+        "BUILD_BUILDID",
+        "BUILD_SOURCEVERSION",
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+    ):
+        monkeypatch.delenv(variable, raising=False)
+    for variable in azureml_workspace.WORKSPACE_VARIABLES.values():
+        monkeypatch.delenv(variable, raising=False)
+
+
+class Poller:
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def result(self) -> Any:
+        return self.value
+
+
+class FakeMLClient:
+    """Stands in for MLClient: records the calls, answers like Azure ML."""
+
+    def __init__(self, latest_version: str | None = "7") -> None:
+        self.calls: list[tuple[Any, ...]] = []
+        self.latest_version = latest_version
+        self.models = SimpleNamespace(
+            create_or_update=self._create_model, get=self._get_model
+        )
+        self.online_endpoints = SimpleNamespace(
+            begin_create_or_update=self._create_endpoint,
+            get=self._get_endpoint,
+            get_keys=self._get_keys,
+        )
+        self.online_deployments = SimpleNamespace(
+            begin_create_or_update=self._create_deployment
+        )
+        self.jobs = SimpleNamespace(create_or_update=self._create_job)
+
+    def _create_model(self, model: Any) -> Any:
+        self.calls.append(("models.create_or_update", model))
+        return SimpleNamespace(
+            name=model.name,
+            version="3",
+            id=f"/subscriptions/s/models/{model.name}/versions/3",
+        )
+
+    def _get_model(
+        self, name: str, version: str | None = None, label: str | None = None
+    ) -> Any:
+        self.calls.append(("models.get", name, version, label))
+        if self.latest_version is None:
+            raise ResourceNotFoundError("model not found")
+        return SimpleNamespace(name=name, version=self.latest_version)
+
+    def _create_endpoint(self, endpoint: Any) -> Poller:
+        self.calls.append(("endpoint", endpoint.name, dict(endpoint.traffic or {})))
+        return Poller(endpoint)
+
+    def _create_deployment(self, deployment: Any) -> Poller:
+        self.calls.append(("deployment", deployment.name, deployment.model))
+        return Poller(deployment)
+
+    def _get_endpoint(self, name: str) -> Any:
+        self.calls.append(("online_endpoints.get", name))
+        return SimpleNamespace(name=name, scoring_uri=SCORING_URI)
+
+    def _get_keys(self, name: str) -> Any:
+        self.calls.append(("online_endpoints.get_keys", name))
+        return SimpleNamespace(primary_key="fake-primary-key", secondary_key="other")
+
+    def _create_job(self, job: Any) -> Any:
+        self.calls.append(("jobs.create_or_update", job))
+        return SimpleNamespace(
+            name="job-1", studio_url="https://ml.azure.com/runs/job-1"
+        )
+
+
+class FakeCredential:
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        raise AssertionError("the credential must not be used")
+
+
+# --- workspace ---------------------------------------------------------------
+
+
+def test_workspace_ids_come_from_environment_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AZURE_SUBSCRIPTION_ID", "00000000-0000-0000-0000-000000000001")
+    monkeypatch.setenv("AZUREML_RESOURCE_GROUP", "other-rg")
+    monkeypatch.setenv("AZUREML_WORKSPACE", "other-ws")
+
+    assert azureml_workspace.workspace_ids() == (
+        "00000000-0000-0000-0000-000000000001",
+        "other-rg",
+        "other-ws",
+    )
+
+
+def test_workspace_ids_default_to_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(settings, "AZURE_SUBSCRIPTION_ID", "sub-from-settings")
+
+    assert azureml_workspace.workspace_ids() == (
+        "sub-from-settings",
+        settings.AZUREML_RESOURCE_GROUP,
+        settings.AZUREML_WORKSPACE,
+    )
+
+
+def test_empty_subscription_id_names_the_setting_and_the_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(settings, "AZURE_SUBSCRIPTION_ID", "")
+
+    with pytest.raises(azureml_workspace.WorkspaceConfigurationError) as raised:
+        azureml_workspace.workspace_ids()
+
+    message = str(raised.value)
+    assert "settings.AZURE_SUBSCRIPTION_ID" in message
+    assert "environment variable AZURE_SUBSCRIPTION_ID" in message
+    with pytest.raises(azureml_workspace.WorkspaceConfigurationError):
+        azureml_workspace.get_ml_client(FakeCredential())
+
+
+def test_get_ml_client_uses_the_given_credential(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AZURE_SUBSCRIPTION_ID", "00000000-0000-0000-0000-000000000001")
+    credential = FakeCredential()
+
+    client = azureml_workspace.get_ml_client(credential)
+
+    assert isinstance(client, MLClient)
+    assert client.subscription_id == "00000000-0000-0000-0000-000000000001"
+    assert client.resource_group_name == settings.AZUREML_RESOURCE_GROUP
+    assert client.workspace_name == settings.AZUREML_WORKSPACE
+    assert client._credential is credential
+
+
+# --- training job ------------------------------------------------------------
+
+
+def test_training_job_runs_the_training_module_on_the_cluster(tmp_path: Path) -> None:
+    data = tmp_path / "iris.csv"
+    data.write_text("a,b\n1,2\n")
+
+    job = azureml_job.build_training_job("gpu-cluster", str(data), seed=5)
+
+    assert isinstance(job, Command)
+    assert job.compute == "gpu-cluster"
+    assert job.command.startswith(f"python -m {MODULE}.model_building.train ")
+    assert f"--data {DATA_PLACEHOLDER}" in job.command
+    assert "--output outputs/model.pkl" in job.command
+    assert job.command.endswith("--seed 5")
+    assert job.inputs["data"]._data.type == "uri_file"
+    assert job.inputs["data"]._data.path == str(data)
+    assert job.experiment_name == settings.PROJECT_SLUG
+    assert job.display_name
+    assert Path(job.code) == SRC_DIR
+    assert (Path(job.code) / MODULE / "model_building" / "train.py").is_file()
+
+
+def test_training_job_environment_comes_from_the_conda_file() -> None:
+    job = azureml_job.build_training_job(settings.TRAINING_COMPUTE_NAME, "iris.csv")
+
+    assert job.environment.name == settings.ENVIRONMENT_NAME
+    assert job.environment.conda_file == yaml.safe_load(CONDA_FILE.read_text())
+    assert job.environment.image == azureml_workspace.BASE_IMAGE
+
+
+def test_training_job_accepts_an_environment_reference() -> None:
+    job = azureml_job.build_training_job("cpu", "iris.csv", environment="azureml:env:3")
+
+    assert job.environment == "azureml:env:3"
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (
+            "raw/iris.csv",
+            f"https://{settings.STORAGE_ACCOUNT}.blob.core.windows.net/"
+            f"{settings.STORAGE_CONTAINER}/raw/iris.csv",
+        ),
+        ("azureml:iris:1", "azureml:iris:1"),
+        (
+            "azureml://datastores/data/paths/iris.csv",
+            "azureml://datastores/data/paths/iris.csv",
+        ),
+        (
+            "https://acct.blob.core.windows.net/c/iris.csv",
+            "https://acct.blob.core.windows.net/c/iris.csv",
+        ),
+    ],
+)
+def test_training_data_uri(data: str, expected: str) -> None:
+    assert azureml_job.data_uri(data) == expected
+
+
+def test_missing_local_training_data_is_reported_before_submitting() -> None:
+    client = FakeMLClient()
+
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        azureml_job.submit_training_job("cpu", "./missing.csv", client=client)
+
+    assert client.calls == []
+
+
+def test_submit_training_job_returns_the_studio_url() -> None:
+    client = FakeMLClient()
+
+    url = azureml_job.submit_training_job(
+        "cpu-cluster", "iris.csv", seed=2, client=client
+    )
+
+    assert url == "https://ml.azure.com/runs/job-1"
+    [(call, job)] = client.calls
+    assert call == "jobs.create_or_update"
+    assert job.compute == "cpu-cluster"
+    assert job.command.endswith("--seed 2")
+
+
+# --- registration ------------------------------------------------------------
+
+
+def _git(*args: str, cwd: Path) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def test_register_model_tags_the_git_commit_and_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _git("init", "--quiet", cwd=tmp_path)
+    _git(
+        "-c",
+        "user.name=Test",
+        "-c",
+        "user.email=test@example.com",
+        "-c",
+        "commit.gpgsign=false",
+        "commit",
+        "--quiet",
+        "--allow-empty",
+        "--no-verify",
+        "-m",
+        "test",
+        cwd=tmp_path,
+    )
+    commit = _git("rev-parse", "HEAD", cwd=tmp_path)
+    monkeypatch.setenv("BUILD_BUILDID", "4242")
+    monkeypatch.setenv("BUILD_SOURCEVERSION", "not-this-one")
+    model_path = tmp_path / "outputs" / "model.pkl"
+    model_path.parent.mkdir()
+    model_path.write_bytes(b"model")
+    client = FakeMLClient()
+
+    info = register.register_model(model_path, client=client, tags={"stage": "ci"})
+
+    [(call, model)] = client.calls
+    assert call == "models.create_or_update"
+    assert model.name == settings.MODEL_NAME
+    assert Path(model.path) == model_path
+    assert model.type == "custom_model"
+    assert model.tags == {"git_commit": commit, "build_id": "4242", "stage": "ci"}
+    assert info == {
+        "name": settings.MODEL_NAME,
+        "version": "3",
+        "id": f"/subscriptions/s/models/{settings.MODEL_NAME}/versions/3",
+    }
+
+
+def test_register_model_outside_git_uses_the_pipeline_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
+    monkeypatch.setenv("BUILD_SOURCEVERSION", "abc123")
+    model_path = tmp_path / "model.pkl"
+    model_path.write_bytes(b"model")
+    client = FakeMLClient()
+
+    register.register_model(model_path, client=client, name="other-model")
+
+    [(_, model)] = client.calls
+    assert model.name == "other-model"
+    assert model.tags == {"git_commit": "abc123"}
+
+
+def test_register_model_without_the_file_says_to_train(tmp_path: Path) -> None:
+    client = FakeMLClient()
+
+    with pytest.raises(register.ModelFileNotFoundError, match=r"model_building\.train"):
+        register.register_model(tmp_path / "model.pkl", client=client)
+
+    assert client.calls == []
+
+
+def test_write_metadata(tmp_path: Path) -> None:
+    info = {"name": "m", "version": "3", "id": "/models/m/versions/3"}
+
+    path = register.write_metadata(info, tmp_path / "out" / "model_metadata.json")
+
+    assert json.loads(path.read_text()) == info
+
+
+def test_register_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
+    client = FakeMLClient()
+    monkeypatch.setattr(register, "get_ml_client", lambda: client)
+    model_path = tmp_path / "outputs" / "model.pkl"
+    model_path.parent.mkdir()
+    model_path.write_bytes(b"model")
+
+    assert register.main([]) == 0
+
+    assert f"{settings.MODEL_NAME} version 3" in capsys.readouterr().out
+    metadata = json.loads((tmp_path / "model_metadata.json").read_text())
+    assert metadata["name"] == settings.MODEL_NAME
+    assert metadata["version"] == "3"
+
+
+# --- deployment specs --------------------------------------------------------
+
+
+def test_qa_specs_load_as_managed_online_endpoint_and_deployment() -> None:
+    endpoint = load_online_endpoint(AZUREML_DIR / "endpoint-qa.yml")
+    deployment = load_online_deployment(AZUREML_DIR / "deployment-qa.yml")
+
+    assert isinstance(endpoint, ManagedOnlineEndpoint)
+    assert endpoint.name == settings.QA_ENDPOINT_NAME
+    assert endpoint.auth_mode == "key"
+    assert isinstance(deployment, ManagedOnlineDeployment)
+    assert deployment.endpoint_name == settings.QA_ENDPOINT_NAME
+    assert deployment.instance_type == "Standard_DS3_v2"
+    assert deployment.instance_count == 1
+
+
+def test_prod_specs_load_as_kubernetes_online_endpoint_and_deployment() -> None:
+    endpoint = load_online_endpoint(AZUREML_DIR / "endpoint-prod.yml")
+    deployment = load_online_deployment(AZUREML_DIR / "deployment-prod.yml")
+
+    assert isinstance(endpoint, KubernetesOnlineEndpoint)
+    assert endpoint.name == settings.PROD_ENDPOINT_NAME
+    assert endpoint.compute == settings.AKS_COMPUTE_NAME
+    assert endpoint.auth_mode == "key"
+    assert isinstance(deployment, KubernetesOnlineDeployment)
+    assert deployment.endpoint_name == settings.PROD_ENDPOINT_NAME
+    assert deployment.instance_type == "defaultinstancetype"
+    assert deployment.instance_count == 2
+
+
+@pytest.mark.parametrize(
+    ("stage", "kind", "instance_type", "instance_count"),
+    [
+        ("qa", ManagedOnlineDeployment, "Standard_DS3_v2", 1),
+        ("prod", KubernetesOnlineDeployment, "defaultinstancetype", 2),
+    ],
+)
+def test_build_deployment_fills_in_model_environment_and_code(
+    stage: str, kind: type, instance_type: str, instance_count: int
+) -> None:
+    deployment = deploy.build_deployment(stage, "12")
+
+    assert isinstance(deployment, kind)
+    assert deployment.model == f"azureml:{settings.MODEL_NAME}:12"
+    assert deployment.instance_type == instance_type
+    assert deployment.instance_count == instance_count
+    assert deployment.environment.name == settings.ENVIRONMENT_NAME
+    assert deployment.environment.conda_file == yaml.safe_load(CONDA_FILE.read_text())
+    code = deployment.code_configuration
+    assert Path(code.code) == SRC_DIR / MODULE / "deployment"
+    assert code.scoring_script == "score.py"
+    assert (Path(code.code) / code.scoring_script).is_file()
+
+
+def test_build_endpoint_names_come_from_settings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(settings, "AKS_COMPUTE_NAME", "other-aks")
+    monkeypatch.setattr(settings, "PROD_ENDPOINT_NAME", "other-prod")
+
+    endpoint = deploy.build_endpoint("prod")
+
+    assert endpoint.name == "other-prod"
+    assert endpoint.compute == "other-aks"
+    assert deploy.build_endpoint("qa").name == settings.QA_ENDPOINT_NAME
+
+
+def test_unknown_stage_is_refused() -> None:
+    with pytest.raises(ValueError, match="qa, prod"):
+        deploy.build_endpoint("dev")  # type: ignore[arg-type]
+
+
+# --- deploy ------------------------------------------------------------------
+
+
+def test_deploy_creates_endpoint_then_deployment_then_routes_traffic() -> None:
+    client = FakeMLClient(latest_version="7")
+
+    scoring_uri = deploy.deploy("qa", client=client)
+
+    assert scoring_uri == SCORING_URI
+    name = settings.QA_ENDPOINT_NAME
+    assert client.calls == [
+        ("models.get", settings.MODEL_NAME, None, "latest"),
+        ("endpoint", name, {}),
+        ("deployment", "blue", f"azureml:{settings.MODEL_NAME}:7"),
+        ("endpoint", name, {"blue": 100}),
+        ("online_endpoints.get", name),
+    ]
+
+
+def test_deploy_prod_with_an_explicit_version() -> None:
+    client = FakeMLClient()
+
+    deploy.deploy("prod", "4", client=client)
+
+    assert [call for call in client.calls if call[0] == "models.get"] == []
+    name = settings.PROD_ENDPOINT_NAME
+    assert ("deployment", "blue", f"azureml:{settings.MODEL_NAME}:4") in client.calls
+    assert client.calls[-2] == ("endpoint", name, {"blue": 100})
+
+
+def test_deploy_latest_without_a_registered_model_says_to_register() -> None:
+    client = FakeMLClient(latest_version=None)
+
+    with pytest.raises(deploy.ModelVersionNotFoundError, match=r"deployment\.register"):
+        deploy.deploy("qa", client=client)
+
+    assert [call[0] for call in client.calls] == ["models.get"]
+
+
+def test_endpoint_key_reads_the_primary_key() -> None:
+    client = FakeMLClient()
+
+    assert deploy.endpoint_key("prod", client=client) == "fake-primary-key"
+    assert client.calls == [("online_endpoints.get_keys", settings.PROD_ENDPOINT_NAME)]
+
+
+def test_deploy_command_line_prints_and_writes_the_uri_never_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    client = FakeMLClient()
+    monkeypatch.setattr(deploy, "get_ml_client", lambda: client)
+    uri_file = tmp_path / "out" / "scoring_uri.txt"
+
+    assert (
+        deploy.main(
+            ["--stage", "qa", "--model-version", "2", "--output-uri", str(uri_file)]
+        )
+        == 0
+    )
+
+    out = capsys.readouterr().out
+    assert SCORING_URI in out
+    assert uri_file.read_text().strip() == SCORING_URI
+    assert "fake-primary-key" not in out + uri_file.read_text()
+    assert not [call for call in client.calls if call[0] == "online_endpoints.get_keys"]

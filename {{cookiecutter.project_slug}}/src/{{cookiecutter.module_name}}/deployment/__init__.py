@@ -1,0 +1,1 @@
+"""Deployment: the scoring script, the smoke test, registration and deployment."""

@@ -1,0 +1,341 @@
+"""score.py in Microsoft's inference server (in-process test client) and alone."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.dummy import DummyClassifier
+
+from {{ cookiecutter.module_name }}.deployment import (
+    score,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+TEST_PAYLOAD = PROJECT_ROOT / ".azureml" / "test.json"
+SCORE_SCRIPT = Path(score.__file__).resolve()
+FEATURES = ["sepal_length_cm", "sepal_width_cm", "petal_length_cm", "petal_width_cm"]
+ROWS = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]
+RECORDS = [dict(zip(FEATURES, row, strict=True)) for row in ROWS]
+SERVER_SECONDS = 180
+
+# Runs in a fresh interpreter: the server reads its configuration when it is
+# imported and calls init() (or sys.exit(3)) when the app is created.
+SERVER_CLIENT = """
+import json, sys
+from azureml_inference_server_http.server.create_app import create
+
+requests = json.load(open(sys.argv[1]))
+client = create().test_client()
+answers = {}
+for name, body in requests.items():
+    if body is None:
+        response = client.get("/")
+    else:
+        response = client.post("/score", data=body, content_type="application/json")
+    answers[name] = {"status": response.status_code, "body": response.get_data(as_text=True)}
+json.dump(answers, open(sys.argv[2], "w"))
+"""
+
+# name: (request body, expected status, text the answer contains)
+BAD_REQUESTS = {
+    "malformed_json": ('{"data": [[5.1, 3.5,', 400, "not valid JSON"),
+    "not_an_object": (json.dumps(ROWS), 400, 'a "data" key'),
+    "no_data_key": (json.dumps({"rows": ROWS}), 400, 'a "data" key'),
+    "empty_data": ('{"data": []}', 400, "non-empty list"),
+    "data_not_a_list": (json.dumps({"data": RECORDS[0]}), 400, "non-empty list"),
+    "bare_values": (json.dumps({"data": ROWS[0]}), 400, "each entry of data"),
+    "too_few_values": (json.dumps({"data": [[5.1, 3.5, 1.4]]}), 400, "4 values"),
+    "too_many_values": (
+        json.dumps({"data": [[*ROWS[0], 9.9]]}),
+        400,
+        "sepal_length_cm",
+    ),
+    "ragged_rows": (json.dumps({"data": [ROWS[0], [1.0, 2.0]]}), 400, "4 values"),
+    "missing_column": (
+        json.dumps(
+            {"data": [{k: v for k, v in RECORDS[0].items() if k != "petal_width_cm"}]}
+        ),
+        400,
+        "missing: ['petal_width_cm']",
+    ),
+    "unknown_column": (
+        json.dumps({"data": [{**RECORDS[0], "colour": "blue"}]}),
+        400,
+        "unknown: ['colour']",
+    ),
+    "one_row_lacks_a_column": (
+        json.dumps({"data": [RECORDS[0], {"sepal_length_cm": 5.0}]}),
+        400,
+        "row 1 of data lacks",
+    ),
+    "mixed_rows_and_objects": (
+        json.dumps({"data": [RECORDS[0], ROWS[1]]}),
+        400,
+        "mixes objects",
+    ),
+    "text_value": (
+        json.dumps({"data": [["tall", 3.5, 1.4, 0.2]]}),
+        400,
+        "could not score",
+    ),
+}
+
+
+def run_in_server(
+    model_dir: Path, requests: dict[str, str | None], work_dir: Path
+) -> tuple[subprocess.CompletedProcess[str], dict[str, dict[str, Any]]]:
+    """Send ``requests`` (None: GET /) to score.py in a fresh inference server."""
+    requests_file = work_dir / "requests.json"
+    answers_file = work_dir / "answers.json"
+    requests_file.write_text(json.dumps(requests))
+    env = {
+        **os.environ,
+        "AZUREML_ENTRY_SCRIPT": str(SCORE_SCRIPT),
+        "AZUREML_MODEL_DIR": str(model_dir),
+        "AML_APP_ROOT": str(SCORE_SCRIPT.parent),
+    }
+    process = subprocess.run(
+        [sys.executable, "-c", SERVER_CLIENT, str(requests_file), str(answers_file)],
+        env=env,
+        cwd=work_dir,
+        capture_output=True,
+        text=True,
+        timeout=SERVER_SECONDS,
+        check=False,
+    )
+    answers = json.loads(answers_file.read_text()) if answers_file.exists() else {}
+    return process, answers
+
+
+def expected_predictions(model_dir: Path, rows: list[list[float]]) -> list[str]:
+    model = joblib.load(model_dir / "model.pkl")
+    return model.predict(pd.DataFrame(rows, columns=FEATURES)).tolist()
+
+
+@pytest.fixture(scope="module")
+def server_answers(
+    trained_model_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, dict[str, Any]]:
+    """The answers of one server process to every request of this module."""
+    requests: dict[str, str | None] = {
+        "health": None,
+        "test_json": TEST_PAYLOAD.read_text(),
+        "records": json.dumps({"data": RECORDS}),
+        "records_in_another_order": json.dumps(
+            {"data": [dict(reversed(record.items())) for record in RECORDS]}
+        ),
+        **{name: body for name, (body, _, _) in BAD_REQUESTS.items()},
+    }
+    process, answers = run_in_server(
+        trained_model_dir, requests, tmp_path_factory.mktemp("server")
+    )
+    assert process.returncode == 0 and answers, (
+        f"the server process failed ({process.returncode}):\n"
+        f"{process.stdout[-5000:]}\n{process.stderr[-5000:]}"
+    )
+    return answers
+
+
+# -- through the inference server ------------------------------------------------
+
+
+def test_server_is_healthy(server_answers: dict[str, dict[str, Any]]) -> None:
+    assert server_answers["health"]["status"] == 200
+    assert "Healthy" in server_answers["health"]["body"]
+
+
+def test_project_payload_gets_one_prediction_per_row(
+    server_answers: dict[str, dict[str, Any]], trained_model_dir: Path
+) -> None:
+    answer = server_answers["test_json"]
+    assert answer["status"] == 200, answer["body"]
+    rows = json.loads(TEST_PAYLOAD.read_text())["data"]
+    assert json.loads(answer["body"]) == {
+        "predictions": expected_predictions(trained_model_dir, rows)
+    }
+    assert json.loads(answer["body"])["predictions"] == ["setosa", "virginica"]
+
+
+@pytest.mark.parametrize("name", ["records", "records_in_another_order"])
+def test_records_score_like_rows(
+    server_answers: dict[str, dict[str, Any]], trained_model_dir: Path, name: str
+) -> None:
+    answer = server_answers[name]
+    assert answer["status"] == 200, answer["body"]
+    assert json.loads(answer["body"])["predictions"] == expected_predictions(
+        trained_model_dir, ROWS
+    )
+
+
+@pytest.mark.parametrize("name", sorted(BAD_REQUESTS))
+def test_bad_request_gets_400_saying_why(
+    server_answers: dict[str, dict[str, Any]], name: str
+) -> None:
+    _, status, text = BAD_REQUESTS[name]
+    answer = server_answers[name]
+    assert answer["status"] == status, answer["body"]
+    error = json.loads(answer["body"])["error"]
+    assert text in error
+    assert "Traceback" not in error
+
+
+def test_model_in_nested_folders_is_found(
+    trained_model_dir: Path, tmp_path: Path
+) -> None:
+    nested = tmp_path / "model_dir" / "iris-model" / "3"
+    nested.mkdir(parents=True)
+    shutil.copy(trained_model_dir / "model.pkl", nested / "model.pkl")
+    process, answers = run_in_server(
+        tmp_path / "model_dir", {"test_json": TEST_PAYLOAD.read_text()}, tmp_path
+    )
+    assert process.returncode == 0, process.stdout[-5000:] + process.stderr[-5000:]
+    assert answers["test_json"]["status"] == 200
+    assert len(json.loads(answers["test_json"]["body"])["predictions"]) == 2
+
+
+def test_server_without_a_model_stops_with_the_reason(tmp_path: Path) -> None:
+    empty = tmp_path / "empty_model_dir"
+    empty.mkdir()
+    process, answers = run_in_server(empty, {"health": None}, tmp_path)
+    assert process.returncode == 3
+    assert answers == {}
+    assert "no *.pkl file under" in process.stdout + process.stderr
+
+
+# -- init() and run() in this process --------------------------------------------
+
+
+@pytest.fixture
+def fresh_score(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The score module; its loaded model is restored after the test."""
+    for name in ("model", "_features", "_feature_set"):
+        monkeypatch.setattr(score, name, getattr(score, name))
+    monkeypatch.delenv(score.MODEL_DIR_VARIABLE, raising=False)
+    return score
+
+
+def test_init_reads_the_model_dir_variable(
+    fresh_score: Any, trained_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AZUREML_MODEL_DIR", str(trained_model_dir))
+    fresh_score.init()
+    assert fresh_score._features == FEATURES
+    answer = fresh_score.run(TEST_PAYLOAD.read_text())
+    assert answer == {"predictions": ["setosa", "virginica"]}
+    json.dumps(answer)  # plain Python values
+
+
+def test_init_without_the_variable_says_what_to_set(fresh_score: Any) -> None:
+    with pytest.raises(
+        fresh_score.ModelLoadError, match="AZUREML_MODEL_DIR is not set"
+    ):
+        fresh_score.init()
+
+
+def test_init_with_a_missing_folder(fresh_score: Any, tmp_path: Path) -> None:
+    with pytest.raises(fresh_score.ModelLoadError, match="does not exist"):
+        fresh_score.init(tmp_path / "nowhere")
+
+
+def test_init_without_a_pkl(fresh_score: Any, tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("no model here")
+    with pytest.raises(fresh_score.ModelLoadError, match=r"no \*\.pkl file under"):
+        fresh_score.init(tmp_path)
+
+
+def test_init_with_several_pkl_names_them(
+    fresh_score: Any, trained_model_dir: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "old").mkdir()
+    shutil.copy(trained_model_dir / "model.pkl", tmp_path / "model.pkl")
+    shutil.copy(trained_model_dir / "model.pkl", tmp_path / "old" / "model.pkl")
+    with pytest.raises(fresh_score.ModelLoadError, match="several") as caught:
+        fresh_score.init(tmp_path)
+    assert "model.pkl" in str(caught.value)
+    assert str(Path("old") / "model.pkl") in str(caught.value)
+
+
+def test_init_rejects_a_model_fitted_without_column_names(
+    fresh_score: Any, tmp_path: Path
+) -> None:
+    joblib.dump(
+        DummyClassifier().fit(np.zeros((4, 2)), [0, 1, 0, 1]), tmp_path / "m.pkl"
+    )
+    with pytest.raises(fresh_score.ModelLoadError, match="feature_names_in_"):
+        fresh_score.init(tmp_path)
+
+
+def test_run_before_init_is_an_error(fresh_score: Any) -> None:
+    fresh_score.model = None
+    with pytest.raises(fresh_score.ModelLoadError, match="call init"):
+        fresh_score.run(TEST_PAYLOAD.read_text())
+
+
+def test_run_matches_the_model_on_many_rows(
+    fresh_score: Any, trained_model_dir: Path, iris: pd.DataFrame
+) -> None:
+    fresh_score.init(trained_model_dir)
+    features = iris[FEATURES]
+    answer = fresh_score.run(json.dumps({"data": features.to_numpy().tolist()}))
+    expected = joblib.load(trained_model_dir / "model.pkl").predict(features).tolist()
+    assert answer == {"predictions": expected}
+    records = fresh_score.run(json.dumps({"data": features.to_dict("records")}))
+    assert records == answer
+
+
+def test_bad_request_in_process_is_a_json_400(
+    fresh_score: Any, trained_model_dir: Path
+) -> None:
+    fresh_score.init(trained_model_dir)
+    answer = fresh_score.run(BAD_REQUESTS["too_few_values"][0])
+    assert answer.status_code == 400
+    assert answer.mimetype == "application/json"
+    assert "in this order: " + str(FEATURES) in json.loads(answer.get_data())["error"]
+
+
+def test_run_also_parses_with_the_standard_library(
+    fresh_score: Any, trained_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # score.py falls back to json.loads where pydantic-core is not installed.
+    monkeypatch.setattr(fresh_score, "parse_json", json.loads)
+    fresh_score.init(trained_model_dir)
+    answer = fresh_score.run(TEST_PAYLOAD.read_text())
+    assert answer == {"predictions": ["setosa", "virginica"]}
+    bad = fresh_score.run(BAD_REQUESTS["malformed_json"][0])
+    assert bad.status_code == 400
+    assert "not valid JSON" in json.loads(bad.get_data())["error"]
+
+
+LOAD_BY_PATH = """
+import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("entry_module", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+heavy = (sys.argv[2], "azure.", "azureml.core")
+print(json.dumps(sorted(name for name in sys.modules if name.startswith(heavy))))
+"""
+
+
+def test_score_script_loads_by_path_without_the_package(tmp_path: Path) -> None:
+    # The server imports score.py from its path; only the conda file's
+    # packages are there, so it must not import this package or an Azure SDK.
+    package = score.__name__.split(".")[0]
+    result = subprocess.run(
+        [sys.executable, "-c", LOAD_BY_PATH, str(SCORE_SCRIPT), package],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    assert json.loads(result.stdout) == []

@@ -1,0 +1,348 @@
+"""The smoke test against the inference server under gunicorn and bad servers."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import requests
+from prerequisites import missing
+
+from {{ cookiecutter.module_name }}.deployment import (
+    score,
+    smoke_test,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+TEST_PAYLOAD = PROJECT_ROOT / ".azureml" / "test.json"
+SMOKE_TEST_MODULE = smoke_test.__name__
+# The folder that holds the package, so `python -m` finds it from any directory.
+PACKAGE_PARENT = Path(smoke_test.__file__).resolve().parents[2]
+START_SECONDS = 90
+FAKE_KEY = "fake-key-for-tests-7f3a9c"  # not a secret: only local servers see it
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop ``process`` by its PID: terminate, then kill if it lingers."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def run_smoke_test(
+    *args: str, key: str | None = None, timeout: int = 120
+) -> subprocess.CompletedProcess[str]:
+    """``python -m <package>.deployment.smoke_test ARGS``; the key goes in SCORING_KEY."""
+    env = {k: v for k, v in os.environ.items() if k != "SCORING_KEY"}
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(PACKAGE_PARENT), os.environ.get("PYTHONPATH")])
+    )
+    if key is not None:
+        env["SCORING_KEY"] = key
+    return subprocess.run(
+        [sys.executable, "-m", SMOKE_TEST_MODULE, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+# -- the real inference server ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def scoring_uri(
+    trained_model_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """score.py with the trained model in gunicorn on a free 127.0.0.1 port."""
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    if not gunicorn.exists():  # the server runs under gunicorn on Linux and macOS
+        missing(
+            "gunicorn",
+            f"it is not installed beside {sys.executable}",
+            '`pip install -e ".[dev]"` (on Linux or macOS)',
+        )
+    script = Path(score.__file__).resolve()
+    port = free_port()
+    work_dir = tmp_path_factory.mktemp("gunicorn")
+    log_path = work_dir / "server.log"
+    env = {
+        **os.environ,
+        "AZUREML_ENTRY_SCRIPT": str(script),
+        "AZUREML_MODEL_DIR": str(trained_model_dir),
+        "AML_APP_ROOT": str(script.parent),
+    }
+    command = [
+        str(gunicorn),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "1",
+        "--timeout",
+        "300",
+        "azureml_inference_server_http.server.entry:app",
+    ]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command, cwd=work_dir, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + START_SECONDS
+        while True:
+            if process.poll() is not None:
+                pytest.fail(
+                    f"gunicorn exited with code {process.returncode}:\n"
+                    f"{log_path.read_text(errors='replace')[-5000:]}"
+                )
+            try:
+                if requests.get(base + "/", timeout=2).ok:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"the inference server did not answer on {base} within "
+                    f"{START_SECONDS} s:\n{log_path.read_text(errors='replace')[-5000:]}"
+                )
+            time.sleep(0.2)
+        yield base + "/score"
+    finally:
+        stop(process)
+
+
+def test_smoke_test_passes_against_the_local_server(scoring_uri: str) -> None:
+    result = run_smoke_test(
+        "--scoring-uri", scoring_uri, "--payload", str(TEST_PAYLOAD), key=FAKE_KEY
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("Smoke test OK")
+    assert "2 predictions for 2 rows" in lines[0]
+    assert FAKE_KEY not in result.stdout + result.stderr
+
+
+def test_library_returns_the_predictions(scoring_uri: str) -> None:
+    payload = smoke_test.load_payload(TEST_PAYLOAD)
+    assert smoke_test.smoke_test(scoring_uri, payload, timeout=30) == [
+        "setosa",
+        "virginica",
+    ]
+
+
+def test_server_400_fails_at_once_with_its_reason(scoring_uri: str) -> None:
+    with pytest.raises(smoke_test.SmokeTestError) as caught:
+        smoke_test.smoke_test(scoring_uri, {"data": [[1.0, 2.0]]}, timeout=30)
+    message = str(caught.value)
+    assert "answered 400" in message
+    assert "4 values" in message
+    assert "compare it with the model's columns" in message
+
+
+def test_closed_port_fails_fast_with_what_to_check() -> None:
+    uri = f"http://127.0.0.1:{free_port()}/score"
+    started = time.monotonic()
+    result = run_smoke_test(
+        "--scoring-uri", uri, "--payload", str(TEST_PAYLOAD), "--timeout", "3"
+    )
+    assert result.returncode == 1
+    assert time.monotonic() - started < 30
+    assert "Smoke test FAILED" in result.stderr
+    assert f"could not reach {uri}" in result.stderr
+    assert "check the URI" in result.stderr
+
+
+# -- small local servers that answer badly ----------------------------------------
+
+
+@dataclass
+class FakeServer:
+    """Answers POSTs with ``answers`` in turn (the last one repeats)."""
+
+    answers: list[tuple[int, str]]
+    uri: str = ""
+    seen: list[dict[str, str]] = field(default_factory=list)
+
+
+@pytest.fixture
+def fake_server() -> Iterator[Callable[..., FakeServer]]:
+    """Start fake scoring servers on 127.0.0.1; all stop after the test."""
+    running: list[tuple[ThreadingHTTPServer, threading.Thread]] = []
+
+    def start(*answers: tuple[int, str]) -> FakeServer:
+        fake = FakeServer(list(answers))
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                fake.seen.append(dict(self.headers))
+                status, body = fake.answers[min(len(fake.seen), len(fake.answers)) - 1]
+                body = body.replace("$AUTH", self.headers.get("Authorization", ""))
+                data = body.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        running.append((server, thread))
+        fake.uri = f"http://127.0.0.1:{server.server_address[1]}/score"
+        return fake
+
+    yield start
+    for server, thread in running:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def test_wrong_number_of_predictions_fails(
+    fake_server: Callable[..., FakeServer],
+) -> None:
+    fake = fake_server((200, '{"predictions": ["setosa"]}'))
+    result = run_smoke_test("--scoring-uri", fake.uri, "--payload", str(TEST_PAYLOAD))
+    assert result.returncode == 1
+    assert "answered 1 predictions for 2 rows" in result.stderr
+    assert len(fake.seen) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("<html>hello</html>", "not JSON"),
+        ('{"result": [1, 2]}', 'without a "predictions" list'),
+    ],
+)
+def test_200_without_predictions_fails(
+    fake_server: Callable[..., FakeServer], body: str, expected: str
+) -> None:
+    fake = fake_server((200, body))
+    with pytest.raises(smoke_test.SmokeTestError, match=expected):
+        smoke_test.smoke_test(fake.uri, {"data": [[1, 2, 3, 4]]}, timeout=5)
+
+
+def test_5xx_is_retried_until_the_timeout(
+    fake_server: Callable[..., FakeServer],
+) -> None:
+    fake = fake_server((500, '{"message": "init() failed"}'))
+    started = time.monotonic()
+    result = run_smoke_test(
+        "--scoring-uri", fake.uri, "--payload", str(TEST_PAYLOAD), "--timeout", "3"
+    )
+    elapsed = time.monotonic() - started
+    assert result.returncode == 1
+    assert "answered 500" in result.stderr
+    assert "init() failed" in result.stderr
+    assert "gave up after" in result.stderr
+    assert "check the deployment's logs" in result.stderr
+    assert len(fake.seen) >= 3
+    assert 2.5 < elapsed < 30
+
+
+def test_5xx_then_200_recovers(
+    fake_server: Callable[..., FakeServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(smoke_test, "FIRST_WAIT", 0.05)
+    fake = fake_server(
+        (503, "warming up"), (502, "bad gateway"), (200, '{"predictions": [1, 2]}')
+    )
+    payload = {"data": [[1, 2, 3, 4], [5, 6, 7, 8]]}
+    assert smoke_test.smoke_test(fake.uri, payload, timeout=10) == [1, 2]
+    assert len(fake.seen) == 3
+
+
+def test_401_fails_at_once_and_never_prints_the_key(
+    fake_server: Callable[..., FakeServer],
+) -> None:
+    # The server echoes the Authorization header: the key must still not show.
+    fake = fake_server((401, '{"error": "bad token: $AUTH"}'))
+    result = run_smoke_test(
+        "--scoring-uri", fake.uri, "--payload", str(TEST_PAYLOAD), key=FAKE_KEY
+    )
+    assert result.returncode == 1
+    assert len(fake.seen) == 1
+    assert fake.seen[0]["Authorization"] == f"Bearer {FAKE_KEY}"
+    assert "answered 401" in result.stderr
+    assert "SCORING_KEY" in result.stderr
+    assert FAKE_KEY not in result.stdout + result.stderr
+
+
+def test_key_argument_wins_over_the_variable(
+    fake_server: Callable[..., FakeServer],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fake = fake_server((200, '{"predictions": ["a", "b"]}'))
+    monkeypatch.setenv("SCORING_KEY", "from-the-variable")
+    argv = ["--scoring-uri", fake.uri, "--payload", str(TEST_PAYLOAD)]
+    assert smoke_test.main([*argv, "--key", "from-the-argument"]) == 0
+    assert smoke_test.main(argv) == 0
+    assert [seen["Authorization"] for seen in fake.seen] == [
+        "Bearer from-the-argument",
+        "Bearer from-the-variable",
+    ]
+    output = capsys.readouterr()
+    assert "from-the-" not in output.out + output.err
+
+
+def test_no_key_sends_no_authorization(
+    fake_server: Callable[..., FakeServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SCORING_KEY", raising=False)
+    fake = fake_server((200, '{"predictions": ["a", "b"]}'))
+    argv = ["--scoring-uri", fake.uri, "--payload", str(TEST_PAYLOAD)]
+    assert smoke_test.main(argv) == 0
+    assert "Authorization" not in fake.seen[0]
+    assert json.loads(TEST_PAYLOAD.read_text()) == smoke_test.load_payload(TEST_PAYLOAD)
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (None, "not found"),
+        ("{not json", "not valid JSON"),
+        ('{"data": []}', 'non-empty "data" list'),
+    ],
+)
+def test_bad_payload_file_fails_before_any_request(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    content: str | None,
+    expected: str,
+) -> None:
+    path = tmp_path / "payload.json"
+    if content is not None:
+        path.write_text(content)
+    uri = f"http://127.0.0.1:{free_port()}/score"
+    assert smoke_test.main(["--scoring-uri", uri, "--payload", str(path)]) == 1
+    assert expected in capsys.readouterr().err

@@ -1,0 +1,263 @@
+"""Training: the pipeline, its metrics, the files it writes and the command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+import types
+from pathlib import Path
+
+import joblib
+import pandas as pd
+import pytest
+from sklearn.pipeline import Pipeline
+
+from {{ cookiecutter.module_name }} import (
+    settings,
+)
+from {{ cookiecutter.module_name }}.model_building import (
+    train,
+)
+
+IRIS_CLASSES = ["setosa", "versicolor", "virginica"]
+METRIC_KEYS = {
+    "accuracy",
+    "classes",
+    "f1_macro",
+    "features",
+    "n_test",
+    "n_train",
+    "seed",
+    "sklearn_version",
+}
+
+
+def run_cli(output: Path, *args: str) -> dict:
+    assert train.main(["--output", str(output), *args]) == 0
+    return json.loads(output.with_name("metrics.json").read_text(encoding="utf-8"))
+
+
+def features_of(df: pd.DataFrame) -> pd.DataFrame:
+    return df.drop(columns=settings.TARGET_COLUMN)
+
+
+def test_cli_trains_on_the_sample_and_writes_model_and_metrics(
+    tmp_path: Path, iris: pd.DataFrame, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "out" / "model.pkl"
+    metrics = run_cli(output)
+
+    model = joblib.load(output)
+    assert isinstance(model, Pipeline)
+    assert list(model.feature_names_in_) == list(features_of(iris).columns)
+    assert sorted(model.classes_) == IRIS_CLASSES
+    assert set(model.predict(features_of(iris))) <= set(IRIS_CLASSES)
+
+    assert set(metrics) >= METRIC_KEYS
+    assert metrics["accuracy"] > 0.8
+    assert metrics["classes"] == IRIS_CLASSES
+    assert metrics["features"] == list(features_of(iris).columns)
+    assert metrics["n_train"] + metrics["n_test"] == len(iris.drop_duplicates())
+    assert metrics["seed"] == 0
+    summary = capsys.readouterr().out
+    assert "accuracy" in summary and str(output) in summary
+
+
+def test_metrics_file_has_sorted_keys(tmp_path: Path) -> None:
+    output = tmp_path / "model.pkl"
+    run_cli(output)
+    text = output.with_name("metrics.json").read_text(encoding="utf-8")
+    content = json.loads(text)
+    assert text == json.dumps(content, indent=2, sort_keys=True) + "\n"
+
+
+def test_default_output_is_outputs_model_pkl(tmp_path: Path) -> None:
+    # The autouse fixture runs each test in tmp_path.
+    assert train.main([]) == 0
+    assert (tmp_path / "outputs" / "model.pkl").is_file()
+    assert (tmp_path / "outputs" / "metrics.json").is_file()
+
+
+def test_same_seed_gives_same_model_and_metrics(
+    tmp_path: Path, iris: pd.DataFrame
+) -> None:
+    first = run_cli(tmp_path / "a" / "model.pkl", "--seed", "7")
+    second = run_cli(tmp_path / "b" / "model.pkl", "--seed", "7")
+    assert first == second
+    assert first["seed"] == 7
+    predictions = [
+        joblib.load(tmp_path / name / "model.pkl").predict_proba(features_of(iris))
+        for name in ("a", "b")
+    ]
+    assert (predictions[0] == predictions[1]).all()
+
+
+def test_train_model_is_reproducible_in_memory(iris: pd.DataFrame) -> None:
+    model_a, metrics_a = train.train_model(iris, seed=3)
+    model_b, metrics_b = train.train_model(iris, seed=3)
+    assert metrics_a == metrics_b
+    assert (
+        model_a.predict(features_of(iris)) == model_b.predict(features_of(iris))
+    ).all()
+
+
+def test_missing_target_column_names_it_and_the_available_columns(
+    iris: pd.DataFrame,
+) -> None:
+    df = iris.rename(columns={"species": "label"})
+    with pytest.raises(train.TrainingError) as info:
+        train.train_model(df)
+    message = str(info.value)
+    assert "'species'" in message
+    assert "'label'" in message and "'sepal_length_cm'" in message
+    assert "TARGET_COLUMN" in message
+
+
+def test_cli_with_missing_target_column_raises(
+    tmp_path: Path, iris: pd.DataFrame
+) -> None:
+    path = tmp_path / "no_target.csv"
+    iris.drop(columns="species").to_csv(path, index=False)
+    with pytest.raises(train.TrainingError, match="target column 'species'"):
+        train.main(["--data", str(path), "--output", str(tmp_path / "model.pkl")])
+    assert not (tmp_path / "model.pkl").exists()
+
+
+def test_prepare_drops_duplicates_and_rows_without_target(
+    iris: pd.DataFrame,
+) -> None:
+    df = pd.concat([iris.head(3), iris.head(1)], ignore_index=True)
+    df.loc[1, "species"] = None
+    features, target = train.prepare(df)
+    assert target.tolist() == ["setosa", "setosa"]
+    assert list(features.columns) == list(features_of(iris).columns)
+
+
+def test_class_with_one_row_is_a_clear_error(iris: pd.DataFrame) -> None:
+    df = pd.concat([iris, iris.head(1).assign(species="rare")], ignore_index=True)
+    with pytest.raises(train.TrainingError, match=r"\['rare'\] have fewer than 2"):
+        train.train_model(df)
+
+
+def test_pipeline_encodes_text_columns_and_ignores_unknown_values(
+    iris: pd.DataFrame,
+) -> None:
+    df = iris.assign(site=["north", "south", "east"] * (len(iris) // 3))
+    model, metrics = train.train_model(df)
+    assert "site" in metrics["features"]
+    unseen = features_of(df).head(2).assign(site="west")
+    assert len(model.predict(unseen)) == 2
+
+
+def test_date_columns_are_rejected_with_what_to_do(iris: pd.DataFrame) -> None:
+    df = iris.assign(day=pd.Timestamp("2024-01-01"))
+    with pytest.raises(train.TrainingError, match="day"):
+        train.train_model(df)
+
+
+def test_cli_reads_a_local_csv_path(tmp_path: Path, iris: pd.DataFrame) -> None:
+    path = tmp_path / "iris_copy.csv"
+    iris.to_csv(path, index=False)
+    metrics = run_cli(tmp_path / "model.pkl", "--data", str(path))
+    assert metrics["accuracy"] > 0.8
+
+
+def test_cli_reads_a_file_url(tmp_path: Path, iris: pd.DataFrame) -> None:
+    path = tmp_path / "iris_copy.csv"
+    iris.to_csv(path, index=False)
+    metrics = run_cli(tmp_path / "model.pkl", "--data", path.as_uri())
+    assert metrics["n_test"] > 0
+
+
+def test_trained_model_dir_fixture_holds_model_and_metrics(
+    trained_model_dir: Path, iris: pd.DataFrame
+) -> None:
+    model = joblib.load(trained_model_dir / "model.pkl")
+    metrics = json.loads((trained_model_dir / "metrics.json").read_text("utf-8"))
+    assert set(metrics) >= METRIC_KEYS
+    assert set(model.predict(features_of(iris))) == set(IRIS_CLASSES)
+
+
+# -- --compute: submission to Azure ML, with the job module replaced -----------------
+
+
+@pytest.fixture
+def fake_job_module(monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
+    calls: list[tuple] = []
+
+    def submit_training_job(compute: str, data: str, *, seed: int = 0) -> str:
+        calls.append((compute, data, seed))
+        return "https://ml.azure.com/runs/fake-job"
+
+    module = types.ModuleType(f"{train.__package__}.azureml_job")
+    module.submit_training_job = submit_training_job
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+
+    def no_local_training(*args: object, **kwargs: object) -> None:
+        raise AssertionError("--compute must not train locally")
+
+    monkeypatch.setattr(train, "train_and_save", no_local_training)
+    return calls
+
+
+def test_compute_submits_the_job_instead_of_training(
+    fake_job_module: list[tuple],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    output = tmp_path / "model.pkl"
+    code = train.main(
+        [
+            "--compute",
+            "gpu-cluster",
+            "--data",
+            "raw/iris.csv",
+            "--seed",
+            "5",
+            "--output",
+            str(output),
+        ]
+    )
+    assert code == 0
+    assert fake_job_module == [("gpu-cluster", "raw/iris.csv", 5)]
+    assert not output.exists()
+    assert "https://ml.azure.com/runs/fake-job" in capsys.readouterr().out
+
+
+def test_compute_defaults_to_the_sample_data(fake_job_module: list[tuple]) -> None:
+    assert train.main(["--compute", "cpu-cluster"]) == 0
+    [(compute, data, seed)] = fake_job_module
+    assert (compute, seed) == ("cpu-cluster", 0)
+    assert Path(data).name == "iris.csv"
+
+
+class MissingSdkFinder:
+    """Makes importing the job module fail as it does without the SDK."""
+
+    def __init__(self, module: str) -> None:
+        self.module = module
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        if name == self.module:
+            raise ModuleNotFoundError("No module named 'azure.ai'", name="azure.ai")
+
+
+def test_compute_without_the_sdk_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    module = f"{train.__package__}.azureml_job"
+    monkeypatch.delitem(sys.modules, module, raising=False)
+    monkeypatch.setattr(sys, "meta_path", [MissingSdkFinder(module), *sys.meta_path])
+    assert train.main(["--compute", "cpu-cluster"]) == 2
+    err = capsys.readouterr().err
+    assert "azure.ai" in err
+    assert 'pip install -e ".[dev,azureml]"' in err
+
+
+def test_compute_with_a_module_of_the_package_missing_is_not_blamed_on_the_sdk(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # None in sys.modules: the job module itself cannot be imported.
+    monkeypatch.setitem(sys.modules, f"{train.__package__}.azureml_job", None)
+    with pytest.raises(ModuleNotFoundError):
+        train.main(["--compute", "cpu-cluster"])
