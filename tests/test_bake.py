@@ -33,6 +33,7 @@ COMMON_FILES = {
     "requirements/serving.txt",
     "secrets.example.json",
     "src/{module}/__init__.py",
+    "src/{module}/azureml_config.py",
     "src/{module}/azureml_workspace.py",
     "src/{module}/data_ingestion/__init__.py",
     "src/{module}/data_ingestion/credentials.py",
@@ -44,8 +45,10 @@ COMMON_FILES = {
     "src/{module}/deployment/__init__.py",
     "src/{module}/deployment/deploy.py",
     "src/{module}/deployment/register.py",
+    "src/{module}/deployment/registration.py",
     "src/{module}/deployment/score.py",
     "src/{module}/deployment/smoke_test.py",
+    "src/{module}/deployment/stages.py",
     "src/{module}/devtools/__init__.py",
     "src/{module}/devtools/environment_files.py",
     "src/{module}/model_building/__init__.py",
@@ -55,8 +58,10 @@ COMMON_FILES = {
     "src/{module}/sample_data/iris.csv",
     "src/{module}/settings.py",
     "tests/azurite_service.py",
+    "tests/test_azureml_config.py",
     "tests/prerequisites.py",
     "tests/test_prerequisites.py",
+    "tests/test_registration.py",
     "tests/conftest.py",
     "tests/test_data_ingestion.py",
     "tests/test_data_ingestion_azurite.py",
@@ -65,6 +70,7 @@ COMMON_FILES = {
     "tests/test_notebooks.py",
     "tests/test_score.py",
     "tests/test_smoke_test.py",
+    "tests/test_stages.py",
     "tests/test_training.py",
 }
 VARIANT_FILES = {
@@ -199,7 +205,13 @@ def test_python_version_reaches_the_environments(bake: Any, python_version: str)
 
 def test_ignored_files_are_the_secret_and_generated_ones(bake: Any) -> None:
     project = bake().project_path
-    for name in ("secrets.json", "model.pkl", "outputs/metrics.json", "data/raw.csv"):
+    for name in (
+        "secrets.json",
+        "model.pkl",
+        "outputs/metrics.json",
+        "model_metadata.json",
+        "data/raw.csv",
+    ):
         probe = subprocess.run(["git", "check-ignore", "-q", name], cwd=project, check=False)
         assert probe.returncode == 0, f"{name} is not git-ignored"
     assert (

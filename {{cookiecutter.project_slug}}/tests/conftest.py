@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+import shutil
+import socket
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 from azurite_service import Azurite, run_azurite
+from prerequisites import missing
 
+from {{ cookiecutter.module_name }} import (
+    settings,
+)
+from {{ cookiecutter.module_name }}.azureml_config import (
+    WORKSPACE_VARIABLES,
+)
 from {{ cookiecutter.module_name }}.data_ingestion import (
     ENVIRONMENT_VARIABLES,
     sample_data_path,
 )
+
+# Addresses of this machine: the only ones a test may reach.
+LOCAL_ADDRESSES = {"127.0.0.1", "::1"}
 
 
 @pytest.fixture
@@ -50,3 +64,102 @@ def trained_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("model")
     train_and_save(sample_data_path(), folder / "model.pkl")
     return folder
+
+
+# --- Azure ML: fixtures for the tests of both SDKs and of the SDK-free modules.
+
+
+@pytest.fixture
+def no_remote_hosts(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Fail the test if anything resolves or connects to another machine.
+
+    The attempt raises OSError where it happens, and the test fails at the end
+    even if the code under test caught that error.
+    """
+    attempts: list[str] = []
+    resolve = socket.getaddrinfo
+    connect = socket.socket.connect
+
+    def guarded_resolve(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host not in {*LOCAL_ADDRESSES, "localhost"}:
+            attempts.append(str(host))
+            raise OSError(f"test tried to reach {host}")
+        return resolve(host, *args, **kwargs)
+
+    def guarded_connect(sock: socket.socket, address: Any) -> None:
+        if isinstance(address, tuple) and address[0] not in LOCAL_ADDRESSES:
+            attempts.append(str(address[0]))
+            raise OSError(f"test tried to connect to {address}")
+        connect(sock, address)
+
+    monkeypatch.setattr(socket, "getaddrinfo", guarded_resolve)
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+    yield attempts
+    assert not attempts, f"tried to reach {attempts}"
+
+
+@pytest.fixture
+def azureml_variables_cleared(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No workspace id, build number, commit or git folder from the environment."""
+    for variable in (
+        *WORKSPACE_VARIABLES.values(),
+        "BUILD_BUILDID",
+        "BUILD_SOURCEVERSION",
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+    ):
+        monkeypatch.delenv(variable, raising=False)
+
+
+@pytest.fixture
+def workspace_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Known workspace ids in settings."""
+    monkeypatch.setattr(settings, "AZURE_SUBSCRIPTION_ID", "sub-from-settings")
+    monkeypatch.setattr(settings, "AZUREML_RESOURCE_GROUP", "rg-from-settings")
+    monkeypatch.setattr(settings, "AZUREML_WORKSPACE", "ws-from-settings")
+
+
+@pytest.fixture
+def model_file(tmp_path: Path) -> Path:
+    """A stand-in model file at outputs/model.pkl under tmp_path."""
+    path = tmp_path / "outputs" / "model.pkl"
+    path.parent.mkdir()
+    path.write_bytes(b"not really a model")
+    return path
+
+
+@pytest.fixture
+def outside_git(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Git finds no repository in tmp_path (the current folder) or above it."""
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
+
+
+@pytest.fixture
+def git_repository(outside_git: None, tmp_path: Path) -> str:
+    """Make tmp_path (the current folder) a git repository; return its commit."""
+    if shutil.which("git") is None:
+        missing(
+            "git", "the git command is not on PATH", "your system's package manager"
+        )
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=tmp_path, capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    git("init", "--quiet")
+    git(
+        "-c",
+        "user.name=Test",
+        "-c",
+        "user.email=test@example.com",
+        "-c",
+        "commit.gpgsign=false",
+        "commit",
+        "--quiet",
+        "--allow-empty",
+        "--no-verify",
+        "-m",
+        "test",
+    )
+    return git("rev-parse", "HEAD")

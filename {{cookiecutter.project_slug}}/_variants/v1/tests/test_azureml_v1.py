@@ -10,11 +10,7 @@ resolve a host other than this machine.
 from __future__ import annotations
 
 import json
-import shutil
-import socket
-import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -28,6 +24,9 @@ from {{ cookiecutter.module_name }} import (
 
 pytestmark = [
     pytest.mark.azureml,
+    pytest.mark.usefixtures(
+        "no_remote_hosts", "azureml_variables_cleared", "workspace_settings"
+    ),
     # azureml-core 1.61 still calls the old ruamel.yaml API it vendors.
     pytest.mark.filterwarnings("ignore::PendingDeprecationWarning:azureml"),
 ]
@@ -46,48 +45,20 @@ from azureml.core.webservice.aks import (  # noqa: E402
 from azureml.exceptions import WebserviceException  # noqa: E402
 
 from {{ cookiecutter.module_name }} import (  # noqa: E402
+    azureml_config,
     azureml_workspace,
 )
 from {{ cookiecutter.module_name }}.deployment import (  # noqa: E402
     deploy,
     register,
+    registration,
 )
 from {{ cookiecutter.module_name }}.model_building import (  # noqa: E402
     azureml_job,
 )
 
-CONDA_FILE = azureml_workspace.PROJECT_DIR / ".azureml" / "conda_dependencies.yml"
+CONDA_FILE = azureml_config.PROJECT_DIR / ".azureml" / "conda_dependencies.yml"
 SCORING_URI = "http://127.0.0.1:5001/score"
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
-
-
-@pytest.fixture(autouse=True)
-def no_remote_hosts(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Fail the test if anything resolves a host other than this machine."""
-    attempts: list[str] = []
-    resolve = socket.getaddrinfo
-
-    def guarded(host: Any, *args: Any, **kwargs: Any) -> Any:
-        if host not in LOCAL_HOSTS:
-            attempts.append(str(host))
-            raise OSError(f"test tried to reach {host}")
-        return resolve(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket, "getaddrinfo", guarded)
-    yield attempts
-    assert not attempts, f"tried to reach {attempts}"
-
-
-@pytest.fixture(autouse=True)
-def workspace_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Known workspace ids in settings; no override from the environment."""
-    monkeypatch.setattr(settings, "AZURE_SUBSCRIPTION_ID", "sub-from-settings")
-    monkeypatch.setattr(settings, "AZUREML_RESOURCE_GROUP", "rg-from-settings")
-    monkeypatch.setattr(settings, "AZUREML_WORKSPACE", "ws-from-settings")
-    for variable in azureml_workspace.WORKSPACE_VARIABLES.values():
-        monkeypatch.delenv(variable, raising=False)
-    for variable in ("BUILD_BUILDID", "BUILD_SOURCEVERSION"):
-        monkeypatch.delenv(variable, raising=False)
 
 
 class FakeWorkspace:
@@ -206,39 +177,6 @@ def conda_file_pip_lines() -> list[str]:
 # --- workspace -------------------------------------------------------------
 
 
-def test_workspace_ids_come_from_settings() -> None:
-    assert azureml_workspace.workspace_ids() == (
-        "sub-from-settings",
-        "rg-from-settings",
-        "ws-from-settings",
-    )
-
-
-def test_environment_variables_override_settings(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("AZURE_SUBSCRIPTION_ID", "sub-from-env")
-    monkeypatch.setenv("AZUREML_RESOURCE_GROUP", "rg-from-env")
-    monkeypatch.setenv("AZUREML_WORKSPACE", "ws-from-env")
-    assert azureml_workspace.workspace_ids() == (
-        "sub-from-env",
-        "rg-from-env",
-        "ws-from-env",
-    )
-
-
-def test_empty_subscription_id_names_the_setting_and_the_variable(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setattr(settings, "AZURE_SUBSCRIPTION_ID", "")
-    monkeypatch.setenv("AZURE_SUBSCRIPTION_ID", "  ")
-    with pytest.raises(azureml_workspace.WorkspaceConfigurationError) as caught:
-        azureml_workspace.workspace_ids()
-    message = str(caught.value)
-    assert "settings.AZURE_SUBSCRIPTION_ID" in message
-    assert "environment variable AZURE_SUBSCRIPTION_ID" in message
-
-
 def test_get_workspace_passes_the_ids_and_the_auth(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -327,11 +265,6 @@ def test_the_environment_comes_from_the_conda_file() -> None:
     assert conda.get_python_version() == settings.PYTHON_VERSION
 
 
-def test_a_missing_project_file_says_how_to_get_it() -> None:
-    with pytest.raises(azureml_workspace.ProjectFileNotFoundError, match="clone"):
-        azureml_workspace.project_file(".azureml", "no-such-file.yml")
-
-
 # --- training job ----------------------------------------------------------
 
 
@@ -339,12 +272,12 @@ def test_training_job_runs_the_training_module_on_the_cluster() -> None:
     config = azureml_job.build_training_job("gpu-cluster", "raw/iris.csv", seed=3)
     assert isinstance(config, ScriptRunConfig)
     assert config.run_config.target == "gpu-cluster"
-    assert Path(config.source_directory) == azureml_workspace.SRC_DIR
+    assert Path(config.source_directory) == azureml_config.SRC_DIR
     assert config.script is None
     assert config.command == [
         "python",
         "-m",
-        f"{azureml_workspace.PACKAGE_NAME}.model_building.train",
+        f"{azureml_config.PACKAGE_NAME}.model_building.train",
         "--data",
         "raw/iris.csv",
         "--output",
@@ -373,7 +306,7 @@ def test_training_job_sends_a_local_file_under_src_as_a_relative_path() -> None:
 
     config = azureml_job.build_training_job("cpu-cluster", str(sample_data_path()))
     data = config.command[config.command.index("--data") + 1]
-    expected = sample_data_path().resolve().relative_to(azureml_workspace.SRC_DIR)
+    expected = sample_data_path().resolve().relative_to(azureml_config.SRC_DIR)
     assert data == f"./{expected.as_posix()}"
 
 
@@ -438,36 +371,12 @@ def registrations(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     return calls
 
 
-@pytest.fixture
-def model_file(tmp_path: Path) -> Path:
-    path = tmp_path / "outputs" / "model.pkl"
-    path.parent.mkdir()
-    path.write_bytes(b"not really a model")
-    return path
-
-
-def git(*args: str, cwd: Path) -> str:
-    return subprocess.run(
-        ["git", "-c", "user.name=Test", "-c", "user.email=test@example.com", *args],
-        cwd=cwd,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-
-
 def test_register_tags_the_git_commit_and_the_build(
     monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
+    git_repository: str,
     model_file: Path,
     registrations: list[dict[str, Any]],
 ) -> None:
-    if shutil.which("git") is None:
-        pytest.skip("git is not installed")
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
-    git("init", "-q", cwd=tmp_path)
-    git("commit", "-q", "--allow-empty", "--no-gpg-sign", "-m", "x", cwd=tmp_path)
-    commit = git("rev-parse", "HEAD", cwd=tmp_path)
     monkeypatch.setenv("BUILD_BUILDID", "1234")
     monkeypatch.setenv("BUILD_SOURCEVERSION", "not-this-one")
     workspace = FakeWorkspace()
@@ -485,16 +394,19 @@ def test_register_tags_the_git_commit_and_the_build(
     assert call["workspace"] is workspace
     assert call["model_path"] == str(model_file)
     assert call["model_name"] == settings.MODEL_NAME
-    assert call["tags"] == {"git_commit": commit, "build_id": "1234", "stage": "dev"}
+    assert call["tags"] == {
+        "git_commit": git_repository,
+        "build_id": "1234",
+        "stage": "dev",
+    }
 
 
+@pytest.mark.usefixtures("outside_git")
 def test_register_outside_git_takes_the_commit_from_the_pipeline(
     monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
     model_file: Path,
     registrations: list[dict[str, Any]],
 ) -> None:
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
     monkeypatch.setenv("BUILD_SOURCEVERSION", "abc123")
     register.register_model(model_file, workspace=FakeWorkspace(), name="other")
     (call,) = registrations
@@ -505,15 +417,11 @@ def test_register_outside_git_takes_the_commit_from_the_pipeline(
 def test_register_a_missing_model_says_how_to_train_it(
     tmp_path: Path, registrations: list[dict[str, Any]]
 ) -> None:
-    with pytest.raises(register.ModelFileNotFoundError, match=r"model_building\.train"):
+    with pytest.raises(
+        registration.ModelFileNotFoundError, match=r"model_building\.train"
+    ):
         register.register_model(tmp_path / "model.pkl", workspace=FakeWorkspace())
     assert registrations == []
-
-
-def test_write_metadata_writes_name_version_and_id(tmp_path: Path) -> None:
-    info = {"name": "m", "version": "4", "id": "m:4"}
-    path = register.write_metadata(info, tmp_path / "out" / "model_metadata.json")
-    assert json.loads(path.read_text(encoding="utf-8")) == info
 
 
 def test_register_command_line(
@@ -543,7 +451,7 @@ def test_inference_config_serves_score_py_in_the_conda_environment() -> None:
     script = Path(config.source_directory, config.entry_script)
     assert script.is_file()
     assert script.parent.name == "deployment"
-    assert Path(config.source_directory) == azureml_workspace.SRC_DIR
+    assert Path(config.source_directory) == azureml_config.SRC_DIR
     assert config.environment.name == settings.ENVIRONMENT_NAME
     assert pip_packages(config.environment) == conda_file_pip_lines()
 

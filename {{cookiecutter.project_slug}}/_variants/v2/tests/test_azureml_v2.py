@@ -7,8 +7,6 @@ and every MLClient call goes to a fake client that records it.
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -21,7 +19,10 @@ from {{ cookiecutter.module_name }} import (
     settings,
 )
 
-pytestmark = pytest.mark.azureml
+pytestmark = [
+    pytest.mark.azureml,
+    pytest.mark.usefixtures("no_remote_hosts", "azureml_variables_cleared"),
+]
 
 require_azureml_sdk()
 
@@ -40,11 +41,13 @@ from azure.ai.ml.entities import (  # noqa: E402
 from azure.core.exceptions import ResourceNotFoundError  # noqa: E402
 
 from {{ cookiecutter.module_name }} import (  # noqa: E402
+    azureml_config,
     azureml_workspace,
 )
 from {{ cookiecutter.module_name }}.deployment import (  # noqa: E402
     deploy,
     register,
+    registration,
 )
 from {{ cookiecutter.module_name }}.model_building import (  # noqa: E402
     azureml_job,
@@ -61,30 +64,14 @@ SCORING_URI = "https://endpoint.westeurope.inference.ml.azure.com/score"
 
 
 @pytest.fixture(autouse=True)
-def offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No connection leaves the machine and no credential chain runs."""
-    real_connect = socket.socket.connect
-
-    def connect(sock: socket.socket, address: Any) -> None:
-        if isinstance(address, tuple) and address[0] not in ("127.0.0.1", "::1"):
-            raise AssertionError(f"a test tried to connect to {address}")
-        real_connect(sock, address)
+def no_credential_chain(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No credential chain runs, and the SDK looks up no cloud metadata."""
 
     def no_default_credential() -> None:
         raise AssertionError("a test tried to use DefaultAzureCredential")
 
-    monkeypatch.setattr(socket.socket, "connect", connect)
     monkeypatch.setattr(azureml_workspace, "default_credential", no_default_credential)
     monkeypatch.delenv("ARM_CLOUD_METADATA_URL", raising=False)
-    for variable in (
-        "BUILD_BUILDID",
-        "BUILD_SOURCEVERSION",
-        "GIT_DIR",
-        "GIT_WORK_TREE",
-    ):
-        monkeypatch.delenv(variable, raising=False)
-    for variable in azureml_workspace.WORKSPACE_VARIABLES.values():
-        monkeypatch.delenv(variable, raising=False)
 
 
 class Poller:
@@ -161,42 +148,12 @@ class FakeCredential:
 # --- workspace ---------------------------------------------------------------
 
 
-def test_workspace_ids_come_from_environment_variables(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("AZURE_SUBSCRIPTION_ID", "00000000-0000-0000-0000-000000000001")
-    monkeypatch.setenv("AZUREML_RESOURCE_GROUP", "other-rg")
-    monkeypatch.setenv("AZUREML_WORKSPACE", "other-ws")
-
-    assert azureml_workspace.workspace_ids() == (
-        "00000000-0000-0000-0000-000000000001",
-        "other-rg",
-        "other-ws",
-    )
-
-
-def test_workspace_ids_default_to_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(settings, "AZURE_SUBSCRIPTION_ID", "sub-from-settings")
-
-    assert azureml_workspace.workspace_ids() == (
-        "sub-from-settings",
-        settings.AZUREML_RESOURCE_GROUP,
-        settings.AZUREML_WORKSPACE,
-    )
-
-
-def test_empty_subscription_id_names_the_setting_and_the_variable(
+def test_get_ml_client_needs_the_workspace_ids(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(settings, "AZURE_SUBSCRIPTION_ID", "")
 
-    with pytest.raises(azureml_workspace.WorkspaceConfigurationError) as raised:
-        azureml_workspace.workspace_ids()
-
-    message = str(raised.value)
-    assert "settings.AZURE_SUBSCRIPTION_ID" in message
-    assert "environment variable AZURE_SUBSCRIPTION_ID" in message
-    with pytest.raises(azureml_workspace.WorkspaceConfigurationError):
+    with pytest.raises(azureml_config.WorkspaceConfigurationError):
         azureml_workspace.get_ml_client(FakeCredential())
 
 
@@ -301,47 +258,25 @@ def test_submit_training_job_returns_the_studio_url() -> None:
 # --- registration ------------------------------------------------------------
 
 
-def _git(*args: str, cwd: Path) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=cwd, capture_output=True, text=True, check=True
-    ).stdout.strip()
-
-
 def test_register_model_tags_the_git_commit_and_build(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    git_repository: str, model_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _git("init", "--quiet", cwd=tmp_path)
-    _git(
-        "-c",
-        "user.name=Test",
-        "-c",
-        "user.email=test@example.com",
-        "-c",
-        "commit.gpgsign=false",
-        "commit",
-        "--quiet",
-        "--allow-empty",
-        "--no-verify",
-        "-m",
-        "test",
-        cwd=tmp_path,
-    )
-    commit = _git("rev-parse", "HEAD", cwd=tmp_path)
     monkeypatch.setenv("BUILD_BUILDID", "4242")
     monkeypatch.setenv("BUILD_SOURCEVERSION", "not-this-one")
-    model_path = tmp_path / "outputs" / "model.pkl"
-    model_path.parent.mkdir()
-    model_path.write_bytes(b"model")
     client = FakeMLClient()
 
-    info = register.register_model(model_path, client=client, tags={"stage": "ci"})
+    info = register.register_model(model_file, client=client, tags={"stage": "ci"})
 
     [(call, model)] = client.calls
     assert call == "models.create_or_update"
     assert model.name == settings.MODEL_NAME
-    assert Path(model.path) == model_path
+    assert Path(model.path) == model_file
     assert model.type == "custom_model"
-    assert model.tags == {"git_commit": commit, "build_id": "4242", "stage": "ci"}
+    assert model.tags == {
+        "git_commit": git_repository,
+        "build_id": "4242",
+        "stage": "ci",
+    }
     assert info == {
         "name": settings.MODEL_NAME,
         "version": "3",
@@ -349,16 +284,14 @@ def test_register_model_tags_the_git_commit_and_build(
     }
 
 
+@pytest.mark.usefixtures("outside_git")
 def test_register_model_outside_git_uses_the_pipeline_commit(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    model_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
     monkeypatch.setenv("BUILD_SOURCEVERSION", "abc123")
-    model_path = tmp_path / "model.pkl"
-    model_path.write_bytes(b"model")
     client = FakeMLClient()
 
-    register.register_model(model_path, client=client, name="other-model")
+    register.register_model(model_file, client=client, name="other-model")
 
     [(_, model)] = client.calls
     assert model.name == "other-model"
@@ -368,29 +301,20 @@ def test_register_model_outside_git_uses_the_pipeline_commit(
 def test_register_model_without_the_file_says_to_train(tmp_path: Path) -> None:
     client = FakeMLClient()
 
-    with pytest.raises(register.ModelFileNotFoundError, match=r"model_building\.train"):
+    with pytest.raises(
+        registration.ModelFileNotFoundError, match=r"model_building\.train"
+    ):
         register.register_model(tmp_path / "model.pkl", client=client)
 
     assert client.calls == []
 
 
-def test_write_metadata(tmp_path: Path) -> None:
-    info = {"name": "m", "version": "3", "id": "/models/m/versions/3"}
-
-    path = register.write_metadata(info, tmp_path / "out" / "model_metadata.json")
-
-    assert json.loads(path.read_text()) == info
-
-
+@pytest.mark.usefixtures("outside_git", "model_file")
 def test_register_command_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
     client = FakeMLClient()
     monkeypatch.setattr(register, "get_ml_client", lambda: client)
-    model_path = tmp_path / "outputs" / "model.pkl"
-    model_path.parent.mkdir()
-    model_path.write_bytes(b"model")
 
     assert register.main([]) == 0
 

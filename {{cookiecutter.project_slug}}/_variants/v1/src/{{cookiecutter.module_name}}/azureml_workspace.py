@@ -5,76 +5,33 @@ for new projects.
 
 The workspace ids come from ``settings``; the environment variables
 AZURE_SUBSCRIPTION_ID, AZUREML_RESOURCE_GROUP and AZUREML_WORKSPACE override
-them. The default sign-in is the Azure CLI's (``az login`` locally, the
-AzureCLI@2 task in the pipelines). This module also locates the project files
-that Azure ML jobs and deployments upload: ``src/`` and ``.azureml/``.
+them (see ``azureml_config``). The default sign-in is the Azure CLI's
+(``az login`` locally, the AzureCLI@2 task in the pipelines).
 """
 
 from __future__ import annotations
 
-import os
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import settings
+from .azureml_config import (
+    conda_file,
+    workspace_ids,
+)
 
 if TYPE_CHECKING:
     from azure.core.credentials import AccessToken, TokenCredential
     from azureml.core import Environment, Workspace
     from azureml.core.authentication import AbstractAuthentication
 
-# Name of this package, for `python -m <package>.…` commands run on Azure ML.
-PACKAGE_NAME = __name__.split(".")[0]
-# src/<package>/ -> src/ -> the project folder.
-SRC_DIR = Path(__file__).resolve().parent.parent
-PROJECT_DIR = SRC_DIR.parent
-
 SDK_MISSING = (
     "the Azure ML SDK v1 (azureml-core) is not installed. "
     'Install it with `pip install -e ".[dev,azureml]"`.'
 )
 
-# settings name -> environment variable that overrides it.
-WORKSPACE_VARIABLES = {
-    "AZURE_SUBSCRIPTION_ID": "AZURE_SUBSCRIPTION_ID",
-    "AZUREML_RESOURCE_GROUP": "AZUREML_RESOURCE_GROUP",
-    "AZUREML_WORKSPACE": "AZUREML_WORKSPACE",
-}
-
 # A cached token is renewed this many seconds before it expires.
 TOKEN_RENEWAL_MARGIN = 300
-
-
-class WorkspaceConfigurationError(ValueError):
-    """A workspace id is empty in both ``settings`` and the environment."""
-
-
-class ProjectFileNotFoundError(FileNotFoundError):
-    """A file that Azure ML needs from the project folder is missing."""
-
-
-def workspace_ids() -> tuple[str, str, str]:
-    """Return ``(subscription_id, resource_group, workspace)`` of the workspace.
-
-    Each comes from the environment variable if it is set and not empty,
-    else from ``settings``.
-
-    Raises:
-        WorkspaceConfigurationError: An id is empty in both places.
-    """
-    values = []
-    for setting, variable in WORKSPACE_VARIABLES.items():
-        value = os.environ.get(variable, "").strip() or getattr(settings, setting)
-        if not value:
-            raise WorkspaceConfigurationError(
-                f"settings.{setting} is empty. Set it in "
-                f"src/{PACKAGE_NAME}/settings.py, or set the environment "
-                f"variable {variable}."
-            )
-        values.append(value)
-    subscription_id, resource_group, workspace = values
-    return subscription_id, resource_group, workspace
 
 
 class AzureCliTokens:
@@ -141,23 +98,6 @@ def get_workspace(auth: AbstractAuthentication | None = None) -> Workspace:
     )
 
 
-def project_file(*parts: str) -> Path:
-    """Return the path of a file in the project folder, checking that it exists.
-
-    Raises:
-        ProjectFileNotFoundError: The file is missing, for example because the
-            package was installed without the project checkout.
-    """
-    path = PROJECT_DIR.joinpath(*parts)
-    if not path.exists():
-        raise ProjectFileNotFoundError(
-            f"{path} does not exist. Azure ML jobs and deployments upload files "
-            "from the project folder: run from a clone of the project installed "
-            'with `pip install -e ".[dev,azureml]"`.'
-        )
-    return path
-
-
 def azureml_environment() -> Environment:
     """Return the Azure ML environment of the project's jobs and deployments.
 
@@ -171,7 +111,6 @@ def azureml_environment() -> Environment:
         from azureml.core import Environment
     except ImportError as error:
         raise ModuleNotFoundError(SDK_MISSING, name="azureml.core") from error
-    conda_file = project_file(".azureml", "conda_dependencies.yml")
     return Environment.from_conda_specification(
-        settings.ENVIRONMENT_NAME, str(conda_file)
+        settings.ENVIRONMENT_NAME, str(conda_file())
     )

@@ -15,22 +15,26 @@ service key is never printed or written: the smoke test reads it with
 
 from __future__ import annotations
 
-import argparse
 import logging
 from collections.abc import Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from .. import settings
-from ..azureml_workspace import (
+from ..azureml_config import (
     PACKAGE_NAME,
-    SDK_MISSING,
     SRC_DIR,
-    ProjectFileNotFoundError,
-    WorkspaceConfigurationError,
+    project_file,
+)
+from ..azureml_workspace import (
+    SDK_MISSING,
     azureml_environment,
     get_workspace,
-    project_file,
+)
+from . import stages
+from .stages import (
+    ModelVersionNotFoundError,
+    Stage,
+    check_stage,
 )
 
 try:
@@ -49,8 +53,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-Stage = Literal["qa", "prod"]
-STAGES: tuple[Stage, ...] = ("qa", "prod")
 SERVICE_NAMES = {"qa": settings.QA_ENDPOINT_NAME, "prod": settings.PROD_ENDPOINT_NAME}
 # The scoring script, relative to src/ (uploaded whole, so score.py can import
 # the package).
@@ -59,17 +61,8 @@ SCORING_SCRIPT = f"{PACKAGE_NAME}/deployment/score.py"
 LOG_LINES = 50
 
 
-class ModelVersionNotFoundError(LookupError):
-    """The model, or the asked version of it, is not registered."""
-
-
 class DeploymentError(RuntimeError):
     """The web service could not be deployed or is not healthy."""
-
-
-def _check_stage(stage: str) -> None:
-    if stage not in STAGES:
-        raise ValueError(f"unknown stage {stage!r}: use one of {', '.join(STAGES)}.")
 
 
 def inference_config() -> InferenceConfig:
@@ -94,7 +87,7 @@ def deployment_config(
     QA: ACI with 1 CPU and 1 GB. Prod: AKS with 1 CPU and 2 GB per replica,
     autoscaling from 1 to 3 replicas. Both require a key.
     """
-    _check_stage(stage)
+    check_stage(stage)
     if stage == "qa":
         return AciWebservice.deploy_configuration(
             cpu_cores=1, memory_gb=1, auth_enabled=True
@@ -152,7 +145,7 @@ def deployment_target(workspace: Workspace, stage: Stage) -> AksCompute | None:
     Raises:
         DeploymentError: The workspace has no AKS cluster settings.AKS_COMPUTE_NAME.
     """
-    _check_stage(stage)
+    check_stage(stage)
     if stage != "prod":
         return None
     try:
@@ -192,7 +185,7 @@ def deploy(
             message ends with the last lines of its log.
         ModelVersionNotFoundError: The model version is not registered.
     """
-    _check_stage(stage)
+    check_stage(stage)
     if workspace is None:
         workspace = get_workspace()
     model = get_model(workspace, model_version)
@@ -236,7 +229,7 @@ def service_key(stage: Stage, workspace: Workspace | None = None) -> str:
     Keep it out of logs, files and command lines: pass it on in an
     environment variable.
     """
-    _check_stage(stage)
+    check_stage(stage)
     if workspace is None:
         workspace = get_workspace()
     primary, _secondary = Webservice(workspace, SERVICE_NAMES[stage]).get_keys()
@@ -245,35 +238,9 @@ def service_key(stage: Stage, workspace: Workspace | None = None) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Deploy from the command line and print the scoring URI."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stage", choices=STAGES, required=True)
-    parser.add_argument(
-        "--model-version",
-        default="latest",
-        help='version of the registered model, or "latest" (default)',
-    )
-    parser.add_argument(
-        "--output-uri",
-        type=Path,
-        help="also write the scoring URI (never the key) to this file",
-    )
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO)
-    try:
-        scoring_uri = deploy(args.stage, args.model_version)
-    except (
-        DeploymentError,
-        ModelVersionNotFoundError,
-        ProjectFileNotFoundError,
-        ValueError,
-        WorkspaceConfigurationError,
-    ) as error:
-        parser.exit(1, f"error: {error}\n")
-    if args.output_uri:
-        args.output_uri.parent.mkdir(parents=True, exist_ok=True)
-        args.output_uri.write_text(scoring_uri + "\n", encoding="utf-8")
-    print(scoring_uri)
-    return 0
+    description = __doc__.splitlines()[0]
+    errors = (DeploymentError, ValueError)
+    return stages.main(deploy, argv, description=description, errors=errors)
 
 
 if __name__ == "__main__":

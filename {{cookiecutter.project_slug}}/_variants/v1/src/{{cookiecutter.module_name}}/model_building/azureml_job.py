@@ -21,10 +21,12 @@ import logging
 from typing import TYPE_CHECKING
 
 from .. import settings
-from ..azureml_workspace import (
+from ..azureml_config import (
     PACKAGE_NAME,
-    SDK_MISSING,
     SRC_DIR,
+)
+from ..azureml_workspace import (
+    SDK_MISSING,
     azureml_environment,
     get_workspace,
 )

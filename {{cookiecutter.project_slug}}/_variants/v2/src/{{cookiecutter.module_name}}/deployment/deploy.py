@@ -16,11 +16,10 @@ endpoint key is never printed or written: the smoke test reads it with
 
 from __future__ import annotations
 
-import argparse
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from azure.ai.ml import load_online_deployment, load_online_endpoint
 from azure.ai.ml.entities import (
@@ -31,13 +30,20 @@ from azure.ai.ml.entities import (
 )
 
 from .. import settings
-from ..azureml_workspace import (
+from ..azureml_config import (
     PACKAGE_NAME,
     ProjectFileNotFoundError,
-    WorkspaceConfigurationError,
+    project_file,
+)
+from ..azureml_workspace import (
     azureml_environment,
     get_ml_client,
-    project_file,
+)
+from . import stages
+from .stages import (
+    ModelVersionNotFoundError,
+    Stage,
+    check_stage,
 )
 
 if TYPE_CHECKING:
@@ -45,16 +51,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-Stage = Literal["qa", "prod"]
-STAGES: tuple[Stage, ...] = ("qa", "prod")
 # The scoring script and the folder uploaded with it: score.py imports nothing
 # from the package, so only its own folder goes to Azure ML.
 SCORING_SCRIPT = "score.py"
 SCORING_DIR = Path(__file__).resolve().parent
-
-
-class ModelVersionNotFoundError(LookupError):
-    """The model has no version to deploy."""
 
 
 def endpoint_name(stage: Stage) -> str:
@@ -63,8 +63,7 @@ def endpoint_name(stage: Stage) -> str:
     Raises:
         ValueError: ``stage`` is neither "qa" nor "prod".
     """
-    if stage not in STAGES:
-        raise ValueError(f"unknown stage {stage!r}: use one of {', '.join(STAGES)}.")
+    check_stage(stage)
     return settings.QA_ENDPOINT_NAME if stage == "qa" else settings.PROD_ENDPOINT_NAME
 
 
@@ -171,33 +170,8 @@ def endpoint_key(stage: Stage, client: MLClient | None = None) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Deploy from the command line and print the scoring URI."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stage", choices=STAGES, required=True)
-    parser.add_argument(
-        "--model-version",
-        default="latest",
-        help='version of the registered model, or "latest" (default)',
-    )
-    parser.add_argument(
-        "--output-uri",
-        type=Path,
-        help="also write the scoring URI (never the key) to this file",
-    )
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO)
-    try:
-        scoring_uri = deploy(args.stage, args.model_version)
-    except (
-        ModelVersionNotFoundError,
-        ProjectFileNotFoundError,
-        WorkspaceConfigurationError,
-    ) as error:
-        parser.exit(1, f"error: {error}\n")
-    if args.output_uri:
-        args.output_uri.parent.mkdir(parents=True, exist_ok=True)
-        args.output_uri.write_text(scoring_uri + "\n", encoding="utf-8")
-    print(scoring_uri)
-    return 0
+    description = __doc__.splitlines()[0]
+    return stages.main(deploy, argv, description=description)
 
 
 if __name__ == "__main__":

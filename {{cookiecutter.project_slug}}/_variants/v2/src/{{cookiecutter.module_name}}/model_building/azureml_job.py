@@ -25,9 +25,11 @@ from azure.ai.ml import Input, command
 from azure.ai.ml.entities import Command, Environment
 
 from .. import settings
-from ..azureml_workspace import (
+from ..azureml_config import (
     PACKAGE_NAME,
     SRC_DIR,
+)
+from ..azureml_workspace import (
     azureml_environment,
     get_ml_client,
 )
