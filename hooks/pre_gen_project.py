@@ -43,6 +43,7 @@ _DEVOPS_PROJECT_FORBIDDEN = set("\\/:*?\"'<>;#$*{},+=[]|%&@")
 _GUID = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 _RESOURCE_GROUP = re.compile(r"[-\w.()]{0,89}[-\w()]")
 _WORKSPACE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{2,32}")
+_SERVICE_CONNECTION = re.compile(r"[A-Za-z0-9._()-]([A-Za-z0-9 ._()-]{0,98}[A-Za-z0-9._()-])?")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
@@ -183,9 +184,10 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "azure_service_connection",
-        "a non-empty name without leading or trailing spaces",
+        "1 to 100 letters, digits, spaces, '.', '_', '-', '(' or ')', "
+        "not starting or ending with a space",
         "churn-model-azure",
-        lambda value: value != "" and value == value.strip() and value.isprintable(),
+        _full(_SERVICE_CONNECTION),
     ),
     Rule(
         "storage_account",

@@ -37,6 +37,7 @@ BAD_ANSWERS = [
     ("azureml_workspace", "ws", "too short"),
     ("azureml_workspace", "-ws-name", "starts with a hyphen"),
     ("azure_service_connection", " padded ", "spaces around"),
+    ("azure_service_connection", 'arm "prod"', "quotes"),
     ("storage_account", "My_Account", "capitals and underscore"),
     ("storage_account", "ab", "too short"),
     ("storage_account", "a" * 25, "too long"),
@@ -58,6 +59,7 @@ GOOD_ANSWERS = [
     ("data_file", "raw/2026/churn.csv.gz"),
     ("data_file", "features.parquet"),
     ("model_name", "churn.model_v2"),
+    ("azure_service_connection", "Azure ML (prod) connection"),
 ]
 
 

@@ -1,6 +1,7 @@
 """The deployment stages and the deploy command line, without the SDK.
 
-The command line runs with a stand-in for the SDK's ``deploy``.
+The command line runs with stand-ins for the SDK's ``deploy`` and
+``endpoint_key``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from {{ cookiecutter.module_name }}.deployment import (
 pytestmark = pytest.mark.usefixtures("no_remote_hosts", "azureml_variables_cleared")
 
 SCORING_URI = "http://127.0.0.1:5001/score"
+KEY = "fake-primary-key"
 
 
 class FakeDeploy:
@@ -34,6 +36,41 @@ class FakeDeploy:
         if self.error:
             raise self.error
         return SCORING_URI
+
+
+class FakeEndpointKey:
+    """Stands in for the SDK's endpoint_key: records the calls, returns ``key``."""
+
+    def __init__(
+        self, key: str = KEY, error: Exception | None = None, chatter: str = ""
+    ) -> None:
+        self.calls: list[str] = []
+        self.key = key
+        self.error = error
+        self.chatter = chatter
+
+    def __call__(self, stage: str) -> str:
+        self.calls.append(stage)
+        if self.chatter:
+            print(self.chatter)  # as an SDK may print while it signs in
+        if self.error:
+            raise self.error
+        return self.key
+
+
+def run_main(
+    deploy: FakeDeploy,
+    argv: list[str],
+    endpoint_key: FakeEndpointKey | None = None,
+    errors: tuple[type[Exception], ...] = (),
+) -> int:
+    return stages.main(
+        deploy,
+        endpoint_key or FakeEndpointKey(),
+        argv,
+        description="Deploy.",
+        errors=errors,
+    )
 
 
 @pytest.mark.parametrize("stage", ["qa", "prod"])
@@ -54,7 +91,7 @@ def test_command_line_prints_and_writes_the_uri_only(
     output = tmp_path / "out" / "scoring_uri.txt"
     argv = ["--stage", "qa", "--model-version", "2", "--output-uri", str(output)]
 
-    assert stages.main(deploy, argv, description="Deploy.") == 0
+    assert run_main(deploy, argv) == 0
 
     assert deploy.calls == [("qa", "2")]
     assert capsys.readouterr().out.strip().splitlines()[-1] == SCORING_URI
@@ -66,7 +103,7 @@ def test_command_line_deploys_the_latest_version_by_default(
 ) -> None:
     deploy = FakeDeploy()
 
-    assert stages.main(deploy, ["--stage", "prod"], description="Deploy.") == 0
+    assert run_main(deploy, ["--stage", "prod"]) == 0
 
     assert deploy.calls == [("prod", "latest")]
     assert capsys.readouterr().out == SCORING_URI + "\n"
@@ -79,7 +116,7 @@ def test_command_line_refuses_an_unknown_stage(
     deploy = FakeDeploy()
 
     with pytest.raises(SystemExit) as caught:
-        stages.main(deploy, ["--stage", "staging"], description="Deploy.")
+        run_main(deploy, ["--stage", "staging"])
 
     assert caught.value.code == 2
     assert "'qa', 'prod'" in capsys.readouterr().err
@@ -101,7 +138,7 @@ def test_command_line_reports_what_to_fix_without_a_traceback(
     argv = ["--stage", "qa", "--output-uri", str(output)]
 
     with pytest.raises(SystemExit) as caught:
-        stages.main(FakeDeploy(error), argv, description="Deploy.")
+        run_main(FakeDeploy(error), argv)
 
     assert caught.value.code == 1
     captured = capsys.readouterr()
@@ -116,9 +153,7 @@ def test_command_line_reports_the_sdks_own_errors_it_is_given(
     deploy = FakeDeploy(TimeoutError("the service is not healthy"))
 
     with pytest.raises(SystemExit) as caught:
-        stages.main(
-            deploy, ["--stage", "qa"], description="Deploy.", errors=(TimeoutError,)
-        )
+        run_main(deploy, ["--stage", "qa"], errors=(TimeoutError,))
 
     assert caught.value.code == 1
     assert capsys.readouterr().err == "error: the service is not healthy\n"
@@ -128,4 +163,105 @@ def test_command_line_lets_other_errors_through() -> None:
     deploy = FakeDeploy(TimeoutError("the service is not healthy"))
 
     with pytest.raises(TimeoutError):
-        stages.main(deploy, ["--stage", "qa"], description="Deploy.")
+        run_main(deploy, ["--stage", "qa"])
+
+
+# --- --print-key -------------------------------------------------------------
+
+
+def test_deploying_never_reads_the_key(capsys: pytest.CaptureFixture[str]) -> None:
+    endpoint_key = FakeEndpointKey()
+
+    assert run_main(FakeDeploy(), ["--stage", "qa"], endpoint_key) == 0
+
+    assert endpoint_key.calls == []
+    assert KEY not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("stage", ["qa", "prod"])
+def test_print_key_prints_only_the_key_and_deploys_nothing(
+    stage: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deploy = FakeDeploy()
+    endpoint_key = FakeEndpointKey()
+
+    assert run_main(deploy, ["--stage", stage, "--print-key"], endpoint_key) == 0
+
+    assert capsys.readouterr().out == KEY + "\n"
+    assert endpoint_key.calls == [stage]
+    assert deploy.calls == []
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_print_key_keeps_what_the_sdk_prints_off_stdout(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    endpoint_key = FakeEndpointKey(chatter="Performing interactive authentication")
+
+    assert run_main(FakeDeploy(), ["--stage", "qa", "--print-key"], endpoint_key) == 0
+
+    captured = capsys.readouterr()
+    assert captured.out == KEY + "\n"
+    assert "interactive authentication" in captured.err
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--model-version", "3"],
+        ["--model-version", "latest"],
+        ["--output-uri", "scoring_uri.txt"],
+    ],
+)
+def test_print_key_refuses_deploy_options(
+    extra: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deploy = FakeDeploy()
+    endpoint_key = FakeEndpointKey()
+
+    with pytest.raises(SystemExit) as caught:
+        run_main(deploy, ["--stage", "qa", "--print-key", *extra], endpoint_key)
+
+    assert caught.value.code == 2
+    captured = capsys.readouterr()
+    assert "--print-key" in captured.err
+    assert captured.out == ""
+    assert deploy.calls == endpoint_key.calls == []
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        stages.EndpointNotFoundError("the qa endpoint does not exist. Deploy it."),
+        WorkspaceConfigurationError("settings.AZUREML_WORKSPACE is empty."),
+    ],
+)
+def test_print_key_reports_what_to_fix_on_stderr_only(
+    error: Exception, capsys: pytest.CaptureFixture[str]
+) -> None:
+    endpoint_key = FakeEndpointKey(error=error)
+
+    with pytest.raises(SystemExit) as caught:
+        run_main(FakeDeploy(), ["--stage", "qa", "--print-key"], endpoint_key)
+
+    assert caught.value.code == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == f"error: {error}\n"
+
+
+@pytest.mark.parametrize("key", ["", "two\nlines"])
+def test_print_key_refuses_an_unusable_key(
+    key: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    endpoint_key = FakeEndpointKey(key=key)
+
+    with pytest.raises(SystemExit) as caught:
+        run_main(FakeDeploy(), ["--stage", "qa", "--print-key"], endpoint_key)
+
+    assert caught.value.code == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "auth_mode: key" in captured.err
+    assert "lines" not in captured.err

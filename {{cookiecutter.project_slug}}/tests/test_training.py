@@ -181,27 +181,55 @@ def test_trained_model_dir_fixture_holds_model_and_metrics(
 # -- --compute: submission to Azure ML, with the job module replaced -----------------
 
 
+class FakeJobError(RuntimeError):
+    """Stands in for the job module's TrainingJobError."""
+
+
+class FakeJobModule:
+    """What the fake job module records, and how its job ends."""
+
+    def __init__(self) -> None:
+        self.submitted: list[tuple] = []
+        self.ran: list[tuple] = []
+        self.failure: str | None = None
+
+
 @pytest.fixture
-def fake_job_module(monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
-    calls: list[tuple] = []
+def fake_job_module(monkeypatch: pytest.MonkeyPatch) -> FakeJobModule:
+    fake = FakeJobModule()
 
     def submit_training_job(compute: str, data: str, *, seed: int = 0) -> str:
-        calls.append((compute, data, seed))
+        fake.submitted.append((compute, data, seed))
+        return "https://ml.azure.com/runs/fake-job"
+
+    def run_training_job(
+        compute: str, data: str, *, seed: int = 0, output: Path
+    ) -> str:
+        """Like the job on the cluster: writes model.pkl and metrics.json."""
+        fake.ran.append((compute, data, seed, output))
+        if fake.failure:
+            raise FakeJobError(fake.failure)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_bytes(b"model from the cluster")
+        metrics = {"accuracy": 0.9667, "n_test": 30, "n_train": 120}
+        output.with_name("metrics.json").write_text(json.dumps(metrics))
         return "https://ml.azure.com/runs/fake-job"
 
     module = types.ModuleType(f"{train.__package__}.azureml_job")
+    module.TrainingJobError = FakeJobError
     module.submit_training_job = submit_training_job
+    module.run_training_job = run_training_job
     monkeypatch.setitem(sys.modules, module.__name__, module)
 
     def no_local_training(*args: object, **kwargs: object) -> None:
         raise AssertionError("--compute must not train locally")
 
     monkeypatch.setattr(train, "train_and_save", no_local_training)
-    return calls
+    return fake
 
 
 def test_compute_submits_the_job_instead_of_training(
-    fake_job_module: list[tuple],
+    fake_job_module: FakeJobModule,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -219,16 +247,78 @@ def test_compute_submits_the_job_instead_of_training(
         ]
     )
     assert code == 0
-    assert fake_job_module == [("gpu-cluster", "raw/iris.csv", 5)]
+    assert fake_job_module.submitted == [("gpu-cluster", "raw/iris.csv", 5)]
+    assert fake_job_module.ran == []
     assert not output.exists()
     assert "https://ml.azure.com/runs/fake-job" in capsys.readouterr().out
 
 
-def test_compute_defaults_to_the_sample_data(fake_job_module: list[tuple]) -> None:
+def test_compute_defaults_to_the_sample_data(fake_job_module: FakeJobModule) -> None:
     assert train.main(["--compute", "cpu-cluster"]) == 0
-    [(compute, data, seed)] = fake_job_module
+    [(compute, data, seed)] = fake_job_module.submitted
     assert (compute, seed) == ("cpu-cluster", 0)
     assert Path(data).name == "iris.csv"
+
+
+def test_compute_wait_downloads_the_model_like_local_training(
+    fake_job_module: FakeJobModule,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["--compute", "cpu-cluster", "--wait", "--data", "raw/iris.csv"]
+
+    assert train.main([*argv, "--seed", "3"]) == 0
+
+    output = Path("outputs") / "model.pkl"  # the default, in the current folder
+    assert fake_job_module.submitted == []
+    assert fake_job_module.ran == [("cpu-cluster", "raw/iris.csv", 3, output)]
+    assert (tmp_path / output).read_bytes() == b"model from the cluster"
+    assert (tmp_path / "outputs" / "metrics.json").is_file()
+    out = capsys.readouterr().out
+    assert "https://ml.azure.com/runs/fake-job" in out
+    assert out.splitlines()[-1] == (
+        f"accuracy 0.967 on 30 held-out rows; model: {output}, "
+        f"metrics: {output.with_name('metrics.json')}"
+    )
+
+
+def test_compute_wait_writes_to_the_given_output(
+    fake_job_module: FakeJobModule, tmp_path: Path
+) -> None:
+    output = tmp_path / "build" / "iris.pkl"
+
+    assert train.main(["--compute", "c", "--wait", "--output", str(output)]) == 0
+
+    assert fake_job_module.ran[0][3] == output
+    assert output.is_file()
+    assert (tmp_path / "build" / "metrics.json").is_file()
+
+
+def test_compute_wait_reports_a_failed_job_and_exits_1(
+    fake_job_module: FakeJobModule, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_job_module.failure = (
+        "the training job job-1 is Failed, not Completed. See its logs in Azure "
+        "ML studio: https://ml.azure.com/runs/job-1"
+    )
+
+    assert train.main(["--compute", "cpu-cluster", "--wait"]) == 1
+
+    captured = capsys.readouterr()
+    assert captured.err == f"error: {fake_job_module.failure}\n"
+    assert "accuracy" not in captured.out
+    assert not Path("outputs").exists()
+
+
+def test_wait_without_compute_is_refused(
+    fake_job_module: FakeJobModule, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        train.main(["--wait"])
+
+    assert caught.value.code == 2
+    assert "--compute" in capsys.readouterr().err
+    assert fake_job_module.ran == fake_job_module.submitted == []
 
 
 class MissingSdkFinder:

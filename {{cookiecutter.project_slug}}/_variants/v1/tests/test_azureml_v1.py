@@ -42,7 +42,10 @@ from azureml.core.webservice.aci import (  # noqa: E402
 from azureml.core.webservice.aks import (  # noqa: E402
     AksServiceDeploymentConfiguration,
 )
-from azureml.exceptions import WebserviceException  # noqa: E402
+from azureml.exceptions import (  # noqa: E402
+    UserErrorException,
+    WebserviceException,
+)
 
 from {{ cookiecutter.module_name }} import (  # noqa: E402
     azureml_config,
@@ -55,10 +58,17 @@ from {{ cookiecutter.module_name }}.deployment import (  # noqa: E402
 )
 from {{ cookiecutter.module_name }}.model_building import (  # noqa: E402
     azureml_job,
+    train,
 )
 
 CONDA_FILE = azureml_config.PROJECT_DIR / ".azureml" / "conda_dependencies.yml"
 SCORING_URI = "http://127.0.0.1:5001/score"
+RUN_URL = "https://ml.azure.com/runs/run-1"
+# What the run writes to ./outputs: the files Run.download_file fetches.
+RUN_OUTPUTS = {
+    "outputs/model.pkl": b"model from the cluster",
+    "outputs/metrics.json": json.dumps({"accuracy": 0.9667, "n_test": 30}).encode(),
+}
 
 
 class FakeWorkspace:
@@ -354,6 +364,156 @@ def test_submit_training_job_submits_to_the_project_experiment(
     assert config.command[-2:] == ["--seed", "5"]
 
 
+class FakeRun:
+    """What Experiment.submit returns: a run that ends in ``status``."""
+
+    def __init__(
+        self, status: str = "Completed", outputs: dict[str, bytes] | None = None
+    ) -> None:
+        self.id = "run-1"
+        self.status = status
+        self.outputs = RUN_OUTPUTS if outputs is None else outputs
+        self.calls: list[tuple[Any, ...]] = []
+
+    def get_portal_url(self) -> str:
+        return RUN_URL
+
+    def wait_for_completion(
+        self, show_output: bool = False, raise_on_error: bool = True
+    ) -> dict[str, Any]:
+        self.calls.append(("wait_for_completion", show_output, raise_on_error))
+        details: dict[str, Any] = {"runId": self.id, "status": self.status}
+        if self.status == "Failed":
+            details["error"] = {"error": {"code": "UserError", "message": "boom"}}
+        return details
+
+    def get_status(self) -> str:
+        return self.status
+
+    def download_file(self, name: str, output_file_path: str | None = None) -> None:
+        self.calls.append(("download_file", name))
+        if name not in self.outputs:  # as the artifact service answers
+            raise UserErrorException(f"File with path {name} was not found")
+        assert output_file_path is not None
+        Path(output_file_path).write_bytes(self.outputs[name])
+
+
+@pytest.fixture
+def runs(monkeypatch: pytest.MonkeyPatch) -> list[FakeRun]:
+    """Experiment(...).submit returns the FakeRun put first in the returned list."""
+    queue: list[FakeRun] = [FakeRun()]
+
+    class FakeExperiment:
+        def __init__(self, workspace: Any, name: str) -> None:
+            self.name = name
+
+        def submit(self, config: ScriptRunConfig) -> FakeRun:
+            run = queue[0]
+            run.calls.append(("submit", self.name, config))
+            return run
+
+    monkeypatch.setattr(azureml_job, "Experiment", FakeExperiment)
+    return queue
+
+
+def test_run_training_job_waits_then_downloads_model_and_metrics(
+    tmp_path: Path, runs: list[FakeRun]
+) -> None:
+    output = tmp_path / "build" / "iris.pkl"
+
+    url = azureml_job.run_training_job(
+        "cpu-cluster", "raw/iris.csv", seed=4, output=output, workspace=FakeWorkspace()
+    )
+
+    assert url == RUN_URL
+    run = runs[0]
+    (submit, wait, *downloads) = run.calls
+    assert submit[1] == settings.PROJECT_SLUG
+    assert submit[2].command[-2:] == ["--seed", "4"]
+    assert wait == ("wait_for_completion", True, False)
+    assert downloads == [
+        ("download_file", "outputs/model.pkl"),
+        ("download_file", "outputs/metrics.json"),
+    ]
+    assert output.read_bytes() == RUN_OUTPUTS["outputs/model.pkl"]
+    assert (tmp_path / "build" / "metrics.json").read_bytes() == (
+        RUN_OUTPUTS["outputs/metrics.json"]
+    )
+
+
+@pytest.mark.parametrize("status", ["Failed", "Canceled"])
+def test_run_training_job_reports_a_run_that_did_not_complete(
+    status: str, tmp_path: Path, runs: list[FakeRun]
+) -> None:
+    runs[0] = FakeRun(status)
+    output = tmp_path / "outputs" / "model.pkl"
+
+    with pytest.raises(azureml_job.TrainingJobError) as caught:
+        azureml_job.run_training_job(
+            "cpu-cluster", "raw/iris.csv", output=output, workspace=FakeWorkspace()
+        )
+
+    message = str(caught.value)
+    assert f"is {status}, not Completed" in message
+    assert RUN_URL in message
+    if status == "Failed":
+        assert "(boom)" in message
+    assert not [call for call in runs[0].calls if call[0] == "download_file"]
+    assert not output.parent.exists()
+
+
+def test_run_training_job_without_the_model_in_the_outputs(
+    tmp_path: Path, runs: list[FakeRun]
+) -> None:
+    runs[0] = FakeRun(outputs={"outputs/metrics.json": b"{}"})
+    output = tmp_path / "outputs" / "model.pkl"
+
+    with pytest.raises(azureml_job.TrainingJobError) as caught:
+        azureml_job.run_training_job(
+            "cpu-cluster", "raw/iris.csv", output=output, workspace=FakeWorkspace()
+        )
+
+    assert "no outputs/model.pkl" in str(caught.value)
+    assert RUN_URL in str(caught.value)
+    assert isinstance(caught.value.__cause__, UserErrorException)
+    assert not output.parent.exists()
+
+
+def test_train_command_line_waits_for_the_cluster_and_downloads_the_model(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    runs: list[FakeRun],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(azureml_job, "get_workspace", FakeWorkspace)
+
+    assert train.main(["--compute", "cpu-cluster", "--wait", "--seed", "2"]) == 0
+
+    model = tmp_path / "outputs" / "model.pkl"
+    assert model.read_bytes() == RUN_OUTPUTS["outputs/model.pkl"]
+    assert (tmp_path / "outputs" / "metrics.json").is_file()
+    out = capsys.readouterr().out
+    assert RUN_URL in out
+    assert "accuracy 0.967 on 30 held-out rows" in out
+
+
+def test_train_command_line_exits_1_when_the_cluster_run_fails(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    runs: list[FakeRun],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(azureml_job, "get_workspace", FakeWorkspace)
+    runs[0] = FakeRun("Failed")
+
+    assert train.main(["--compute", "cpu-cluster", "--wait"]) == 1
+
+    err = capsys.readouterr().err
+    assert "Failed" in err
+    assert RUN_URL in err
+    assert not (tmp_path / "outputs").exists()
+
+
 # --- registration ----------------------------------------------------------
 
 
@@ -568,20 +728,72 @@ def test_deploy_fails_clearly_when_the_deployment_fails(
     assert isinstance(caught.value.__cause__, WebserviceException)
 
 
-def test_service_key_is_the_primary_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    looked_up = []
+class FakeWebservices:
+    """Stands in for Webservice(workspace, name): only ``existing`` services exist."""
 
-    class FakeWebservice:
-        def __init__(self, workspace: Any, name: str) -> None:
-            looked_up.append((workspace, name))
+    def __init__(self) -> None:
+        self.looked_up: list[tuple[Any, str]] = []
+        self.existing = {settings.QA_ENDPOINT_NAME, settings.PROD_ENDPOINT_NAME}
 
-        def get_keys(self) -> tuple[str, str]:
-            return ("primary-key", "secondary-key")
+    def __call__(self, workspace: Any, name: str) -> SimpleNamespace:
+        self.looked_up.append((workspace, name))
+        if name not in self.existing:
+            raise WebserviceException(
+                f"WebserviceNotFound: Webservice with name {name} not found in "
+                "provided workspace"
+            )
+        return SimpleNamespace(get_keys=lambda: ("primary-key", "secondary-key"))
 
-    monkeypatch.setattr(deploy, "Webservice", FakeWebservice)
+
+@pytest.fixture
+def webservices(monkeypatch: pytest.MonkeyPatch) -> FakeWebservices:
+    """deploy.Webservice looks up nothing; both services exist."""
+    fake = FakeWebservices()
+    monkeypatch.setattr(deploy, "Webservice", fake)
+    return fake
+
+
+def test_endpoint_key_is_the_primary_key(webservices: FakeWebservices) -> None:
     workspace = FakeWorkspace()
-    assert deploy.service_key("prod", workspace) == "primary-key"
-    assert looked_up == [(workspace, settings.PROD_ENDPOINT_NAME)]
+    assert deploy.endpoint_key("prod", workspace) == "primary-key"
+    assert webservices.looked_up == [(workspace, settings.PROD_ENDPOINT_NAME)]
+
+
+def test_endpoint_key_of_a_service_not_deployed_says_to_deploy(
+    webservices: FakeWebservices,
+) -> None:
+    webservices.existing = set()
+    with pytest.raises(deploy.EndpointNotFoundError, match=r"deploy --stage qa"):
+        deploy.endpoint_key("qa", FakeWorkspace())
+
+
+def test_deploy_command_line_prints_only_the_key_with_print_key(
+    monkeypatch: pytest.MonkeyPatch,
+    models: list[dict[str, Any]],
+    deployments: list[dict[str, Any]],
+    webservices: FakeWebservices,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(deploy, "get_workspace", FakeWorkspace)
+    assert deploy.main(["--stage", "qa", "--print-key"]) == 0
+    assert capsys.readouterr().out == "primary-key\n"
+    assert [name for _, name in webservices.looked_up] == [settings.QA_ENDPOINT_NAME]
+    assert models == deployments == []
+
+
+def test_deploy_command_line_print_key_before_any_deployment(
+    monkeypatch: pytest.MonkeyPatch,
+    webservices: FakeWebservices,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(deploy, "get_workspace", FakeWorkspace)
+    webservices.existing = set()
+    with pytest.raises(SystemExit) as caught:
+        deploy.main(["--stage", "prod", "--print-key"])
+    assert caught.value.code == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert settings.PROD_ENDPOINT_NAME in captured.err
 
 
 def test_deploy_command_line_prints_and_writes_the_uri_only(
@@ -595,6 +807,8 @@ def test_deploy_command_line_prints_and_writes_the_uri_only(
     output = tmp_path / "out" / "scoring_uri.txt"
     argv = ["--stage", "qa", "--model-version", "2", "--output-uri", str(output)]
     assert deploy.main(argv) == 0
-    assert capsys.readouterr().out.strip().splitlines()[-1] == SCORING_URI
+    out = capsys.readouterr().out
+    assert out.strip().splitlines()[-1] == SCORING_URI
     assert output.read_text(encoding="utf-8") == SCORING_URI + "\n"
     assert deployments[0]["models"][0].version == 2
+    assert "primary-key" not in out  # FakeService.get_keys would also fail the test

@@ -38,6 +38,7 @@ from azure.ai.ml.entities import (  # noqa: E402
     ManagedOnlineDeployment,
     ManagedOnlineEndpoint,
 )
+from azure.ai.ml.exceptions import JobException  # noqa: E402
 from azure.core.exceptions import ResourceNotFoundError  # noqa: E402
 
 from {{ cookiecutter.module_name }} import (  # noqa: E402
@@ -51,6 +52,7 @@ from {{ cookiecutter.module_name }}.deployment import (  # noqa: E402
 )
 from {{ cookiecutter.module_name }}.model_building import (  # noqa: E402
     azureml_job,
+    train,
 )
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -61,6 +63,12 @@ MODULE = "{{ cookiecutter.module_name }}"
 # Written in two pieces so that the template engine leaves it alone.
 DATA_PLACEHOLDER = "$" + "{" + "{inputs.data}}"
 SCORING_URI = "https://endpoint.westeurope.inference.ml.azure.com/score"
+JOB_URL = "https://ml.azure.com/runs/job-1"
+# What the job writes to ./outputs: the files MLClient.jobs.download fetches.
+JOB_OUTPUTS = {
+    "model.pkl": b"model from the cluster",
+    "metrics.json": json.dumps({"accuracy": 0.9667, "n_test": 30}).encode(),
+}
 
 
 @pytest.fixture(autouse=True)
@@ -85,9 +93,18 @@ class Poller:
 class FakeMLClient:
     """Stands in for MLClient: records the calls, answers like Azure ML."""
 
-    def __init__(self, latest_version: str | None = "7") -> None:
+    def __init__(
+        self,
+        latest_version: str | None = "7",
+        job_status: str = "Completed",
+        job_outputs: dict[str, bytes] | None = None,
+        endpoint_exists: bool = True,
+    ) -> None:
         self.calls: list[tuple[Any, ...]] = []
         self.latest_version = latest_version
+        self.job_status = job_status
+        self.job_outputs = JOB_OUTPUTS if job_outputs is None else job_outputs
+        self.endpoint_exists = endpoint_exists
         self.models = SimpleNamespace(
             create_or_update=self._create_model, get=self._get_model
         )
@@ -99,7 +116,12 @@ class FakeMLClient:
         self.online_deployments = SimpleNamespace(
             begin_create_or_update=self._create_deployment
         )
-        self.jobs = SimpleNamespace(create_or_update=self._create_job)
+        self.jobs = SimpleNamespace(
+            create_or_update=self._create_job,
+            stream=self._stream_job,
+            get=self._get_job,
+            download=self._download_job,
+        )
 
     def _create_model(self, model: Any) -> Any:
         self.calls.append(("models.create_or_update", model))
@@ -131,13 +153,34 @@ class FakeMLClient:
 
     def _get_keys(self, name: str) -> Any:
         self.calls.append(("online_endpoints.get_keys", name))
+        if not self.endpoint_exists:
+            raise ResourceNotFoundError(f"endpoint {name} not found")
         return SimpleNamespace(primary_key="fake-primary-key", secondary_key="other")
 
     def _create_job(self, job: Any) -> Any:
         self.calls.append(("jobs.create_or_update", job))
-        return SimpleNamespace(
-            name="job-1", studio_url="https://ml.azure.com/runs/job-1"
-        )
+        return SimpleNamespace(name="job-1", studio_url=JOB_URL)
+
+    def _stream_job(self, name: str) -> None:
+        self.calls.append(("jobs.stream", name))
+        if self.job_status == "Failed":  # as MLClient.jobs.stream does
+            raise JobException(
+                message='Exception : {"code": "UserError", "message": "boom"}',
+                no_personal_data_message="Exception raised on failed job.",
+            )
+
+    def _get_job(self, name: str) -> Any:
+        self.calls.append(("jobs.get", name))
+        return SimpleNamespace(name=name, status=self.job_status)
+
+    def _download_job(self, name: str, *, download_path: Any) -> None:
+        """Writes the job's outputs where azure-ai-ml puts them: artifacts/outputs."""
+        self.calls.append(("jobs.download", name))
+        outputs = Path(download_path, "artifacts", "outputs")
+        outputs.mkdir(parents=True)
+        for file_name, content in self.job_outputs.items():
+            (outputs / file_name).write_bytes(content)
+        Path(download_path, "artifacts", "user_logs").mkdir()
 
 
 class FakeCredential:
@@ -253,6 +296,95 @@ def test_submit_training_job_returns_the_studio_url() -> None:
     assert call == "jobs.create_or_update"
     assert job.compute == "cpu-cluster"
     assert job.command.endswith("--seed 2")
+
+
+def test_run_training_job_waits_then_downloads_model_and_metrics(
+    tmp_path: Path,
+) -> None:
+    client = FakeMLClient()
+    output = tmp_path / "build" / "iris.pkl"
+
+    url = azureml_job.run_training_job(
+        "cpu-cluster", "iris.csv", seed=4, output=output, client=client
+    )
+
+    assert url == JOB_URL
+    assert [call[0] for call in client.calls] == [
+        "jobs.create_or_update",
+        "jobs.stream",
+        "jobs.get",
+        "jobs.download",
+    ]
+    assert client.calls[0][1].command.endswith("--seed 4")
+    assert all(call[1] == "job-1" for call in client.calls[1:])
+    assert output.read_bytes() == JOB_OUTPUTS["model.pkl"]
+    assert (tmp_path / "build" / "metrics.json").read_bytes() == (
+        JOB_OUTPUTS["metrics.json"]
+    )
+    assert sorted(path.name for path in output.parent.iterdir()) == [
+        "iris.pkl",
+        "metrics.json",
+    ]
+
+
+@pytest.mark.parametrize("status", ["Failed", "Canceled"])
+def test_run_training_job_reports_a_job_that_did_not_complete(
+    status: str, tmp_path: Path
+) -> None:
+    client = FakeMLClient(job_status=status)
+    output = tmp_path / "outputs" / "model.pkl"
+
+    with pytest.raises(azureml_job.TrainingJobError) as caught:
+        azureml_job.run_training_job("cpu", "iris.csv", output=output, client=client)
+
+    message = str(caught.value)
+    assert f"is {status}, not Completed" in message
+    assert JOB_URL in message
+    if status == "Failed":
+        assert "boom" in message
+    assert "jobs.download" not in [call[0] for call in client.calls]
+    assert not output.parent.exists()
+
+
+def test_run_training_job_without_the_model_in_the_outputs(tmp_path: Path) -> None:
+    client = FakeMLClient(job_outputs={"metrics.json": b"{}"})
+    output = tmp_path / "outputs" / "model.pkl"
+
+    with pytest.raises(azureml_job.TrainingJobError, match=r"outputs/model\.pkl"):
+        azureml_job.run_training_job("cpu", "iris.csv", output=output, client=client)
+
+    assert not output.parent.exists()
+
+
+def test_train_command_line_waits_for_the_cluster_and_downloads_the_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    client = FakeMLClient()
+    monkeypatch.setattr(azureml_job, "get_ml_client", lambda: client)
+
+    assert train.main(["--compute", "cpu-cluster", "--wait", "--seed", "2"]) == 0
+
+    model = tmp_path / "outputs" / "model.pkl"
+    assert model.read_bytes() == JOB_OUTPUTS["model.pkl"]
+    assert (tmp_path / "outputs" / "metrics.json").is_file()
+    out = capsys.readouterr().out
+    assert JOB_URL in out
+    assert "accuracy 0.967 on 30 held-out rows" in out
+    assert client.calls[0][1].compute == "cpu-cluster"
+
+
+def test_train_command_line_exits_1_when_the_cluster_job_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    client = FakeMLClient(job_status="Failed")
+    monkeypatch.setattr(azureml_job, "get_ml_client", lambda: client)
+
+    assert train.main(["--compute", "cpu-cluster", "--wait"]) == 1
+
+    err = capsys.readouterr().err
+    assert "Failed" in err
+    assert JOB_URL in err
+    assert not (tmp_path / "outputs").exists()
 
 
 # --- registration ------------------------------------------------------------
@@ -440,6 +572,40 @@ def test_endpoint_key_reads_the_primary_key() -> None:
 
     assert deploy.endpoint_key("prod", client=client) == "fake-primary-key"
     assert client.calls == [("online_endpoints.get_keys", settings.PROD_ENDPOINT_NAME)]
+
+
+def test_endpoint_key_of_an_endpoint_not_deployed_says_to_deploy() -> None:
+    client = FakeMLClient(endpoint_exists=False)
+
+    with pytest.raises(deploy.EndpointNotFoundError, match=r"deploy --stage qa"):
+        deploy.endpoint_key("qa", client=client)
+
+
+def test_deploy_command_line_prints_only_the_key_with_print_key(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    client = FakeMLClient()
+    monkeypatch.setattr(deploy, "get_ml_client", lambda: client)
+
+    assert deploy.main(["--stage", "prod", "--print-key"]) == 0
+
+    assert capsys.readouterr().out == "fake-primary-key\n"
+    assert client.calls == [("online_endpoints.get_keys", settings.PROD_ENDPOINT_NAME)]
+
+
+def test_deploy_command_line_print_key_before_any_deployment(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    client = FakeMLClient(endpoint_exists=False)
+    monkeypatch.setattr(deploy, "get_ml_client", lambda: client)
+
+    with pytest.raises(SystemExit) as caught:
+        deploy.main(["--stage", "qa", "--print-key"])
+
+    assert caught.value.code == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert settings.QA_ENDPOINT_NAME in captured.err
 
 
 def test_deploy_command_line_prints_and_writes_the_uri_never_the_key(

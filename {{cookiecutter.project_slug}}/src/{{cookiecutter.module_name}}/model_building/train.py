@@ -6,9 +6,14 @@ Run it as a module of this package (``python -m <package>.model_building.train``
     train --data raw/data.csv          # a blob in the storage container
     train --data ./data/local.csv      # a local file (or a file:// URL)
     train --compute cpu-cluster        # the same script, as an Azure ML job
+    train --compute cpu-cluster --wait # ... then wait and download its model
 
 It writes the fitted pipeline with ``joblib`` (default ``outputs/model.pkl``)
-and ``metrics.json`` beside it.
+and ``metrics.json`` beside it. With ``--compute`` alone it only submits the
+job and prints its address; with ``--wait`` too it waits for the job, then
+downloads the job's model.pkl and metrics.json to ``--output`` and its folder,
+as if the training had run here (so ``deployment.register`` finds the model).
+A job that does not complete exits with 1, its status and its address.
 """
 
 from __future__ import annotations
@@ -259,10 +264,25 @@ def train_and_save(
     return metrics
 
 
-def _submit(compute: str, data: str, seed: int) -> int:
-    """Submit this script as an Azure ML job on ``compute``; print what it returns."""
+def _summary(metrics: dict[str, Any], output: Path) -> str:
+    """One line on the trained model: its accuracy and where it was written."""
+    return (
+        f"accuracy {metrics['accuracy']:.3f} on {metrics['n_test']} held-out rows; "
+        f"model: {output}, metrics: {output.with_name(METRICS_FILE)}"
+    )
+
+
+def _submit(compute: str, data: str, seed: int, *, wait: bool, output: Path) -> int:
+    """Train as an Azure ML job on ``compute``; print its address (and summary).
+
+    With ``wait``, wait for the job and download its model to ``output``.
+    """
     try:
-        from .azureml_job import submit_training_job
+        from .azureml_job import (
+            TrainingJobError,
+            run_training_job,
+            submit_training_job,
+        )
     except ModuleNotFoundError as error:
         package = __name__.split(".")[0]
         if error.name == package or (error.name or "").startswith(package + "."):
@@ -273,8 +293,18 @@ def _submit(compute: str, data: str, seed: int) -> int:
             file=sys.stderr,
         )
         return 2
-    job = submit_training_job(compute, data, seed=seed)
-    print(f"submitted the training job on {compute}: {job}")
+    if not wait:
+        job = submit_training_job(compute, data, seed=seed)
+        print(f"submitted the training job on {compute}: {job}")
+        return 0
+    try:
+        job = run_training_job(compute, data, seed=seed, output=output)
+    except TrainingJobError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    metrics = json.loads(output.with_name(METRICS_FILE).read_text(encoding="utf-8"))
+    print(f"the training job on {compute} completed: {job}")
+    print(_summary(metrics, output))
     return 0
 
 
@@ -306,15 +336,24 @@ def main(argv: list[str] | None = None) -> int:
         help="submit this training as an Azure ML job on this compute cluster "
         f"(for example {settings.TRAINING_COMPUTE_NAME}) instead of training here",
     )
-    args = parser.parse_args(argv)
-    if args.compute:
-        return _submit(args.compute, args.data, args.seed)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    metrics = train_and_save(args.data, args.output, seed=args.seed)
-    print(
-        f"accuracy {metrics['accuracy']:.3f} on {metrics['n_test']} held-out rows; "
-        f"model: {args.output}, metrics: {args.output.with_name(METRICS_FILE)}"
+    parser.add_argument(
+        "--wait",
+        action="store_true",
+        help="with --compute: wait for the job to finish, then download its "
+        "model.pkl and metrics.json to --output and its folder",
     )
+    args = parser.parse_args(argv)
+    if args.wait and not args.compute:
+        parser.error("--wait waits for a job on a cluster: add --compute CLUSTER.")
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    if args.compute:
+        # The Azure SDK logs every HTTP request at INFO: keep only its warnings.
+        logging.getLogger("azure").setLevel(logging.WARNING)
+        return _submit(
+            args.compute, args.data, args.seed, wait=args.wait, output=args.output
+        )
+    metrics = train_and_save(args.data, args.output, seed=args.seed)
+    print(_summary(metrics, args.output))
     return 0
 
 

@@ -7,10 +7,12 @@ Both serve ``score.py`` in the project's Azure ML environment and need a key.
 Command line::
 
     python -m {{ cookiecutter.module_name }}.deployment.deploy --stage qa --model-version latest
+    python -m {{ cookiecutter.module_name }}.deployment.deploy --stage qa --print-key
 
-It prints the scoring URI; ``--output-uri FILE`` also writes it to FILE. The
-service key is never printed or written: the smoke test reads it with
-``service_key()``.
+The first deploys and prints the scoring URI; ``--output-uri FILE`` also
+writes it to FILE; the service key is never printed or written. The second
+deploys nothing and prints only the service's primary key (``endpoint_key``),
+for ``SCORING_KEY="$(...)"`` in a pipeline script before the smoke test.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from ..azureml_workspace import (
 )
 from . import stages
 from .stages import (
+    EndpointNotFoundError,
     ModelVersionNotFoundError,
     Stage,
     check_stage,
@@ -223,24 +226,39 @@ def deploy(
     return service.scoring_uri
 
 
-def service_key(stage: Stage, workspace: Workspace | None = None) -> str:
-    """Return the primary key of the ``stage`` service.
+def endpoint_key(stage: Stage, workspace: Workspace | None = None) -> str:
+    """Return the primary key of the ``stage`` web service.
 
     Keep it out of logs, files and command lines: pass it on in an
     environment variable.
+
+    Raises:
+        EndpointNotFoundError: The service does not exist: deploy it first.
     """
     check_stage(stage)
     if workspace is None:
         workspace = get_workspace()
-    primary, _secondary = Webservice(workspace, SERVICE_NAMES[stage]).get_keys()
+    name = SERVICE_NAMES[stage]
+    try:
+        service = Webservice(workspace, name)
+    except WebserviceException as error:
+        if "WebserviceNotFound" not in str(error.message):
+            raise
+        raise EndpointNotFoundError(
+            f"the {stage} service {name} does not exist. Deploy it first: "
+            f"python -m {PACKAGE_NAME}.deployment.deploy --stage {stage}"
+        ) from error
+    primary, _secondary = service.get_keys()
     return primary
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Deploy from the command line and print the scoring URI."""
+    """Deploy and print the scoring URI, or print only the key (``--print-key``)."""
     description = __doc__.splitlines()[0]
     errors = (DeploymentError, ValueError)
-    return stages.main(deploy, argv, description=description, errors=errors)
+    return stages.main(
+        deploy, endpoint_key, argv, description=description, errors=errors
+    )
 
 
 if __name__ == "__main__":

@@ -8,10 +8,12 @@ the model version, the environment and the scoring code.
 Command line::
 
     python -m {{ cookiecutter.module_name }}.deployment.deploy --stage qa --model-version latest
+    python -m {{ cookiecutter.module_name }}.deployment.deploy --stage qa --print-key
 
-It prints the scoring URI; ``--output-uri FILE`` also writes it to FILE. The
-endpoint key is never printed or written: the smoke test reads it with
-``endpoint_key()``.
+The first deploys and prints the scoring URI; ``--output-uri FILE`` also
+writes it to FILE; the endpoint key is never printed or written. The second
+deploys nothing and prints only the endpoint's primary key (``endpoint_key``),
+for ``SCORING_KEY="$(...)"`` in a pipeline script before the smoke test.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from ..azureml_workspace import (
 )
 from . import stages
 from .stages import (
+    EndpointNotFoundError,
     ModelVersionNotFoundError,
     Stage,
     check_stage,
@@ -162,16 +165,28 @@ def endpoint_key(stage: Stage, client: MLClient | None = None) -> str:
 
     Keep it out of logs, files and command lines: pass it on in an
     environment variable.
+
+    Raises:
+        EndpointNotFoundError: The endpoint does not exist: deploy it first.
     """
+    from azure.core.exceptions import ResourceNotFoundError
+
     name = endpoint_name(stage)
     client = client if client is not None else get_ml_client()
-    return client.online_endpoints.get_keys(name=name).primary_key
+    try:
+        keys = client.online_endpoints.get_keys(name=name)
+    except ResourceNotFoundError as error:
+        raise EndpointNotFoundError(
+            f"the {stage} endpoint {name} does not exist. Deploy it first: "
+            f"python -m {PACKAGE_NAME}.deployment.deploy --stage {stage}"
+        ) from error
+    return keys.primary_key
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Deploy from the command line and print the scoring URI."""
+    """Deploy and print the scoring URI, or print only the key (``--print-key``)."""
     description = __doc__.splitlines()[0]
-    return stages.main(deploy, argv, description=description)
+    return stages.main(deploy, endpoint_key, argv, description=description)
 
 
 if __name__ == "__main__":
