@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 # Files that belong to one Azure ML SDK variant live under _variants/<sdk>/,
@@ -42,17 +43,47 @@ def apply_variant(project_dir: Path, azureml_sdk: str) -> list[Path]:
     return moved
 
 
-def _git_environment(author_name: str, author_email: str) -> dict[str, str]:
-    """Environment for the first commit: the author answers, no prompts."""
-    env = dict(os.environ)
-    env.update(
-        GIT_AUTHOR_NAME=author_name,
-        GIT_AUTHOR_EMAIL=author_email,
-        GIT_COMMITTER_NAME=author_name,
-        GIT_COMMITTER_EMAIL=author_email,
-        GIT_TERMINAL_PROMPT="0",
+def _run_git(args: list[str], project_dir: Path, stdin: bytes | None = None) -> bytes:
+    """Run ``git args`` in the project; raise ``GitError`` naming it on failure."""
+    result = subprocess.run(
+        ["git", *args],
+        cwd=project_dir,
+        input=stdin,
+        capture_output=True,
+        env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
+        check=False,
     )
-    return env
+    if result.returncode != 0:
+        reason = (result.stderr or result.stdout).decode(errors="replace").strip()
+        raise GitError(f"'git {' '.join(args)}' failed: {reason}")
+    return result.stdout
+
+
+class GitError(RuntimeError):
+    """A git command of the first commit failed."""
+
+
+def _first_commit_stream(
+    project_dir: Path, files: list[bytes], author: bytes, message: str
+) -> bytes:
+    """A ``git fast-import`` stream: one commit on main holding ``files``."""
+    offset = time.localtime().tm_gmtoff // 60
+    sign = "+" if offset >= 0 else "-"
+    zone = f"{sign}{abs(offset) // 60:02d}{abs(offset) % 60:02d}"
+    ident = author + f" {int(time.time())} {zone}\n".encode()
+    text = message.encode()
+    parts = [
+        b"commit refs/heads/main\n",
+        b"author " + ident,
+        b"committer " + ident,
+        b"data %d\n%s\n" % (len(text), text),
+    ]
+    for name in files:
+        path = project_dir / os.fsdecode(name)
+        data = path.read_bytes()
+        mode = b"100755" if path.stat().st_mode & 0o111 else b"100644"
+        parts += [b"M %s inline %s\ndata %d\n" % (mode, name, len(data)), data, b"\n"]
+    return b"".join(parts)
 
 
 def init_git(project_dir: Path, author_name: str, author_email: str) -> str | None:
@@ -60,7 +91,12 @@ def init_git(project_dir: Path, author_name: str, author_email: str) -> str | No
 
     Returns None on success, else a message saying what failed and how to
     finish by hand. The author answers sign this commit only; the user's git
-    configuration is not changed.
+    configuration is neither read for it nor changed.
+
+    The commit is written with ``git fast-import`` into one pack, instead of
+    ``git add`` and ``git commit`` writing a loose object per file: a third
+    of the bake's time on slow file systems. It runs no hooks and signs
+    nothing, so a user's commit hooks or signing setup cannot break the bake.
     """
     by_hand = (
         f"cd {project_dir} && git init -b main && git add -A && "
@@ -68,35 +104,17 @@ def init_git(project_dir: Path, author_name: str, author_email: str) -> str | No
     )
     if shutil.which("git") is None:
         return f"git was not found on PATH. Install git, then run: {by_hand}"
-    env = _git_environment(author_name, author_email)
-    commands = (
-        ["git", "init", "--quiet", "-b", "main"],
-        ["git", "add", "--all"],
-        # The user's signing and hook settings would need keys or tools the
-        # bake cannot assume; this first commit is unsigned and hook-free.
-        [
-            "git",
-            "-c",
-            "commit.gpgsign=false",
-            "commit",
-            "--quiet",
-            "--no-verify",
-            "-m",
-            FIRST_COMMIT_MESSAGE,
-        ],
-    )
-    for command in commands:
-        result = subprocess.run(
-            command,
-            cwd=project_dir,
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.returncode != 0:
-            reason = (result.stderr or result.stdout).strip()
-            return f"'{' '.join(command)}' failed: {reason}. To finish: {by_hand}"
+    author = f"{author_name} <{author_email}>".encode()
+    try:
+        _run_git(["init", "--quiet", "-b", "main"], project_dir)
+        listing = _run_git(["ls-files", "-z", "--others", "--exclude-standard"], project_dir)
+        files = sorted(name for name in listing.split(b"\0") if name)
+        stream = _first_commit_stream(project_dir, files, author, FIRST_COMMIT_MESSAGE)
+        # unpackLimit=1: always one pack, never a loose object per file.
+        _run_git(["-c", "fastimport.unpackLimit=1", "fast-import", "--quiet"], project_dir, stream)
+        _run_git(["reset", "--quiet"], project_dir)  # the index, from the commit
+    except GitError as error:
+        return f"{error}. To finish: {by_hand}"
     return None
 
 

@@ -44,7 +44,7 @@ _GUID = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 _RESOURCE_GROUP = re.compile(r"[-\w.()]{0,89}[-\w()]")
 _WORKSPACE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{2,32}")
 _SERVICE_CONNECTION = re.compile(r"[A-Za-z0-9._()-]([A-Za-z0-9 ._()-]{0,98}[A-Za-z0-9._()-])?")
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
 
 
 @dataclass(frozen=True)
@@ -120,9 +120,9 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "author_name",
-        "a non-empty name (it signs the first git commit)",
+        "a non-empty name without '<', '>' or line breaks (it signs the first git commit)",
         "Data Science Team",
-        lambda value: value.strip() != "" and "\n" not in value,
+        lambda value: value.strip() != "" and not set(value) & set("<>\n\r"),
     ),
     Rule(
         "author_email",

@@ -99,8 +99,38 @@ def test_init_git_without_git_says_how_to_finish(
 
 def test_failed_git_step_names_the_command(tmp_path: Path, no_git_identity: None) -> None:
     project = make_project(tmp_path)
-    message = post_gen.init_git(project, "", "ada@example.com")  # git refuses an empty name
-    assert message is not None and "'git -c commit.gpgsign=false commit" in message
+    (project / ".git").write_text("not a repository")  # git init cannot create it
+    message = post_gen.init_git(project, "Ada", "ada@example.com")
+    assert message is not None and message.startswith("'git init --quiet -b main' failed")
+    assert "git init -b main && git add -A" in message
+
+
+def test_first_commit_is_one_pack_not_loose_objects(tmp_path: Path, no_git_identity: None) -> None:
+    project = make_project(tmp_path)
+    assert post_gen.init_git(project, "Ada", "ada@example.com") is None
+    objects = project / ".git" / "objects"
+    loose = [path for path in objects.glob("??/*") if path.is_file()]
+    assert loose == [] and list((objects / "pack").glob("*.pack"))
+    status = subprocess.run(
+        ["git", "status", "--porcelain"], cwd=project, capture_output=True, text=True, check=True
+    )
+    assert status.stdout == ""
+
+
+def test_executable_files_keep_their_mode(tmp_path: Path, no_git_identity: None) -> None:
+    project = make_project(tmp_path)
+    script = project / "run.sh"
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o755)
+    assert post_gen.init_git(project, "Ada", "ada@example.com") is None
+    tree = subprocess.run(
+        ["git", "ls-tree", "HEAD", "run.sh"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert tree.stdout.startswith("100755 ")
 
 
 def test_main_keeps_the_project_and_exits_zero_when_git_fails(
