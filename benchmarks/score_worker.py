@@ -7,14 +7,11 @@ import contextlib
 import importlib
 import importlib.util
 import json
-import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -23,7 +20,6 @@ MANY_ROWS = 10_000
 MANY_ROWS_REPEATS = 30
 SERVER_REQUESTS = 500
 SERVER_WARMUP = 50
-START_SECONDS = 90
 
 TRIVIAL_SCORE = """
 def init():
@@ -119,62 +115,6 @@ def in_process(score: ModuleType, rows: list[list[float]]) -> None:
     )
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextlib.contextmanager
-def gunicorn(script: Path, model_dir: Path, log_path: Path) -> Iterator[str]:
-    """The inference server with ``script`` under gunicorn on 127.0.0.1."""
-    import requests
-
-    port = free_port()
-    env = {
-        **os.environ,
-        "AZUREML_ENTRY_SCRIPT": str(script),
-        "AZUREML_MODEL_DIR": str(model_dir),
-        "AML_APP_ROOT": str(script.parent),
-    }
-    command = [
-        str(Path(sys.executable).with_name("gunicorn")),
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        "1",
-        "--timeout",
-        "300",
-        "azureml_inference_server_http.server.entry:app",
-    ]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command, cwd=log_path.parent, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_SECONDS
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {log_path.read_text()[-3000:]}")
-            try:
-                if requests.get(base + "/", timeout=2).ok:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn did not answer: {log_path.read_text()[-3000:]}")
-            time.sleep(0.2)
-        yield base + "/score"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def latencies(uris: dict[str, str], body: str) -> dict[str, list[float]]:
     """Seconds per POST for each URI, the requests interleaved."""
     import requests
@@ -212,9 +152,11 @@ def through_server(
         scripts[name].parent.mkdir()
         scripts[name].write_text(text)
     body = json.dumps({"data": [row]})
+    from inference_server import run_inference_server  # the baked project's tests/
+
     with contextlib.ExitStack() as stack:
         uris = {
-            name: stack.enter_context(gunicorn(script, model_dir, work / f"{name}.log"))
+            name: stack.enter_context(run_inference_server(script, model_dir, work / f"{name}.log"))
             for name, script in scripts.items()
         }
         times = latencies(uris, body)
@@ -240,6 +182,7 @@ def run(args: argparse.Namespace) -> None:
     import pandas as pd
 
     project = Path(args.project)
+    sys.path.insert(0, str(project / "tests"))
     module = next(
         path.name for path in (project / "src").iterdir() if (path / "__init__.py").exists()
     )

@@ -72,6 +72,7 @@ COMMON_FILES = {
     "tests/test_prerequisites.py",
     "tests/test_registration.py",
     "tests/conftest.py",
+    "tests/inference_server.py",
     "tests/test_data_ingestion.py",
     "tests/test_data_ingestion_azurite.py",
     "tests/test_data_preprocessing.py",

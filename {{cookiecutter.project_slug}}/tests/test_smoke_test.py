@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -15,7 +14,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-import requests
+from azurite_service import free_port
+from inference_server import (
+    InferenceServerError,
+    gunicorn_path,
+    run_inference_server,
+)
 from prerequisites import missing
 
 from {{ cookiecutter.module_name }}.deployment import (
@@ -28,26 +32,7 @@ TEST_PAYLOAD = PROJECT_ROOT / ".azureml" / "test.json"
 SMOKE_TEST_MODULE = smoke_test.__name__
 # The folder that holds the package, so `python -m` finds it from any directory.
 PACKAGE_PARENT = Path(smoke_test.__file__).resolve().parents[2]
-START_SECONDS = 90
 FAKE_KEY = "fake-key-for-tests-7f3a9c"  # not a secret: only local servers see it
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """Stop ``process`` by its PID: terminate, then kill if it lingers."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def run_smoke_test(
@@ -78,60 +63,20 @@ def scoring_uri(
     trained_model_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     """score.py with the trained model in gunicorn on a free 127.0.0.1 port."""
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    if not gunicorn.exists():  # the server runs under gunicorn on Linux and macOS
+    # The server runs under gunicorn, which exists on Linux and macOS.
+    if not gunicorn_path().exists():
         missing(
             "gunicorn",
             f"it is not installed beside {sys.executable}",
             '`pip install -e ".[dev]"` (on Linux or macOS)',
         )
+    log_path = tmp_path_factory.mktemp("gunicorn") / "server.log"
     script = Path(score.__file__).resolve()
-    port = free_port()
-    work_dir = tmp_path_factory.mktemp("gunicorn")
-    log_path = work_dir / "server.log"
-    env = {
-        **os.environ,
-        "AZUREML_ENTRY_SCRIPT": str(script),
-        "AZUREML_MODEL_DIR": str(trained_model_dir),
-        "AML_APP_ROOT": str(script.parent),
-    }
-    command = [
-        str(gunicorn),
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        "1",
-        "--timeout",
-        "300",
-        "azureml_inference_server_http.server.entry:app",
-    ]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            command, cwd=work_dir, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
     try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + START_SECONDS
-        while True:
-            if process.poll() is not None:
-                pytest.fail(
-                    f"gunicorn exited with code {process.returncode}:\n"
-                    f"{log_path.read_text(errors='replace')[-5000:]}"
-                )
-            try:
-                if requests.get(base + "/", timeout=2).ok:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"the inference server did not answer on {base} within "
-                    f"{START_SECONDS} s:\n{log_path.read_text(errors='replace')[-5000:]}"
-                )
-            time.sleep(0.2)
-        yield base + "/score"
-    finally:
-        stop(process)
+        with run_inference_server(script, trained_model_dir, log_path) as uri:
+            yield uri
+    except InferenceServerError as error:
+        pytest.fail(str(error))
 
 
 def test_smoke_test_passes_against_the_local_server(scoring_uri: str) -> None:
