@@ -48,6 +48,18 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def stop(process: subprocess.Popen[bytes], grace: float = 10) -> None:
+    """Stop a server this test run started, by its PID: terminate, then kill
+    it if it has not exited after ``grace`` seconds."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def unavailable(reason: str) -> None:
     """Azurite cannot be used: fail under CI, else skip with how to install it."""
     missing("Azurite", reason, f"`npm ci` in {PROJECT_ROOT} (Node 20 or later)")
@@ -99,9 +111,4 @@ def run_azurite(log_dir: Path) -> Iterator[Azurite]:
             unavailable(f"{error}; its output: {log_path.read_text(errors='replace')}")
         yield Azurite(port)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)

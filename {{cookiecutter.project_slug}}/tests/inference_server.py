@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import requests
-from azurite_service import free_port
+from azurite_service import free_port, stop
 
 START_SECONDS = 90
 APP = "azureml_inference_server_http.server.entry:app"
@@ -28,17 +28,6 @@ class InferenceServerError(RuntimeError):
 def gunicorn_path() -> Path:
     """The gunicorn installed beside this interpreter."""
     return Path(sys.executable).with_name("gunicorn")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """Stop ``process`` by its PID: terminate, then kill if it lingers."""
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @contextmanager
@@ -89,4 +78,4 @@ def run_inference_server(
             time.sleep(0.2)
         yield base + "/score"
     finally:
-        _stop(process)
+        stop(process, grace=15)
