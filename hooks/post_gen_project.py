@@ -118,23 +118,48 @@ def init_git(project_dir: Path, author_name: str, author_email: str) -> str | No
     return None
 
 
-def hand_over_to_provisioning(answers: dict[str, str], project_dir: Path) -> str:
-    """Hand-over point to the Azure DevOps provisioning of the generated project.
+def hand_over_to_provisioning(
+    answers: dict[str, str], project_dir: Path, interactive: bool | None = None
+) -> str | None:
+    """Set up Azure DevOps with the generated project's own provisioning code.
 
-    Returns the line to show the user. Provisioning runs only when an
-    organization URL was given; it is not part of this template version yet,
-    so the project is left ready for a later ``provision`` run.
+    Runs only when an organization URL was given and a token is at hand
+    (``AZURE_DEVOPS_EXT_PAT``, or a hidden prompt on a terminal). Returns a
+    line to show when provisioning did not run; provisioning prints its own
+    plan, progress and summary. Never raises: the project is kept whatever
+    happens, and every failure names the command that resumes.
     """
-    org_url = answers.get("azure_devops_org_url", "")
-    if not org_url:
+    later = f"cd {project_dir} && AZURE_DEVOPS_EXT_PAT=<token> python -m ops.azure_devops provision"
+    if not answers.get("azure_devops_org_url", ""):
         return (
-            "Azure DevOps setup skipped: no organization URL was given. "
-            f"The project is ready in {project_dir}."
+            "Azure DevOps setup skipped: no organization URL was given. The project is ready "
+            f"in {project_dir}. To set it up later: {later} --organization "
+            "https://dev.azure.com/<organization>"
         )
-    return (
-        f"Azure DevOps setup for {org_url} is not available in this template "
-        f"version yet; the project is ready locally in {project_dir}."
-    )
+    sys.path.insert(0, str(project_dir))
+    try:
+        from ops.azure_devops import cli, config
+    except ImportError as error:
+        return f"Azure DevOps setup skipped: {error}. Install requests and rich, then run: {later}"
+    pat = cli.read_pat(interactive)
+    if not pat:
+        return (
+            f"Azure DevOps setup skipped: no token. Set {cli.PAT_VARIABLE} (or run cookiecutter "
+            f"in a terminal to be asked for it). The project is ready in {project_dir}; "
+            f"to set up Azure DevOps: {cli.resume_command(project_dir)}"
+        )
+    try:
+        from rich.console import Console
+
+        cli.run(config.load(project_dir), pat, Console())
+    # The hook boundary: cookiecutter deletes the project if the hook fails, so
+    # any error (even a bug in provisioning) is reported and the project kept.
+    except Exception as error:  # noqa: BLE001
+        return (
+            f"Azure DevOps setup failed ({error.__class__.__name__}: {error}). The project "
+            f"is kept in {project_dir}. To resume: {cli.resume_command(project_dir)}"
+        )
+    return None
 
 
 def main() -> int:
@@ -145,7 +170,9 @@ def main() -> int:
     problem = init_git(project_dir, answers["author_name"], answers["author_email"])
     if problem:
         print(f"WARNING: the git repository was not created. {problem}")
-    print(hand_over_to_provisioning(answers, project_dir))
+    message = hand_over_to_provisioning(answers, project_dir)
+    if message:
+        print(message)
     return 0
 
 

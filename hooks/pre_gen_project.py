@@ -20,6 +20,7 @@ from dataclasses import dataclass
 SUPPORTED_DATA_EXTENSIONS = (".csv", ".csv.gz", ".parquet", ".json", ".jsonl")
 PYTHON_VERSIONS = ("3.11", "3.12")
 AZUREML_SDKS = ("v2", "v1")
+YES_NO = ("no", "yes")
 
 # Top-level names the generated project imports; a package named like one of
 # them would shadow it.
@@ -90,6 +91,11 @@ def _is_devops_project(value: str) -> bool:
         and not set(value) & _DEVOPS_PROJECT_FORBIDDEN
         and value.isprintable()
     )
+
+
+def _is_email_list(value: str) -> bool:
+    addresses = [address.strip() for address in value.split(",")]
+    return value.strip() == "" or all(_EMAIL.fullmatch(a) for a in addresses)
 
 
 def _is_data_file(value: str) -> bool:
@@ -165,8 +171,33 @@ RULES: tuple[Rule, ...] = (
         _is_devops_project,
     ),
     Rule(
+        "azure_devops_create_project",
+        "one of " + ", ".join(YES_NO),
+        "no",
+        lambda value: value in YES_NO,
+    ),
+    Rule(
+        "release_approvers",
+        "empty (the owner of the access token approves) or e-mail addresses "
+        "separated by commas",
+        "ana@contoso.com, li@contoso.com",
+        _is_email_list,
+    ),
+    Rule(
         "azure_subscription_id",
         "empty or a subscription id (GUID)",
+        "00000000-0000-0000-0000-000000000000",
+        _optional(_full(_GUID)),
+    ),
+    Rule(
+        "azure_tenant_id",
+        "empty or a Microsoft Entra tenant id (GUID)",
+        "00000000-0000-0000-0000-000000000000",
+        _optional(_full(_GUID)),
+    ),
+    Rule(
+        "azure_client_id",
+        "empty or the client id (GUID) of an app registration or managed identity",
         "00000000-0000-0000-0000-000000000000",
         _optional(_full(_GUID)),
     ),

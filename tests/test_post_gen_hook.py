@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -156,15 +158,63 @@ def test_main_keeps_the_project_and_exits_zero_when_git_fails(
     assert (project / "README.md").exists()
 
 
-@pytest.mark.parametrize(
-    ("org_url", "expected"),
-    [
-        ("", "Azure DevOps setup skipped: no organization URL was given"),
-        ("https://dev.azure.com/contoso", "not available in this template version yet"),
-    ],
-)
-def test_hand_over_says_what_happens_to_azure_devops(
-    tmp_path: Path, org_url: str, expected: str
+def test_hand_over_skips_without_an_organization_url(tmp_path: Path) -> None:
+    line = post_gen.hand_over_to_provisioning({"azure_devops_org_url": ""}, tmp_path)
+    assert line is not None
+    assert "Azure DevOps setup skipped: no organization URL was given" in line
+    assert str(tmp_path) in line and "python -m ops.azure_devops provision" in line
+
+
+def write_provisioning_stub(project: Path, run_body: str) -> None:
+    """A project whose ops.azure_devops.cli runs ``run_body`` (replacing the real one)."""
+    package = project / "ops" / "azure_devops"
+    package.mkdir(parents=True)
+    (project / "ops" / "__init__.py").write_text("")
+    (package / "__init__.py").write_text("")
+    (package / "config.py").write_text("def load(project_dir):\n    return project_dir\n")
+    (package / "cli.py").write_text(
+        "PAT_VARIABLE = 'AZURE_DEVOPS_EXT_PAT'\n"
+        "def read_pat(interactive):\n    return 'token' if interactive else None\n"
+        "def resume_command(project_dir):\n    return f'cd {project_dir} && provision'\n"
+        f"def run(settings, pat, console):\n    {run_body}\n"
+    )
+
+
+def _ops_modules() -> list[str]:
+    return [name for name in sys.modules if name == "ops" or name.startswith("ops.")]
+
+
+@pytest.fixture
+def fresh_ops_import(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each test imports its own project's ops package, and forgets it afterwards."""
+    monkeypatch.delenv("AZURE_DEVOPS_EXT_PAT", raising=False)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    for name in _ops_modules():
+        monkeypatch.delitem(sys.modules, name)
+    yield
+    for name in _ops_modules():
+        del sys.modules[name]
+
+
+def test_hand_over_skips_without_a_token(tmp_path: Path, fresh_ops_import: None) -> None:
+    write_provisioning_stub(tmp_path, "raise AssertionError('must not run')")
+    answers = {"azure_devops_org_url": "https://dev.azure.com/contoso"}
+    line = post_gen.hand_over_to_provisioning(answers, tmp_path, interactive=False)
+    assert line is not None and "Azure DevOps setup skipped: no token" in line
+    assert "AZURE_DEVOPS_EXT_PAT" in line and f"cd {tmp_path} && provision" in line
+
+
+def test_hand_over_keeps_the_project_when_provisioning_crashes(
+    tmp_path: Path, fresh_ops_import: None
 ) -> None:
-    line = post_gen.hand_over_to_provisioning({"azure_devops_org_url": org_url}, tmp_path)
-    assert expected in line and str(tmp_path) in line
+    write_provisioning_stub(tmp_path, "raise RuntimeError('a bug')")
+    answers = {"azure_devops_org_url": "https://dev.azure.com/contoso"}
+    line = post_gen.hand_over_to_provisioning(answers, tmp_path, interactive=True)
+    assert line is not None and "Azure DevOps setup failed (RuntimeError: a bug)" in line
+    assert f"To resume: cd {tmp_path} && provision" in line
+
+
+def test_hand_over_runs_provisioning_with_the_token(tmp_path: Path, fresh_ops_import: None) -> None:
+    write_provisioning_stub(tmp_path, "assert pat == 'token'; return 0")
+    answers = {"azure_devops_org_url": "https://dev.azure.com/contoso"}
+    assert post_gen.hand_over_to_provisioning(answers, tmp_path, interactive=True) is None

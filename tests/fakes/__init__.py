@@ -1,0 +1,5 @@
+"""Loopback test doubles for the services the template talks to."""
+
+from .azure_devops import FakeAzureDevOps, Recorded
+
+__all__ = ["FakeAzureDevOps", "Recorded"]

@@ -1,0 +1,386 @@
+"""A small Azure DevOps REST client: authentication, api-versions, retries, errors.
+
+The personal access token travels only in the ``Authorization`` header of
+each request (Basic, empty user name); it never appears in a URL, a message
+or a log line. Reads and updates are retried on 429, 5xx and connection
+errors, honouring ``Retry-After`` (which Azure DevOps also sends on a 200 to
+slow the next call). Creates (POST) are never retried here: the caller looks
+the resource up again first (see ``steps.Provisioner._create``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+log = logging.getLogger(__name__)
+
+GA = "7.1"
+# Resources Azure DevOps serves in preview only (reference §1.2).
+PREVIEW = "7.1-preview.1"
+
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+IDEMPOTENT_METHODS = frozenset({"GET", "PUT", "PATCH", "DELETE"})
+
+# What the token must be allowed to do (names as in the token dialog).
+REQUIRED_SCOPES = (
+    "Project and team (read; read, write and manage to create the project)",
+    "Code (read, write and manage)",
+    "Build (read and execute)",
+    "Environment (read and manage)",
+    "Variable Groups (read, create and manage)",
+    "Service Endpoints (read, query and manage)",
+    "Pipeline Resources (use and manage)",
+    "Identity (read)",
+)
+
+
+class AzureDevOpsError(RuntimeError):
+    """Azure DevOps answered with an error; carries its typeKey and ActivityId."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        type_key: str = "",
+        activity_id: str = "",
+        method: str = "",
+        url: str = "",
+    ) -> None:
+        self.status = status
+        self.type_key = type_key
+        self.activity_id = activity_id
+        self.method = method
+        self.url = url
+        self.service_message = message
+        parts = [f"{method} {url}".strip()]
+        if status is not None:
+            parts.append(f"HTTP {status}")
+        if type_key:
+            parts.append(type_key)
+        detail = f"{message} [{', '.join(p for p in parts if p)}"
+        if activity_id:
+            detail += f", ActivityId {activity_id}"
+        super().__init__(detail + "]")
+
+
+class AuthenticationError(AzureDevOpsError):
+    """The token was refused (401, or a 203 / non-JSON sign-in page)."""
+
+
+class PermissionDeniedError(AzureDevOpsError):
+    """The token's owner is authenticated but not allowed to do this (403)."""
+
+
+class TransientError(AzureDevOpsError):
+    """Throttling, a server error or a lost connection, after every retry."""
+
+
+def scopes_hint() -> str:
+    """The token scopes provisioning needs, for error messages."""
+    return "The token needs these scopes: " + "; ".join(REQUIRED_SCOPES) + "."
+
+
+@dataclass
+class Counters:
+    """Requests made by one client (for the summary and the benchmark)."""
+
+    requests: int = 0
+    writes: int = 0
+
+
+class AzureDevOpsClient:
+    """Calls the organization's REST API (``rest_url``) and identity API (``identity_url``).
+
+    Paths are relative to those bases (``"{project}/_apis/..."``); names in
+    paths must already be quoted (see ``quote``). Safe to share between threads.
+    """
+
+    def __init__(
+        self,
+        rest_url: str,
+        identity_url: str,
+        pat: str,
+        *,
+        timeout: float = 30.0,
+        attempts: int = 6,
+        max_delay: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not pat:
+            raise AuthenticationError(
+                "no personal access token was given. " + scopes_hint()
+            )
+        self.rest_url = rest_url.rstrip("/")
+        self.identity_url = identity_url.rstrip("/")
+        self._pat = pat
+        self._timeout = timeout
+        self._attempts = attempts
+        self._max_delay = max_delay
+        self._sleep = sleep
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._not_before = 0.0
+        self.counters = Counters()
+
+    def __repr__(self) -> str:
+        """Name the organization, never the token."""
+        return f"AzureDevOpsClient({self.rest_url!r})"
+
+    # -- public calls --------------------------------------------------------
+
+    def get(
+        self,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        api_version: str = GA,
+        identity: bool = False,
+    ) -> Any:
+        """GET one resource or a raw list envelope."""
+        return self.request(
+            "GET", path, params=params, api_version=api_version, identity=identity
+        )
+
+    def get_or_none(
+        self, path: str, *, params: dict[str, Any] | None = None, api_version: str = GA
+    ) -> Any | None:
+        """GET one resource; None when Azure DevOps answers 404."""
+        try:
+            return self.get(path, params=params, api_version=api_version)
+        except AzureDevOpsError as error:
+            if error.status == 404:
+                return None
+            raise
+
+    def list(
+        self,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        api_version: str = GA,
+        identity: bool = False,
+        page_size: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Every item of a ``{count, value}`` list, following ``x-ms-continuationtoken``."""
+        return list(self._pages(path, params or {}, api_version, identity, page_size))
+
+    def post(
+        self,
+        path: str,
+        body: Any,
+        *,
+        api_version: str = GA,
+        params: dict[str, Any] | None = None,
+    ) -> Any:
+        """Create: sent once, never retried (look the resource up again instead)."""
+        return self.request(
+            "POST", path, json_body=body, params=params, api_version=api_version
+        )
+
+    def put(self, path: str, body: Any, *, api_version: str = GA) -> Any:
+        """Replace a resource (retried: a PUT is idempotent)."""
+        return self.request("PUT", path, json_body=body, api_version=api_version)
+
+    def patch(self, path: str, body: Any, *, api_version: str = GA) -> Any:
+        """Update a resource (retried: these PATCHes set absolute values)."""
+        return self.request("PATCH", path, json_body=body, api_version=api_version)
+
+    # -- machinery -----------------------------------------------------------
+
+    def _pages(
+        self,
+        path: str,
+        params: dict[str, Any],
+        api_version: str,
+        identity: bool,
+        page_size: int | None,
+    ) -> Iterator[dict[str, Any]]:
+        params = dict(params)
+        if page_size:
+            params["$top"] = page_size
+        while True:
+            body, headers = self._send("GET", path, params, None, api_version, identity)
+            yield from (body or {}).get("value", [])
+            token = headers.get("x-ms-continuationtoken")
+            if not token:
+                return
+            params["continuationToken"] = token
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+        api_version: str = GA,
+        identity: bool = False,
+    ) -> Any:
+        """Send one call (retrying if it is idempotent) and return its JSON body."""
+        body, _ = self._send(
+            method, path, params or {}, json_body, api_version, identity
+        )
+        return body
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.auth = ("", self._pat)
+            session.trust_env = (
+                False  # no .netrc credentials, no proxies for a loopback double
+            )
+            session.headers.update(
+                {
+                    "Accept": "application/json",
+                    "X-TFS-FedAuthRedirect": "Suppress",
+                    "X-VSS-ForceMsaPassThrough": "true",
+                    "User-Agent": "mlops-template-provisioning",
+                }
+            )
+            self._local.session = session
+        return session
+
+    def _wait_turn(self) -> None:
+        with self._lock:
+            delay = self._not_before - time.monotonic()
+        if delay > 0:
+            self._sleep(delay)
+
+    def _slow_down(self, seconds: float) -> None:
+        with self._lock:
+            self._not_before = max(self._not_before, time.monotonic() + seconds)
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, self._max_delay)
+        return min(0.5 * 2**attempt, self._max_delay) * (0.5 + random.random())
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any],
+        json_body: Any,
+        api_version: str,
+        identity: bool,
+    ) -> tuple[Any, Any]:
+        base = self.identity_url if identity else self.rest_url
+        url = f"{base}/{path.lstrip('/')}"
+        query = {**params, "api-version": api_version}
+        retry = method in IDEMPOTENT_METHODS
+        for attempt in range(self._attempts):
+            self._wait_turn()
+            with self._lock:
+                self.counters.requests += 1
+                self.counters.writes += method != "GET"
+            try:
+                response = self._session().request(
+                    method,
+                    url,
+                    params=query,
+                    json=json_body,
+                    timeout=self._timeout,
+                    allow_redirects=False,
+                )
+            except requests.RequestException as error:
+                reason = f"cannot reach Azure DevOps ({error.__class__.__name__})"
+                if retry and attempt < self._attempts - 1:
+                    log.info("%s %s: %s; retrying", method, url, reason)
+                    self._sleep(self._backoff(attempt, None))
+                    continue
+                raise TransientError(reason, method=method, url=url) from None
+            retry_after = _retry_after(response)
+            if response.status_code in RETRYABLE_STATUS:
+                if retry and attempt < self._attempts - 1:
+                    delay = self._backoff(attempt, retry_after)
+                    log.info(
+                        "%s %s: HTTP %s; retrying in %.1f s",
+                        method,
+                        url,
+                        response.status_code,
+                        delay,
+                    )
+                    self._slow_down(delay)
+                    continue
+                raise _error(response, method, url, TransientError)
+            if retry_after:
+                self._slow_down(min(retry_after, self._max_delay))
+            return _parse(response, method, url), response.headers
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def quote(name: str) -> str:
+    """A name as one URL path segment."""
+    return requests.utils.quote(name, safe="")
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        return max(float(value), 0.0) if value else None
+    except ValueError:
+        return None
+
+
+def _parse(response: requests.Response, method: str, url: str) -> Any:
+    status = response.status_code
+    content_type = response.headers.get("Content-Type", "")
+    if (
+        status == 401
+        or status == 203
+        or (
+            200 <= status < 300
+            and response.content
+            and "application/json" not in content_type
+        )
+    ):
+        raise AuthenticationError(
+            "Azure DevOps refused the personal access token (expired, revoked, made for another "
+            "organization, or missing a scope). " + scopes_hint(),
+            status=status,
+            method=method,
+            url=url,
+            activity_id=response.headers.get("ActivityId", ""),
+        )
+    if status == 403:
+        raise _error(response, method, url, PermissionDeniedError)
+    if status >= 300:
+        raise _error(response, method, url, AzureDevOpsError)
+    if not response.content:
+        return None
+    return response.json()
+
+
+def _error(
+    response: requests.Response, method: str, url: str, kind: type[AzureDevOpsError]
+) -> AzureDevOpsError:
+    message, type_key = response.reason or "error", ""
+    try:
+        body = response.json()
+    except (ValueError, json.JSONDecodeError):
+        text = response.text.strip()
+        if text and len(text) < 500:
+            message = text
+    else:
+        if isinstance(body, dict):
+            message = body.get("message") or message
+            type_key = body.get("typeKey") or ""
+    return kind(
+        message,
+        status=response.status_code,
+        type_key=type_key,
+        activity_id=response.headers.get("ActivityId", ""),
+        method=method,
+        url=url,
+    )

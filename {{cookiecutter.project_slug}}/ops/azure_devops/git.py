@@ -1,0 +1,133 @@
+"""Git for provisioning: compare the local history with the remote, push ``main``.
+
+The token reaches git only through the environment (``GIT_CONFIG_COUNT`` /
+``GIT_CONFIG_KEY_n`` / ``GIT_CONFIG_VALUE_n``): never on a command line, in
+``.git/config`` or in a credential store. Credential helpers are reset for
+these commands so none can save it, and ``GIT_TERMINAL_PROMPT=0`` makes a
+refused token fail at once instead of prompting.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+BRANCH = "main"
+REF = f"refs/heads/{BRANCH}"
+
+
+class GitError(RuntimeError):
+    """A git command failed; the message is git's own, without credentials."""
+
+
+def clean_remote_url(url: str) -> str:
+    """A remote URL without user info (Azure's ``remoteUrl`` carries ``org@``)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
+class Repository:
+    """The generated project's local repository."""
+
+    def __init__(self, path: Path, pat: str) -> None:
+        self.path = Path(path)
+        self._pat = pat
+
+    def __repr__(self) -> str:
+        """Name the folder, never the token."""
+        return f"Repository({str(self.path)!r})"
+
+    def _environment(self, authenticated: bool) -> dict[str, str]:
+        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GCM_INTERACTIVE": "never"}
+        if authenticated:
+            token = base64.b64encode(f":{self._pat}".encode()).decode()
+            config = {
+                "credential.helper": "",  # reset inherited helpers: none may store the token
+                "http.extraHeader": f"Authorization: Basic {token}",
+            }
+            env["GIT_CONFIG_COUNT"] = str(len(config))
+            for index, (key, value) in enumerate(config.items()):
+                env[f"GIT_CONFIG_KEY_{index}"] = key
+                env[f"GIT_CONFIG_VALUE_{index}"] = value
+        return env
+
+    def _git(
+        self, args: tuple[str, ...], authenticated: bool
+    ) -> subprocess.CompletedProcess:
+        try:
+            return subprocess.run(
+                ["git", *args],
+                cwd=self.path,
+                capture_output=True,
+                text=True,
+                env=self._environment(authenticated),
+                check=False,
+            )
+        except FileNotFoundError:
+            raise GitError(
+                "git was not found on PATH: install git, then run again"
+            ) from None
+
+    def run(self, *args: str, authenticated: bool = False, check: bool = True) -> str:
+        """Run git in the repository; return stdout. Raises GitError on failure."""
+        result = self._git(args, authenticated)
+        if check and result.returncode != 0:
+            reason = (result.stderr or result.stdout).strip().replace(self._pat, "***")
+            raise GitError(f"git {args[0]} failed: {reason}")
+        return result.stdout.strip()
+
+    def succeeds(self, *args: str) -> bool:
+        """Whether a git query answers yes (exit code 0)."""
+        return self._git(args, authenticated=False).returncode == 0
+
+    def head(self) -> str | None:
+        """The commit ``main`` points at, or None when there is none."""
+        out = self.run(
+            "rev-parse", "--verify", "--quiet", REF + "^{commit}", check=False
+        )
+        return out or None
+
+    def has_commit(self, sha: str) -> bool:
+        """Whether the commit ``sha`` is in the local repository."""
+        return self.succeeds("cat-file", "-e", sha + "^{commit}")
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        """Whether ``descendant`` contains ``ancestor`` in its history."""
+        return self.succeeds("merge-base", "--is-ancestor", ancestor, descendant)
+
+    def fetch(self, url: str, ref: str = REF) -> str:
+        """Fetch ``ref`` from ``url`` (a read); return the fetched commit."""
+        self.run("fetch", "--quiet", "--no-tags", url, ref, authenticated=True)
+        return self.run("rev-parse", "FETCH_HEAD")
+
+    def push(self) -> None:
+        """Push ``main`` to ``origin`` and track it (no force, ever)."""
+        self.run(
+            "push",
+            "--quiet",
+            "--set-upstream",
+            "origin",
+            f"{REF}:{REF}",
+            authenticated=True,
+        )
+
+    def origin(self) -> str | None:
+        """The URL of the remote ``origin``, if there is one."""
+        return self.run("remote", "get-url", "origin", check=False) or None
+
+    def set_origin(self, url: str) -> None:
+        """Save ``origin`` as ``url`` (which carries no credentials)."""
+        current = self.origin()
+        if current is None:
+            self.run("remote", "add", "origin", url)
+        elif current != url:
+            raise GitError(
+                f"the remote 'origin' points at {current}, not at {url}: "
+                f"run 'git remote set-url origin {url}' if the project moved, then run again"
+            )

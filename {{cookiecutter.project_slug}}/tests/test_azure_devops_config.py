@@ -1,0 +1,141 @@
+"""Azure DevOps setup: organization URLs, settings, secrets, remote URLs (no network)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from ops.azure_devops import config, names
+from ops.azure_devops.git import clean_remote_url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://dev.azure.com/contoso",
+        "https://dev.azure.com/contoso/",
+        "https://contoso.visualstudio.com",
+        "https://contoso.visualstudio.com/DefaultCollection/",
+    ],
+)
+def test_organization_urls_call_the_canonical_hosts(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(config.IDENTITY_URL_VARIABLE, raising=False)
+    organization = config.parse_organization_url(url)
+    assert organization.name == "contoso"
+    assert organization.rest_url == "https://dev.azure.com/contoso"
+    assert organization.identity_url == "https://vssps.dev.azure.com/contoso"
+
+
+def test_another_base_serves_identities_under_it() -> None:
+    organization = config.parse_organization_url("http://127.0.0.1:8123/contoso")
+    assert organization.rest_url == "http://127.0.0.1:8123/contoso"
+    assert organization.identity_url == "http://127.0.0.1:8123/_vssps/contoso"
+
+
+def test_the_identity_url_can_be_overridden(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(config.IDENTITY_URL_VARIABLE, "https://ids.example.com/contoso/")
+    settings = config.load(tmp_path, organization_url="https://dev.azure.com/contoso")
+    assert settings.organization.identity_url == "https://ids.example.com/contoso"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://github.com/contoso", "dev.azure.com/contoso", "https://dev.azure.com/"],
+)
+def test_a_bad_organization_url_names_it_and_the_form_to_use(url: str) -> None:
+    with pytest.raises(
+        config.ConfigurationError,
+        match=re.escape("https://dev.azure.com/<organization>"),
+    ):
+        config.parse_organization_url(url)
+
+
+def test_settings_come_from_the_answers_and_options_win(tmp_path: Path) -> None:
+    settings = config.load(
+        tmp_path,
+        organization_url="https://dev.azure.com/contoso",
+        project="Other",
+        approvers=["ana@contoso.com", " li@contoso.com "],
+    )
+    assert settings.project == "Other"
+    assert settings.approvers == ("ana@contoso.com", "li@contoso.com")
+    assert settings.repository == names.PROJECT_SLUG
+    assert set(settings.variables) == set(
+        names.REQUIRED_VARIABLES + names.OPTIONAL_VARIABLES
+    )
+
+
+def test_no_organization_url_says_how_to_give_one(tmp_path: Path) -> None:
+    with pytest.raises(config.ConfigurationError, match="--organization"):
+        config.load(tmp_path, organization_url="")
+
+
+def settings_in(project_dir: Path) -> config.Settings:
+    return config.load(project_dir, organization_url="https://dev.azure.com/contoso")
+
+
+def test_the_storage_secret_comes_from_secrets_json(tmp_path: Path) -> None:
+    (tmp_path / "secrets.json").write_text(
+        json.dumps({"connection_string": "Account=x;Key=y"})
+    )
+    assert settings_in(tmp_path).secret_variables() == {
+        "AZURE_STORAGE_CONNECTION_STRING": "Account=x;Key=y"
+    }
+
+
+def test_an_account_name_and_key_make_a_connection_string(tmp_path: Path) -> None:
+    secrets = {"storage_account_name": "acct", "storage_account_key": "a2V5"}
+    (tmp_path / "secrets.json").write_text(json.dumps(secrets))
+    secret = settings_in(tmp_path).secret_variables()["AZURE_STORAGE_CONNECTION_STRING"]
+    assert "AccountName=acct;AccountKey=a2V5" in secret
+
+
+def test_no_secrets_json_means_no_secret(tmp_path: Path) -> None:
+    assert settings_in(tmp_path).secret_variables() == {}
+
+
+def test_a_broken_secrets_json_names_the_file_not_its_content(tmp_path: Path) -> None:
+    (tmp_path / "secrets.json").write_text('{"connection_string": "AccountKey=c2Vj')
+    with pytest.raises(
+        config.ConfigurationError, match=re.escape("secrets.json")
+    ) as caught:
+        settings_in(tmp_path).secret_variables()
+    assert "c2Vj" not in str(caught.value)
+
+
+def test_remote_urls_lose_their_user_info() -> None:
+    url = "https://contoso@dev.azure.com/contoso/My%20Project/_git/repo"
+    assert (
+        clean_remote_url(url) == "https://dev.azure.com/contoso/My%20Project/_git/repo"
+    )
+    assert clean_remote_url("http://org@127.0.0.1:8123/org/p/_git/r") == (
+        "http://127.0.0.1:8123/org/p/_git/r"
+    )
+
+
+def test_the_token_comes_from_the_environment_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ops.azure_devops import cli
+
+    monkeypatch.setenv(cli.PAT_VARIABLE, " from-env ")
+    monkeypatch.setattr(cli.getpass, "getpass", lambda prompt: pytest.fail("prompted"))
+    assert cli.read_pat(interactive=True) == "from-env"
+
+
+def test_the_token_is_asked_for_only_on_a_terminal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ops.azure_devops import cli
+
+    monkeypatch.delenv(cli.PAT_VARIABLE, raising=False)
+    monkeypatch.setattr(cli.getpass, "getpass", lambda prompt: "typed")
+    assert cli.read_pat(interactive=True) == "typed"
+    assert cli.read_pat(interactive=False) is None
