@@ -141,7 +141,10 @@ def hand_over_to_provisioning(
         from ops.azure_devops import cli, config
     except ImportError as error:
         return f"Azure DevOps setup skipped: {error}. Install requests and rich, then run: {later}"
-    pat = cli.read_pat(interactive)
+    try:
+        pat = cli.read_pat(interactive)
+    except (KeyboardInterrupt, EOFError):  # the prompt was cancelled: keep the project
+        pat = None
     if not pat:
         return (
             f"Azure DevOps setup skipped: no token. Set {cli.PAT_VARIABLE} (or run cookiecutter "
@@ -154,10 +157,15 @@ def hand_over_to_provisioning(
         cli.run(config.load(project_dir), pat, Console())
     # The hook boundary: cookiecutter deletes the project if the hook fails, so
     # any error (even a bug in provisioning) is reported and the project kept.
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         return (
             f"Azure DevOps setup failed ({error.__class__.__name__}: {error}). The project "
             f"is kept in {project_dir}. To resume: {cli.resume_command(project_dir)}"
+        )
+    except KeyboardInterrupt:
+        return (
+            f"Azure DevOps setup interrupted. The project is kept in {project_dir}; what was "
+            f"created is kept too. To resume: {cli.resume_command(project_dir)}"
         )
     return None
 

@@ -178,8 +178,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "release_approvers",
-        "empty (the owner of the access token approves) or e-mail addresses "
-        "separated by commas",
+        "empty (the owner of the access token approves) or e-mail addresses separated by commas",
         "ana@contoso.com, li@contoso.com",
         _is_email_list,
     ),

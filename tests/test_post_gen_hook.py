@@ -218,3 +218,13 @@ def test_hand_over_runs_provisioning_with_the_token(tmp_path: Path, fresh_ops_im
     write_provisioning_stub(tmp_path, "assert pat == 'token'; return 0")
     answers = {"azure_devops_org_url": "https://dev.azure.com/contoso"}
     assert post_gen.hand_over_to_provisioning(answers, tmp_path, interactive=True) is None
+
+
+def test_hand_over_keeps_the_project_when_interrupted(
+    tmp_path: Path, fresh_ops_import: None
+) -> None:
+    write_provisioning_stub(tmp_path, "raise KeyboardInterrupt")
+    answers = {"azure_devops_org_url": "https://dev.azure.com/contoso"}
+    line = post_gen.hand_over_to_provisioning(answers, tmp_path, interactive=True)
+    assert line is not None and "Azure DevOps setup interrupted" in line
+    assert f"To resume: cd {tmp_path} && provision" in line

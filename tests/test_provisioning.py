@@ -371,6 +371,17 @@ def test_missing_project_is_a_clear_error_unless_asked_to_create_it(
     assert len(fake.pipelines("Nowhere")) == 3
 
 
+def test_a_bake_asked_to_create_the_project_creates_it_and_everything_in_it(
+    baker: Baker, fake: FakeAzureDevOps
+) -> None:
+    run, _project = baker.bake(azure_devops_project="Fresh", azure_devops_create_project="yes")
+    assert run.returncode == 0, run.output
+    assert "Azure DevOps is set up" in run.output, run.output
+    assert fake.projects()["Fresh"]["state"] == "wellFormed"
+    assert sorted(fake.environments("Fresh")) == [f"{SLUG}-prod", f"{SLUG}-qa"]
+    assert len(fake.pipelines("Fresh")) == 3 and len(fake.policies("Fresh")) == 2
+
+
 def test_missing_service_connection_says_how_and_a_rerun_finishes(
     baker: Baker, fake: FakeAzureDevOps
 ) -> None:

@@ -236,10 +236,9 @@ class AzureDevOpsClient:
         session = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
+            # Basic auth with an empty user name; with auth set, requests reads
+            # no .netrc, but still honours proxy variables (HTTPS_PROXY, NO_PROXY).
             session.auth = ("", self._pat)
-            session.trust_env = (
-                False  # no .netrc credentials, no proxies for a loopback double
-            )
             session.headers.update(
                 {
                     "Accept": "application/json",

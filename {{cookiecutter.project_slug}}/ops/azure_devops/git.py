@@ -43,16 +43,21 @@ class Repository:
         """Name the folder, never the token."""
         return f"Repository({str(self.path)!r})"
 
+    def _header_token(self) -> str:
+        return base64.b64encode(f":{self._pat}".encode()).decode()
+
     def _environment(self, authenticated: bool) -> dict[str, str]:
         env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GCM_INTERACTIVE": "never"}
         if authenticated:
-            token = base64.b64encode(f":{self._pat}".encode()).decode()
+            token = self._header_token()
             config = {
                 "credential.helper": "",  # reset inherited helpers: none may store the token
                 "http.extraHeader": f"Authorization: Basic {token}",
             }
-            env["GIT_CONFIG_COUNT"] = str(len(config))
-            for index, (key, value) in enumerate(config.items()):
+            # After any environment configuration the user already has.
+            first = int(env.get("GIT_CONFIG_COUNT") or 0)
+            env["GIT_CONFIG_COUNT"] = str(first + len(config))
+            for index, (key, value) in enumerate(config.items(), start=first):
                 env[f"GIT_CONFIG_KEY_{index}"] = key
                 env[f"GIT_CONFIG_VALUE_{index}"] = value
         return env
@@ -78,7 +83,9 @@ class Repository:
         """Run git in the repository; return stdout. Raises GitError on failure."""
         result = self._git(args, authenticated)
         if check and result.returncode != 0:
-            reason = (result.stderr or result.stdout).strip().replace(self._pat, "***")
+            reason = (result.stderr or result.stdout).strip()
+            for secret in (self._pat, self._header_token()):
+                reason = reason.replace(secret, "***")
             raise GitError(f"git {args[0]} failed: {reason}")
         return result.stdout.strip()
 
