@@ -61,9 +61,11 @@ def provision(project: Path, fake: FakeAzureDevOps) -> tuple[float, int]:
 def report(label: str, fake: FakeAzureDevOps, seconds: float, code: int) -> None:
     requests = len(fake.requests)
     writes = len(fake.writes)
+    git = sum("/_git/" in r.path for r in fake.requests)
     serial = requests * LATENCY
     print(
-        f"{label}: exit {code}, {requests} requests ({writes} writes), {seconds:.2f} s wall; "
+        f"{label}: exit {code}, {requests} requests ({git} of them git, {writes} writes), "
+        f"{seconds:.2f} s wall; "
         f"the same requests one after another: >= {serial:.2f} s "
         f"(wall / serial {seconds / serial:.2f})"
     )

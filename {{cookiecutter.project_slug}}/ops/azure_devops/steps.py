@@ -159,7 +159,7 @@ class Provisioner:
         *,
         on_progress: Callable[[Item], None] | None = None,
         workers: int = 8,
-        poll_interval: float = 1.0,
+        poll_interval: float = 2.0,
         poll_timeout: float = 120.0,
     ) -> None:
         self.settings = settings
@@ -472,6 +472,7 @@ class Provisioner:
 
     def _wait_for(self, operation: Json) -> None:
         deadline = time.monotonic() + self._poll_timeout
+        delay = 0.25
         while operation.get("status") != "succeeded":
             status = operation.get("status")
             if status in ("failed", "cancelled"):
@@ -482,7 +483,9 @@ class Provisioner:
                     "Create the project",
                     f"not created after {self._poll_timeout:.0f} s; run provision again later",
                 )
-            time.sleep(self._poll_interval)
+            time.sleep(delay)
+            # 0.25 s, 0.5 s, 1 s, then every poll_interval.
+            delay = min(delay * 2, self._poll_interval)
             operation = self.devops.operation(operation["id"])
 
     def _repository(self, plan: Plan) -> None:
