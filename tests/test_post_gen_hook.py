@@ -204,13 +204,21 @@ def test_hand_over_skips_without_a_token(tmp_path: Path, fresh_ops_import: None)
     assert "AZURE_DEVOPS_EXT_PAT" in line and f"cd {tmp_path} && provision" in line
 
 
-def test_hand_over_keeps_the_project_when_provisioning_crashes(
-    tmp_path: Path, fresh_ops_import: None
+@pytest.mark.parametrize(
+    ("run_body", "expected"),
+    [
+        ("raise RuntimeError('a bug')", "Azure DevOps setup failed (RuntimeError: a bug)"),
+        ("raise KeyboardInterrupt", "Azure DevOps setup interrupted"),
+    ],
+    ids=["crash", "interrupt"],
+)
+def test_hand_over_keeps_the_project_whatever_provisioning_does(
+    tmp_path: Path, fresh_ops_import: None, run_body: str, expected: str
 ) -> None:
-    write_provisioning_stub(tmp_path, "raise RuntimeError('a bug')")
+    write_provisioning_stub(tmp_path, run_body)
     answers = {"azure_devops_org_url": "https://dev.azure.com/contoso"}
     line = post_gen.hand_over_to_provisioning(answers, tmp_path, interactive=True)
-    assert line is not None and "Azure DevOps setup failed (RuntimeError: a bug)" in line
+    assert line is not None and expected in line
     assert f"To resume: cd {tmp_path} && provision" in line
 
 
@@ -218,13 +226,3 @@ def test_hand_over_runs_provisioning_with_the_token(tmp_path: Path, fresh_ops_im
     write_provisioning_stub(tmp_path, "assert pat == 'token'; return 0")
     answers = {"azure_devops_org_url": "https://dev.azure.com/contoso"}
     assert post_gen.hand_over_to_provisioning(answers, tmp_path, interactive=True) is None
-
-
-def test_hand_over_keeps_the_project_when_interrupted(
-    tmp_path: Path, fresh_ops_import: None
-) -> None:
-    write_provisioning_stub(tmp_path, "raise KeyboardInterrupt")
-    answers = {"azure_devops_org_url": "https://dev.azure.com/contoso"}
-    line = post_gen.hand_over_to_provisioning(answers, tmp_path, interactive=True)
-    assert line is not None and "Azure DevOps setup interrupted" in line
-    assert f"To resume: cd {tmp_path} && provision" in line
