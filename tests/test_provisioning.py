@@ -30,7 +30,6 @@ APPROVER = "ana@contoso.com"
 SUBSCRIPTION = "11111111-2222-3333-4444-555555555555"
 TENANT = "66666666-7777-8888-9999-000000000000"
 CLIENT = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
-PREVIEW = {"api-version": "7.1-preview.1"}
 GA = {"api-version": "7.1"}
 # Upper bound on write requests of a fresh provisioning (the benchmark's target).
 EXPECTED_WRITES_FRESH = 30
@@ -148,10 +147,15 @@ def git(cwd: Path, *args: str) -> str:
     ).stdout.strip()
 
 
-def rest(fake: FakeAzureDevOps, path: str, params: dict[str, str] | None = None) -> dict:
-    """GET from the double as a client would (to read state back through the API)."""
+def rest(
+    fake: FakeAzureDevOps, path: str, params: dict[str, str] | None = None, *, base: str = ""
+) -> dict:
+    """GET from the double as a client would (to read state back through the API).
+
+    ``base``: the double's REST base unless given (e.g. its identity base).
+    """
     response = requests.get(
-        f"{fake.url}/{path}",
+        f"{base or fake.url}/{path}",
         params=params or GA,
         auth=("", PAT),
         headers={"X-TFS-FedAuthRedirect": "Suppress"},
@@ -259,13 +263,12 @@ def test_bake_provisions_everything(baker: Baker, fake: FakeAzureDevOps) -> None
     assert "Azure DevOps is set up" in run.output, run.output
     assert_fully_provisioned(fake, project)
     approver = next(iter(fake.checks(PROJECT).values()))["settings"]["approvers"][0]["id"]
-    identities = requests.get(
-        f"{fake.identity_url}/_apis/identities",
-        params={"searchFilter": "General", "filterValue": APPROVER, **GA},
-        auth=("", PAT),
-        headers={"X-TFS-FedAuthRedirect": "Suppress"},
-        timeout=10,
-    ).json()
+    identities = rest(
+        fake,
+        "_apis/identities",
+        {"searchFilter": "General", "filterValue": APPROVER, **GA},
+        base=fake.identity_url,
+    )
     assert approver == identities["value"][0]["id"]
     # The service connection was created for workload identity federation, and
     # the user is told what to do in Entra with its issuer and subject.

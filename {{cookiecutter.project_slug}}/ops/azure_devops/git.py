@@ -108,10 +108,9 @@ class Repository:
         """Whether ``descendant`` contains ``ancestor`` in its history."""
         return self.succeeds("merge-base", "--is-ancestor", ancestor, descendant)
 
-    def fetch(self, url: str, ref: str = REF) -> str:
-        """Fetch ``ref`` from ``url`` (a read); return the fetched commit."""
+    def fetch(self, url: str, ref: str = REF) -> None:
+        """Fetch ``ref`` from ``url`` into FETCH_HEAD (a read), to compare histories."""
         self.run("fetch", "--quiet", "--no-tags", url, ref, authenticated=True)
-        return self.run("rev-parse", "FETCH_HEAD")
 
     def push(self) -> None:
         """Push ``main`` to ``origin`` and track it (no force, ever)."""

@@ -47,9 +47,6 @@ class AzureDevOps:
 
     # -- lookups (GET only) -------------------------------------------------------
 
-    def _get_or_none(self, path: str) -> Json | None:
-        return self.client.get_or_none(path)
-
     def _list_or_empty(self, path: str, **kwargs: Any) -> list[Json]:
         """A project-scoped list; empty when the project itself does not exist."""
         try:
@@ -66,7 +63,7 @@ class AzureDevOps:
 
     def project(self) -> Json | None:
         """The project [§2.1], or None."""
-        return self._get_or_none(f"_apis/projects/{self.p}")
+        return self.client.get_or_none(f"_apis/projects/{self.p}")
 
     def operation(self, operation_id: str) -> Json:
         """An asynchronous operation, e.g. a project creation [§2.2]."""
@@ -74,7 +71,7 @@ class AzureDevOps:
 
     def repository(self, name: str) -> Json | None:
         """The repository (with its ``project``) [§3.1], or None (also when the project is missing)."""
-        return self._get_or_none(f"{self.p}/_apis/git/repositories/{quote(name)}")
+        return self.client.get_or_none(f"{self.p}/_apis/git/repositories/{quote(name)}")
 
     def heads(self, repository_id: str) -> dict[str, str]:
         """Branch ref name -> commit [§3.5]."""

@@ -47,13 +47,7 @@ ALREADY_EXISTS = frozenset(
 )
 
 EXISTS, CREATE, UPDATE, PUSH, MANUAL = "exists", "create", "update", "push", "manual"
-DONE = {
-    CREATE: "created",
-    UPDATE: "updated",
-    PUSH: "pushed",
-    EXISTS: "exists",
-    MANUAL: "manual",
-}
+DONE = {CREATE: "created", UPDATE: "updated", PUSH: "pushed"}
 
 
 class ProvisioningError(RuntimeError):
@@ -103,6 +97,7 @@ class Plan:
     approvals: dict[str, bool] = field(default_factory=dict)
     approver_ids: list[str] = field(default_factory=list)
     variable_group: Json | None = None
+    variables: Json = field(default_factory=dict)  # what the group should hold
     missing_variables: list[str] = field(default_factory=list)
     endpoint: Json | None = None
     pipelines: dict[str, Json | None] = field(default_factory=dict)
@@ -202,10 +197,11 @@ class Provisioner:
         self._plan_history(plan)
         if not all(plan.approvals.get(name) for name in names.ENVIRONMENTS):
             plan.approver_ids = self._resolve_approvers(plan)
+        plan.variables = self._variables()  # reads secrets.json, once
         if group is not None:
             have = {key.lower() for key in group.get("variables", {})}
             plan.missing_variables = [
-                k for k in self._variables() if k.lower() not in have
+                k for k in plan.variables if k.lower() not in have
             ]
         plan.items = self._items(plan)
         return plan
@@ -539,7 +535,7 @@ class Provisioner:
         assert plan.project is not None
         if group is None:
             body = devops.variable_group_body(
-                name, DESCRIPTION, self._variables(), plan.project
+                name, DESCRIPTION, plan.variables, plan.project
             )
             plan.variable_group = self._create(
                 lambda: devops.variable_group(name),
@@ -548,9 +544,10 @@ class Provisioner:
             self._done(plan, "variable group", name, CREATE)
         elif plan.missing_variables:
             # Add what is missing; never overwrite what someone changed in Azure DevOps.
-            wanted = self._variables()
             variables = {**(group.get("variables") or {})}
-            variables.update({key: wanted[key] for key in plan.missing_variables})
+            variables.update(
+                {key: plan.variables[key] for key in plan.missing_variables}
+            )
             body = devops.variable_group_body(
                 name, DESCRIPTION, variables, plan.project
             )
