@@ -1,4 +1,4 @@
-"""Finish the generated project: lay out the chosen SDK variant, make the first commit.
+"""Finish the generated project: lay out the SDK variant, first commit, hand over to the tool.
 
 Cookiecutter deletes the project when this hook exits non-zero, so nothing
 here may fail the bake: a step that cannot run says why and how to do it by
@@ -118,29 +118,43 @@ def init_git(project_dir: Path, author_name: str, author_email: str) -> str | No
     return None
 
 
+def template_source(answers: dict[str, str]) -> Path:
+    """The template checkout's ``src/``, which holds the ``mlops_template`` tool.
+
+    Cookiecutter (2.2 and later) puts the checkout it bakes from in the context as
+    ``_repo_dir`` (``cookiecutter.main.cookiecutter``); imported as is (tests), this
+    file's own checkout.
+    """
+    repo_dir = answers.get("_repo_dir") or Path(__file__).resolve().parents[1]
+    return Path(repo_dir) / "src"
+
+
 def hand_over_to_provisioning(
     answers: dict[str, str], project_dir: Path, interactive: bool | None = None
 ) -> str | None:
-    """Set up Azure DevOps with the generated project's own provisioning code.
+    """Set up Azure DevOps with the template's own tool (``mlops_template``).
 
     Runs only when an organization URL was given and a token is at hand
     (``AZURE_DEVOPS_EXT_PAT``, or a hidden prompt on a terminal). Returns a
-    line to show when provisioning did not run; provisioning prints its own
+    line to show when provisioning did not run; the tool prints its own
     plan, progress and summary. Never raises: the project is kept whatever
     happens, and every failure names the command that resumes.
     """
-    later = f"cd {project_dir} && AZURE_DEVOPS_EXT_PAT=<token> python -m ops.azure_devops provision"
+    source = template_source(answers)
+    sys.path.insert(0, str(source))
+    try:
+        from mlops_template import cli, settings
+    except ImportError as error:
+        return (
+            f"Azure DevOps setup skipped: {error}. Install requests and rich, then run in "
+            f"{project_dir}: PYTHONPATH={source} python -m mlops_template provision"
+        )
     if not answers.get("azure_devops_org_url", ""):
         return (
             "Azure DevOps setup skipped: no organization URL was given. The project is ready "
-            f"in {project_dir}. To set it up later: {later} --organization "
-            "https://dev.azure.com/<organization>"
+            f"in {project_dir}. To set it up later: {cli.resume_command(project_dir)} "
+            "--organization https://dev.azure.com/<organization>"
         )
-    sys.path.insert(0, str(project_dir))
-    try:
-        from ops.azure_devops import cli, config
-    except ImportError as error:
-        return f"Azure DevOps setup skipped: {error}. Install requests and rich, then run: {later}"
     try:
         pat = cli.read_pat(interactive)
     except (KeyboardInterrupt, EOFError):  # the prompt was cancelled: keep the project
@@ -154,7 +168,7 @@ def hand_over_to_provisioning(
     try:
         from rich.console import Console
 
-        cli.run(config.load(project_dir), pat, Console())
+        cli.run(settings.load(project_dir), pat, Console())
     # The hook boundary: cookiecutter deletes the project if the hook fails, so
     # any error (even a bug in provisioning) is reported and the project kept.
     except Exception as error:

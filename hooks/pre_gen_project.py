@@ -16,6 +16,22 @@ import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+
+
+def _template_source() -> Path:
+    """The template checkout's ``src/`` (the tool's organization-URL rule lives there).
+
+    Cookiecutter (2.2 and later) renders ``_repo_dir`` below into the checkout it bakes
+    from; imported as is (tests, docs generator), this file's own checkout.
+    """
+    rendered = r"""{{ cookiecutter._repo_dir }}"""
+    repo_dir = Path(__file__).resolve().parents[1] if rendered.startswith("{") else Path(rendered)
+    return repo_dir / "src"
+
+
+sys.path.insert(0, str(_template_source()))
+from mlops_template import organization  # noqa: E402  (from the template checkout)
 
 SUPPORTED_DATA_EXTENSIONS = (".csv", ".csv.gz", ".parquet", ".json", ".jsonl")
 PYTHON_VERSIONS = ("3.11", "3.12")
@@ -34,12 +50,6 @@ _MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,254}")
 _STORAGE_ACCOUNT = re.compile(r"[a-z0-9]{3,24}")
 _CONTAINER = re.compile(r"(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*")
 _BLOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_./-]{0,1023}")
-_ORG = r"[A-Za-z0-9]([A-Za-z0-9-]{0,48}[A-Za-z0-9])?"
-_ORG_URL = re.compile(
-    rf"https://dev\.azure\.com/{_ORG}/?"
-    rf"|https://{_ORG}\.visualstudio\.com/?"
-    rf"|http://(127\.0\.0\.1|localhost):[0-9]+/{_ORG}/?"
-)
 _DEVOPS_PROJECT_FORBIDDEN = set("\\/:*?\"'<>;#$*{},+=[]|%&@")
 _GUID = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 _RESOURCE_GROUP = re.compile(r"[-\w.()]{0,89}[-\w()]")
@@ -157,10 +167,9 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "azure_devops_org_url",
-        "empty (no Azure DevOps setup), https://dev.azure.com/{org}, "
-        "https://{org}.visualstudio.com, or http://127.0.0.1:{port}/{org} for tests",
-        "https://dev.azure.com/contoso",
-        _optional(_full(_ORG_URL)),
+        organization.RULE,
+        organization.EXAMPLE,
+        _optional(organization.is_valid),
     ),
     Rule(
         "azure_devops_project",

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
 from conftest import COOKIECUTTER_JSON
+
+from mlops_template import settings
+from mlops_template.settings import Names
 
 SCHEMA_CHECK = [
     "--builtin-schema",
@@ -23,15 +24,9 @@ SCHEMA_CHECK = [
 ]
 
 
-def load_names(project: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "baked_names", project / "ops" / "azure_devops" / "names.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+def load_names(project: Path) -> Names:
+    """The names the tool reads from the baked project's azure-devops.json."""
+    return settings.load(project, organization_url="https://dev.azure.com/contoso").names
 
 
 def pipeline(project: Path, name: str) -> dict[str, Any]:
@@ -51,10 +46,10 @@ def test_every_pipeline_file_passes_the_azure_pipelines_schema(bake: Any, sdk: s
 
 
 @pytest.mark.parametrize("sdk", COOKIECUTTER_JSON["azureml_sdk"])
-def test_pipelines_are_wired_by_the_names_module(bake: Any, sdk: str) -> None:
+def test_pipelines_are_wired_by_the_settings_file(bake: Any, sdk: str) -> None:
     project = bake({"azureml_sdk": sdk}).project_path
     names = load_names(project)
-    assert [p.yaml_path for p in names.PIPELINES] == [
+    assert [p.yaml_path for p in names.pipelines] == [
         "pipelines/ci.yml",
         "pipelines/model-build.yml",
         "pipelines/release.yml",
@@ -67,10 +62,10 @@ def test_pipelines_are_wired_by_the_names_module(bake: Any, sdk: str) -> None:
     release = pipeline(project, "release.yml")
     assert release["trigger"] == "none"
     (resource,) = release["resources"]["pipelines"]
-    assert resource["source"] == names.MODEL_BUILD_PIPELINE
+    assert resource["source"] == names.model_build_pipeline.name
     stages = {stage["stage"]: stage for stage in release["stages"]}
     environments = [stage["jobs"][0]["parameters"]["environment"] for stage in stages.values()]
-    assert environments == [names.QA_ENVIRONMENT, names.PROD_ENVIRONMENT]
+    assert environments == [names.qa_environment, names.prod_environment]
     assert stages["Prod"]["dependsOn"] == "QA"
     deploy = (project / "pipelines" / "templates" / "deploy-stage.yml").read_text()
     assert "--payload .azureml/test.json" in deploy

@@ -162,43 +162,42 @@ def test_hand_over_skips_without_an_organization_url(tmp_path: Path) -> None:
     line = post_gen.hand_over_to_provisioning({"azure_devops_org_url": ""}, tmp_path)
     assert line is not None
     assert "Azure DevOps setup skipped: no organization URL was given" in line
-    assert str(tmp_path) in line and "python -m ops.azure_devops provision" in line
+    assert str(tmp_path) in line and "mlops_template provision" in line
 
 
-def write_provisioning_stub(project: Path, run_body: str) -> None:
-    """A project whose ops.azure_devops.cli runs ``run_body`` (replacing the real one)."""
-    package = project / "ops" / "azure_devops"
+def write_provisioning_stub(checkout: Path, run_body: str) -> dict[str, str]:
+    """A template checkout whose mlops_template.cli runs ``run_body``; the answers naming it."""
+    package = checkout / "src" / "mlops_template"
     package.mkdir(parents=True)
-    (project / "ops" / "__init__.py").write_text("")
     (package / "__init__.py").write_text("")
-    (package / "config.py").write_text("def load(project_dir):\n    return project_dir\n")
+    (package / "settings.py").write_text("def load(project_dir):\n    return project_dir\n")
     (package / "cli.py").write_text(
         "PAT_VARIABLE = 'AZURE_DEVOPS_EXT_PAT'\n"
         "def read_pat(interactive):\n    return 'token' if interactive else None\n"
         "def resume_command(project_dir):\n    return f'cd {project_dir} && provision'\n"
         f"def run(settings, pat, console):\n    {run_body}\n"
     )
+    return {"azure_devops_org_url": "https://dev.azure.com/contoso", "_repo_dir": str(checkout)}
 
 
-def _ops_modules() -> list[str]:
-    return [name for name in sys.modules if name == "ops" or name.startswith("ops.")]
+def _tool_modules() -> list[str]:
+    return [n for n in sys.modules if n == "mlops_template" or n.startswith("mlops_template.")]
 
 
 @pytest.fixture
-def fresh_ops_import(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Each test imports its own project's ops package, and forgets it afterwards."""
+def fresh_tool_import(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each test imports its own checkout's tool; the real one is back afterwards."""
     monkeypatch.delenv("AZURE_DEVOPS_EXT_PAT", raising=False)
     monkeypatch.setattr(sys, "path", list(sys.path))
-    for name in _ops_modules():
+    for name in _tool_modules():
         monkeypatch.delitem(sys.modules, name)
     yield
-    for name in _ops_modules():
+    for name in _tool_modules():
         del sys.modules[name]
 
 
-def test_hand_over_skips_without_a_token(tmp_path: Path, fresh_ops_import: None) -> None:
-    write_provisioning_stub(tmp_path, "raise AssertionError('must not run')")
-    answers = {"azure_devops_org_url": "https://dev.azure.com/contoso"}
+def test_hand_over_skips_without_a_token(tmp_path: Path, fresh_tool_import: None) -> None:
+    answers = write_provisioning_stub(tmp_path / "t", "raise AssertionError('must not run')")
     line = post_gen.hand_over_to_provisioning(answers, tmp_path, interactive=False)
     assert line is not None and "Azure DevOps setup skipped: no token" in line
     assert "AZURE_DEVOPS_EXT_PAT" in line and f"cd {tmp_path} && provision" in line
@@ -213,16 +212,16 @@ def test_hand_over_skips_without_a_token(tmp_path: Path, fresh_ops_import: None)
     ids=["crash", "interrupt"],
 )
 def test_hand_over_keeps_the_project_whatever_provisioning_does(
-    tmp_path: Path, fresh_ops_import: None, run_body: str, expected: str
+    tmp_path: Path, fresh_tool_import: None, run_body: str, expected: str
 ) -> None:
-    write_provisioning_stub(tmp_path, run_body)
-    answers = {"azure_devops_org_url": "https://dev.azure.com/contoso"}
+    answers = write_provisioning_stub(tmp_path / "t", run_body)
     line = post_gen.hand_over_to_provisioning(answers, tmp_path, interactive=True)
     assert line is not None and expected in line
     assert f"To resume: cd {tmp_path} && provision" in line
 
 
-def test_hand_over_runs_provisioning_with_the_token(tmp_path: Path, fresh_ops_import: None) -> None:
-    write_provisioning_stub(tmp_path, "assert pat == 'token'; return 0")
-    answers = {"azure_devops_org_url": "https://dev.azure.com/contoso"}
+def test_hand_over_runs_provisioning_with_the_token(
+    tmp_path: Path, fresh_tool_import: None
+) -> None:
+    answers = write_provisioning_stub(tmp_path / "t", "assert pat == 'token'; return 0")
     assert post_gen.hand_over_to_provisioning(answers, tmp_path, interactive=True) is None

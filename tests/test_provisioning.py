@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -53,7 +54,7 @@ def fake(tmp_path: Path):
 
 
 class Baker:
-    """Runs the real ``cookiecutter`` and ``python -m ops.azure_devops`` commands."""
+    """Runs the real ``cookiecutter`` and ``mlops-template`` commands."""
 
     def __init__(self, tmp_path: Path, fake: FakeAzureDevOps) -> None:
         self.tmp_path = tmp_path
@@ -116,9 +117,13 @@ class Baker:
         return run, out / answers["project_slug"]
 
     def provision(self, project: Path, *args: str, pat: str | None = PAT) -> Run:
-        """``python -m ops.azure_devops provision`` in the project, as a user runs it."""
-        command = [sys.executable, "-m", "ops.azure_devops", "provision", *args]
+        """``mlops-template provision`` in the project, as a user runs it."""
+        command = [str(Path(sys.executable).with_name("mlops-template")), "provision", *args]
         return self._run(command, cwd=project, pat=pat)
+
+    def shell(self, command: str, pat: str | None = PAT) -> Run:
+        """A command line as printed to the user, run by the shell."""
+        return self._run(["/bin/sh", "-c", command], cwd=self.tmp_path, pat=pat)
 
     def _run(self, command: list[str], cwd: Path, pat: str | None) -> Run:
         result = subprocess.run(
@@ -355,7 +360,7 @@ def test_bad_token_is_refused_with_the_scopes_needed(baker: Baker, fake: FakeAzu
     assert run.returncode == 0
     assert "refused the personal access token" in run.output
     assert "Code (read, write and manage)" in run.output
-    assert "To resume" in run.output and "ops.azure_devops provision" in run.output
+    assert "To resume" in run.output and "mlops_template provision" in run.output
     assert (project / "README.md").exists()
     assert fake.writes == []
 
@@ -461,7 +466,9 @@ def test_a_failure_midway_is_finished_by_the_resume_command(
     assert run.returncode == 0
     assert "Azure DevOps setup failed" in run.output and "To resume" in run.output
     assert (project / "README.md").exists()
-    resumed = baker.provision(project)
+    # The resume command works as printed (the token from the environment).
+    (resume,) = re.findall(r"To resume: (.+)", run.output)
+    resumed = baker.shell(resume)
     assert resumed.returncode == 0, resumed.output
     assert_fully_provisioned(fake, project)
 

@@ -7,27 +7,24 @@ it would make are asserted without waiting.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 import pytest
 import requests
 from fakes.azure_devops import FakeAzureDevOps
 
+from mlops_template import client, errors
+
 PAT = "client-test-token-0123456789abcdefghijklmnopqrstuvwxyz"
 
 
 @pytest.fixture(scope="module")
-def client_module(bake: Any) -> ModuleType:
-    path = Path(bake().project_path) / "ops" / "azure_devops" / "client.py"
-    spec = importlib.util.spec_from_file_location("baked_azure_devops_client", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
+def client_module() -> ModuleType:
+    """The client module with the error types beside it, as the tests name them."""
+    module = ModuleType("client_and_errors")
+    module.__dict__.update(vars(errors))
+    module.__dict__.update(vars(client))
     return module
 
 

@@ -17,77 +17,34 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
 
+from .errors import (
+    ALREADY_EXISTS_TYPE_KEYS,
+    AlreadyExistsError,
+    AuthenticationError,
+    AzureDevOpsError,
+    PermissionDeniedError,
+    ThrottledError,
+    TooLongThrottledError,
+    TransientError,
+    header_safe,
+    scopes_hint,
+)
+
 log = logging.getLogger(__name__)
 
 GA = "7.1"
-# Resources Azure DevOps serves in preview only (reference §1.2).
+# Resources Azure DevOps serves in preview only (their REST reference pages say "preview").
 PREVIEW = "7.1-preview.1"
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+# Waits longer than this are announced (``on_wait``), never silent.
+ANNOUNCE_AFTER = 5.0
 IDEMPOTENT_METHODS = frozenset({"GET", "PUT", "PATCH", "DELETE"})
-
-# What the token must be allowed to do (names as in the token dialog).
-REQUIRED_SCOPES = (
-    "Project and team (read; read, write and manage to create the project)",
-    "Code (read, write and manage)",
-    "Build (read and execute)",
-    "Environment (read and manage)",
-    "Variable Groups (read, create and manage)",
-    "Service Endpoints (read, query and manage)",
-    "Pipeline Resources (use and manage)",
-    "Identity (read)",
-)
-
-
-class AzureDevOpsError(RuntimeError):
-    """Azure DevOps answered with an error; carries its typeKey and ActivityId."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        type_key: str = "",
-        activity_id: str = "",
-        method: str = "",
-        url: str = "",
-    ) -> None:
-        self.status = status
-        self.type_key = type_key
-        self.activity_id = activity_id
-        self.method = method
-        self.url = url
-        self.service_message = message
-        parts = [f"{method} {url}".strip()]
-        if status is not None:
-            parts.append(f"HTTP {status}")
-        if type_key:
-            parts.append(type_key)
-        detail = f"{message} [{', '.join(p for p in parts if p)}"
-        if activity_id:
-            detail += f", ActivityId {activity_id}"
-        super().__init__(detail + "]")
-
-
-class AuthenticationError(AzureDevOpsError):
-    """The token was refused (401, or a 203 / non-JSON sign-in page)."""
-
-
-class PermissionDeniedError(AzureDevOpsError):
-    """The token's owner is authenticated but not allowed to do this (403)."""
-
-
-class TransientError(AzureDevOpsError):
-    """Throttling, a server error or a lost connection, after every retry."""
-
-
-def scopes_hint() -> str:
-    """The token scopes provisioning needs, for error messages."""
-    return "The token needs these scopes: " + "; ".join(REQUIRED_SCOPES) + "."
 
 
 @dataclass
@@ -114,19 +71,24 @@ class AzureDevOpsClient:
         timeout: float = 30.0,
         attempts: int = 6,
         max_delay: float = 30.0,
+        max_wait: float = 120.0,
         sleep: Callable[[float], None] = time.sleep,
+        on_wait: Callable[[str], None] = lambda message: None,
     ) -> None:
         if not pat:
-            raise AuthenticationError(
-                "no personal access token was given. " + scopes_hint()
-            )
+            raise AuthenticationError("no personal access token was given. " + scopes_hint())
         self.rest_url = rest_url.rstrip("/")
         self.identity_url = identity_url.rstrip("/")
-        self._pat = pat
+        try:
+            self._pat = header_safe(pat)
+        except ValueError as error:
+            raise AuthenticationError(str(error)) from None
         self._timeout = timeout
         self._attempts = attempts
         self._max_delay = max_delay
+        self._max_wait = max_wait
         self._sleep = sleep
+        self.on_wait = on_wait
         self._local = threading.local()
         self._lock = threading.Lock()
         self._not_before = 0.0
@@ -147,9 +109,7 @@ class AzureDevOpsClient:
         identity: bool = False,
     ) -> Any:
         """GET one resource or a raw list envelope."""
-        return self.request(
-            "GET", path, params=params, api_version=api_version, identity=identity
-        )
+        return self.request("GET", path, params=params, api_version=api_version, identity=identity)
 
     def get_or_none(
         self, path: str, *, params: dict[str, Any] | None = None, api_version: str = GA
@@ -183,9 +143,7 @@ class AzureDevOpsClient:
         params: dict[str, Any] | None = None,
     ) -> Any:
         """Create: sent once, never retried (look the resource up again instead)."""
-        return self.request(
-            "POST", path, json_body=body, params=params, api_version=api_version
-        )
+        return self.request("POST", path, json_body=body, params=params, api_version=api_version)
 
     def put(self, path: str, body: Any, *, api_version: str = GA) -> Any:
         """Replace a resource (retried: a PUT is idempotent)."""
@@ -227,9 +185,7 @@ class AzureDevOpsClient:
         identity: bool = False,
     ) -> Any:
         """Send one call (retrying if it is idempotent) and return its JSON body."""
-        body, _ = self._send(
-            method, path, params or {}, json_body, api_version, identity
-        )
+        body, _ = self._send(method, path, params or {}, json_body, api_version, identity)
         return body
 
     def _session(self) -> requests.Session:
@@ -256,13 +212,25 @@ class AzureDevOpsClient:
         if delay > 0:
             self._sleep(delay)
 
-    def _slow_down(self, seconds: float) -> None:
+    def _slow_down(self, seconds: float, method: str, url: str) -> None:
+        """Send nothing for ``seconds``; announce a long wait, refuse a too long one."""
+        if seconds > self._max_wait:
+            at = datetime.now(UTC) + timedelta(seconds=seconds)
+            raise TooLongThrottledError(
+                f"Azure DevOps is throttling these requests and asked to wait {seconds:.0f} s; "
+                f"nothing more was sent. Run provision again after {at:%H:%M} UTC",
+                status=429,
+                method=method,
+                url=url,
+            )
+        if seconds > ANNOUNCE_AFTER:
+            self.on_wait(f"throttled by Azure DevOps, waiting {seconds:.0f} s")
         with self._lock:
             self._not_before = max(self._not_before, time.monotonic() + seconds)
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
-            return min(retry_after, self._max_delay)
+            return retry_after
         return min(0.5 * 2**attempt, self._max_delay) * (0.5 + random.random())
 
     def _send(
@@ -300,21 +268,21 @@ class AzureDevOpsClient:
                     continue
                 raise TransientError(reason, method=method, url=url) from None
             retry_after = _retry_after(response)
-            if response.status_code in RETRYABLE_STATUS:
-                if retry and attempt < self._attempts - 1:
+            status = response.status_code
+            if status in RETRYABLE_STATUS:
+                throttled = status == 429
+                if throttled or (retry and attempt < self._attempts - 1):
                     delay = self._backoff(attempt, retry_after)
-                    log.info(
-                        "%s %s: HTTP %s; retrying in %.1f s",
-                        method,
-                        url,
-                        response.status_code,
-                        delay,
-                    )
-                    self._slow_down(delay)
+                    log.info("%s %s: HTTP %s; waiting %.1f s", method, url, status, delay)
+                    self._slow_down(delay, method, url)
+                if retry and attempt < self._attempts - 1:
                     continue
+                if throttled:  # waited out above, before the caller's lookup or re-send
+                    self._wait_turn()
+                    raise _error(response, method, url, ThrottledError)
                 raise _error(response, method, url, TransientError)
             if retry_after:
-                self._slow_down(min(retry_after, self._max_delay))
+                self._slow_down(retry_after, method, url)
             return _parse(response, method, url), response.headers
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -338,11 +306,7 @@ def _parse(response: requests.Response, method: str, url: str) -> Any:
     if (
         status == 401
         or status == 203
-        or (
-            200 <= status < 300
-            and response.content
-            and "application/json" not in content_type
-        )
+        or (200 <= status < 300 and response.content and "application/json" not in content_type)
     ):
         raise AuthenticationError(
             "Azure DevOps refused the personal access token (expired, revoked, made for another "
@@ -355,7 +319,10 @@ def _parse(response: requests.Response, method: str, url: str) -> Any:
     if status == 403:
         raise _error(response, method, url, PermissionDeniedError)
     if status >= 300:
-        raise _error(response, method, url, AzureDevOpsError)
+        error = _error(response, method, url, AzureDevOpsError)
+        if method == "POST" and (status == 409 or error.type_key in ALREADY_EXISTS_TYPE_KEYS):
+            raise _error(response, method, url, AlreadyExistsError)
+        raise error
     if not response.content:
         return None
     return response.json()

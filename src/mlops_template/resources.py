@@ -1,15 +1,17 @@
 """The Azure DevOps resources provisioning reads and creates: routes, api-versions, bodies.
 
 One method per question ("which environments exist?") or change ("create this
-environment"), as the REST reference describes them (``shared/reference``
-sections in brackets). Nothing here decides what to create: see ``steps``.
+environment"), as Microsoft's REST reference describes them: each method names its
+page under https://learn.microsoft.com/rest/api/azure/devops/ (area/resource/operation,
+e.g. ``core/projects/get``) in brackets. Nothing here decides what to do: see ``plan``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .client import PREVIEW, AzureDevOpsClient, AzureDevOpsError, quote
+from .client import PREVIEW, AzureDevOpsClient, quote
+from .errors import AzureDevOpsError
 
 Json = dict[str, Any]
 
@@ -21,9 +23,7 @@ ROOT_FOLDER = "\\"
 
 def named(items: list[Json], name: str) -> Json | None:
     """The item called ``name`` (Azure DevOps compares names case-insensitively)."""
-    return next(
-        (item for item in items if item.get("name", "").lower() == name.lower()), None
-    )
+    return next((item for item in items if item.get("name", "").lower() == name.lower()), None)
 
 
 def project_reference(project: Json, name: str, description: str) -> list[Json]:
@@ -57,24 +57,33 @@ class AzureDevOps:
             raise
 
     def owner(self) -> Json:
-        """Who the token belongs to: ``authenticatedUser`` of connectionData [§1.6]."""
+        """Who the token belongs to: ``authenticatedUser`` of connectionData.
+
+        [location: connectionData]
+        """
         data = self.client.get("_apis/connectionData", api_version=PREVIEW) or {}
         return data.get("authenticatedUser") or {}
 
     def project(self) -> Json | None:
-        """The project [§2.1], or None."""
+        """The project [core/projects/get], or None."""
         return self.client.get_or_none(f"_apis/projects/{self.p}")
 
     def operation(self, operation_id: str) -> Json:
-        """An asynchronous operation, e.g. a project creation [§2.2]."""
+        """An asynchronous operation, e.g. a project creation.
+
+        [core/projects/create; operations/operations/get]
+        """
         return self.client.get(f"_apis/operations/{operation_id}")
 
     def repository(self, name: str) -> Json | None:
-        """The repository (with its ``project``) [§3.1], or None (also when the project is missing)."""
+        """The repository (with its ``project``), or None (also when the project is missing).
+
+        [git/repositories/get-repository]
+        """
         return self.client.get_or_none(f"{self.p}/_apis/git/repositories/{quote(name)}")
 
     def heads(self, repository_id: str) -> dict[str, str]:
-        """Branch ref name -> commit [§3.5]."""
+        """Branch ref name -> commit [git/refs/list]."""
         refs = self.client.list(
             f"{self.p}/_apis/git/repositories/{repository_id}/refs",
             params={"filter": "heads/"},
@@ -82,14 +91,15 @@ class AzureDevOps:
         return {ref["name"]: ref["objectId"] for ref in refs}
 
     def environments(self) -> dict[str, Json]:
-        """Environments by lower-case name [§5.1]."""
-        items = self._list_or_empty(
-            f"{self.p}/_apis/distributedtask/environments", page_size=100
-        )
+        """Environments by lower-case name [distributedtask/environments]."""
+        items = self._list_or_empty(f"{self.p}/_apis/distributedtask/environments", page_size=100)
         return {item["name"].lower(): item for item in items}
 
     def has_approval(self, environment: Json) -> bool:
-        """Whether the environment has an Approval check [§5.2]."""
+        """Whether the environment has an Approval check.
+
+        [approvalsandchecks/check-configurations]
+        """
         checks = self.client.list(
             f"{self.p}/_apis/pipelines/checks/configurations",
             api_version=PREVIEW,
@@ -102,21 +112,21 @@ class AzureDevOps:
         return any(c.get("type", {}).get("id") == APPROVAL_CHECK_TYPE for c in checks)
 
     def variable_group(self, name: str) -> Json | None:
-        """The variable group [§6.2], or None."""
+        """The variable group [distributedtask/variablegroups], or None."""
         items = self._list_or_empty(
             f"{self.p}/_apis/distributedtask/variablegroups", params={"groupName": name}
         )
         return named(items, name)
 
     def endpoint(self, name: str) -> Json | None:
-        """The service connection [§7.1], or None."""
+        """The service connection [serviceendpoint/endpoints], or None."""
         items = self._list_or_empty(
             f"{self.p}/_apis/serviceendpoint/endpoints", params={"endpointNames": name}
         )
         return named(items, name)
 
     def pipelines(self) -> dict[str, Json]:
-        """Pipelines of the root folder by lower-case name [§4.2]."""
+        """Pipelines of the root folder by lower-case name [pipelines/pipelines/list]."""
         items = self._list_or_empty(
             f"{self.p}/_apis/pipelines", page_size=100, params={"orderBy": "name asc"}
         )
@@ -127,12 +137,12 @@ class AzureDevOps:
         }
 
     def pipeline_permissions(self, resource_type: str, resource_id: str) -> Json:
-        """Which pipelines may use a resource [§6.3]."""
+        """Which pipelines may use a resource [approvalsandchecks/pipeline-permissions]."""
         path = f"{self.p}/_apis/pipelines/pipelinepermissions/{resource_type}/{quote(resource_id)}"
         return self.client.get(path, api_version=PREVIEW) or {}
 
     def branch_policies(self, repository_id: str, ref: str) -> dict[str, Json]:
-        """Policies on ``ref`` by policy type id [§8]."""
+        """Policies on ``ref`` by policy type id [policy/configurations]."""
         items = self.client.list(
             f"{self.p}/_apis/git/policy/configurations",
             params={"repositoryId": repository_id, "refName": ref},
@@ -143,7 +153,7 @@ class AzureDevOps:
         return found
 
     def identity(self, email: str) -> str | None:
-        """The identity id of an e-mail address [§5.3], or None."""
+        """The identity id of an e-mail address [ims/identities/read-identities], or None."""
         identities = self.client.list(
             "_apis/identities",
             identity=True,
@@ -158,7 +168,10 @@ class AzureDevOps:
     # -- changes ----------------------------------------------------------------------
 
     def create_project(self, description: str) -> Json:
-        """Queue the project's creation with the default process [§2.2]; an operation."""
+        """Queue the project's creation with the default process; returns an operation.
+
+        [core/projects/create]
+        """
         processes = self.client.list("_apis/process/processes")
         default = next((p for p in processes if p.get("isDefault")), None)
         capabilities: Json = {"versioncontrol": {"sourceControlType": "Git"}}
@@ -173,17 +186,17 @@ class AzureDevOps:
         return self.client.post("_apis/projects", body)
 
     def create_repository(self, name: str) -> Json:
-        """Create an empty repository [§3.2]."""
+        """Create an empty repository [git/repositories/create]."""
         return self.client.post(f"{self.p}/_apis/git/repositories", {"name": name})
 
     def set_default_branch(self, repository_id: str, ref: str) -> Json:
-        """Make ``ref`` the default branch [§3.5]."""
+        """Make ``ref`` the default branch [git/refs/list]."""
         return self.client.patch(
             f"{self.p}/_apis/git/repositories/{repository_id}", {"defaultBranch": ref}
         )
 
     def create_environment(self, name: str, description: str) -> Json:
-        """Create an environment [§5.1]."""
+        """Create an environment [distributedtask/environments]."""
         return self.client.post(
             f"{self.p}/_apis/distributedtask/environments",
             {"name": name, "description": description},
@@ -196,7 +209,10 @@ class AzureDevOps:
         instructions: str,
         timeout: int,
     ) -> Json:
-        """An Approval check on the environment: any one approver suffices [§5.2]."""
+        """An Approval check on the environment: any one approver suffices.
+
+        [approvalsandchecks/check-configurations]
+        """
         body = {
             "type": {"id": APPROVAL_CHECK_TYPE, "name": "Approval"},
             "settings": {
@@ -219,10 +235,8 @@ class AzureDevOps:
         )
 
     @staticmethod
-    def variable_group_body(
-        name: str, description: str, variables: Json, project: Json
-    ) -> Json:
-        """A variable group shared with the project [§6.1].
+    def variable_group_body(name: str, description: str, variables: Json, project: Json) -> Json:
+        """A variable group shared with the project [distributedtask/variablegroups/add].
 
         Secret variables are ``{"value": ..., "isSecret": true}``.
         """
@@ -231,17 +245,21 @@ class AzureDevOps:
             "description": description,
             "type": "Vsts",
             "variables": variables,
-            "variableGroupProjectReferences": project_reference(
-                project, name, description
-            ),
+            "variableGroupProjectReferences": project_reference(project, name, description),
         }
 
     def create_variable_group(self, body: Json) -> Json:
-        """Create a variable group, on the organization route [§6.1]."""
+        """Create a variable group, on the organization route.
+
+        [distributedtask/variablegroups/add]
+        """
         return self.client.post("_apis/distributedtask/variablegroups", body)
 
     def update_variable_group(self, group_id: int, body: Json) -> Json:
-        """Replace a variable group (full body, organization route) [§6.2]."""
+        """Replace a variable group (full body, organization route).
+
+        [distributedtask/variablegroups]
+        """
         return self.client.put(f"_apis/distributedtask/variablegroups/{group_id}", body)
 
     def create_federated_endpoint(
@@ -254,7 +272,10 @@ class AzureDevOps:
         tenant_id: str,
         client_id: str,
     ) -> Json:
-        """An Azure Resource Manager connection, workload identity federation, manual [§7.1]."""
+        """An Azure Resource Manager connection, workload identity federation, manual.
+
+        [serviceendpoint/endpoints]
+        """
         body = {
             "name": name,
             "type": "AzureRM",
@@ -273,14 +294,12 @@ class AzureDevOps:
                 "parameters": {"tenantid": tenant_id, "serviceprincipalid": client_id},
             },
             "isShared": False,
-            "serviceEndpointProjectReferences": project_reference(
-                project, name, description
-            ),
+            "serviceEndpointProjectReferences": project_reference(project, name, description),
         }
         return self.client.post("_apis/serviceendpoint/endpoints", body)
 
     def create_pipeline(self, name: str, yaml_path: str, repository: Json) -> Json:
-        """A YAML pipeline in the root folder [§4.1]."""
+        """A YAML pipeline in the root folder [pipelines/pipelines/create]."""
         body = {
             "name": name,
             "folder": ROOT_FOLDER,
@@ -299,17 +318,36 @@ class AzureDevOps:
     def authorize_pipelines(
         self, resource_type: str, resource_id: str, pipeline_ids: set[int]
     ) -> Json:
-        """Let these pipelines use the resource [§6.3]."""
+        """Let these pipelines use the resource [approvalsandchecks/pipeline-permissions]."""
         path = f"{self.p}/_apis/pipelines/pipelinepermissions/{resource_type}/{quote(resource_id)}"
-        body = {
-            "pipelines": [
-                {"id": pid, "authorized": True} for pid in sorted(pipeline_ids)
-            ]
-        }
+        body = {"pipelines": [{"id": pid, "authorized": True} for pid in sorted(pipeline_ids)]}
         return self.client.patch(path, body, api_version=PREVIEW)
 
+    @staticmethod
+    def policy_settings(policy_type: str, repository: Json, ci_pipeline: Json) -> Json:
+        """What each of the two branch policies on ``main`` holds [policy/configurations]."""
+        scope = [
+            {"repositoryId": repository["id"], "refName": "refs/heads/main", "matchKind": "exact"}
+        ]
+        if policy_type == MIN_REVIEWERS_POLICY:
+            return {
+                "minimumApproverCount": 1,
+                "creatorVoteCounts": False,
+                "allowDownvotes": False,
+                "resetOnSourcePush": True,
+                "scope": scope,
+            }
+        return {
+            "buildDefinitionId": ci_pipeline["id"],
+            "displayName": ci_pipeline["name"],
+            "queueOnSourceUpdateOnly": True,
+            "manualQueueOnly": False,
+            "validDuration": 720,
+            "scope": scope,
+        }
+
     def create_branch_policy(self, policy_type: str, settings: Json) -> Json:
-        """A blocking, enabled branch policy [§8]."""
+        """A blocking, enabled branch policy [policy/configurations]."""
         body = {
             "isEnabled": True,
             "isBlocking": True,

@@ -1,4 +1,4 @@
-"""Azure DevOps setup: organization URLs, settings, secrets, remote URLs (no network)."""
+"""The tool's settings: organization URLs, azure-devops.json, secrets, remote URLs (no network)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,32 @@ from pathlib import Path
 
 import pytest
 
-from ops.azure_devops import config, names
-from ops.azure_devops.git import clean_remote_url
+from mlops_template import cli, organization
+from mlops_template import settings as config
+from mlops_template.git import clean_remote_url
+
+SETTINGS = {
+    "organization_url": "",
+    "project": "ML Platform",
+    "repository": "churn-model",
+    "pipelines": {
+        "ci": {"name": "churn-model-ci", "yaml": "pipelines/ci.yml"},
+        "model_build": {"name": "churn-model-model-build", "yaml": "pipelines/model-build.yml"},
+        "release": {"name": "churn-model-release", "yaml": "pipelines/release.yml"},
+    },
+    "environments": {"qa": "churn-model-qa", "prod": "churn-model-prod"},
+    "variable_group": "churn-model-settings",
+    "service_connection": "churn-model-azure",
+    "variables": {"AZUREML_WORKSPACE": "ws"},
+}
+
+
+@pytest.fixture(autouse=True)
+def settings_file(tmp_path: Path) -> Path:
+    """A project folder holding azure-devops.json."""
+    path = tmp_path / config.SETTINGS_FILE
+    path.write_text(json.dumps(SETTINGS))
+    return path
 
 
 @pytest.mark.parametrize(
@@ -19,22 +43,24 @@ from ops.azure_devops.git import clean_remote_url
         "https://dev.azure.com/contoso/",
         "https://contoso.visualstudio.com",
         "https://contoso.visualstudio.com/DefaultCollection/",
+        "https://DEV.AZURE.COM/contoso",
+        "https://contoso.VisualStudio.com/DefaultCollection",
     ],
 )
 def test_organization_urls_call_the_canonical_hosts(
     url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv(config.IDENTITY_URL_VARIABLE, raising=False)
-    organization = config.parse_organization_url(url)
-    assert organization.name == "contoso"
-    assert organization.rest_url == "https://dev.azure.com/contoso"
-    assert organization.identity_url == "https://vssps.dev.azure.com/contoso"
+    parsed = organization.parse(url)
+    assert parsed.name == "contoso"
+    assert parsed.rest_url == "https://dev.azure.com/contoso"
+    assert parsed.identity_url == "https://vssps.dev.azure.com/contoso"
 
 
 def test_another_base_serves_identities_under_it() -> None:
-    organization = config.parse_organization_url("http://127.0.0.1:8123/contoso")
-    assert organization.rest_url == "http://127.0.0.1:8123/contoso"
-    assert organization.identity_url == "http://127.0.0.1:8123/_vssps/contoso"
+    parsed = organization.parse("http://127.0.0.1:8123/contoso")
+    assert parsed.rest_url == "http://127.0.0.1:8123/contoso"
+    assert parsed.identity_url == "http://127.0.0.1:8123/_vssps/contoso"
 
 
 def test_the_identity_url_can_be_overridden(
@@ -51,10 +77,10 @@ def test_the_identity_url_can_be_overridden(
 )
 def test_a_bad_organization_url_names_it_and_the_form_to_use(url: str) -> None:
     with pytest.raises(
-        config.ConfigurationError,
+        organization.OrganizationUrlError,
         match=re.escape("https://dev.azure.com/<organization>"),
     ):
-        config.parse_organization_url(url)
+        organization.parse(url)
 
 
 def test_settings_come_from_the_answers_and_options_win(tmp_path: Path) -> None:
@@ -66,10 +92,21 @@ def test_settings_come_from_the_answers_and_options_win(tmp_path: Path) -> None:
     )
     assert settings.project == "Other"
     assert settings.approvers == ("ana@contoso.com", "li@contoso.com")
-    assert settings.repository == names.PROJECT_SLUG
-    assert set(settings.variables) == set(
-        names.REQUIRED_VARIABLES + names.OPTIONAL_VARIABLES
-    )
+    assert settings.repository == "churn-model"
+    assert settings.names.environments == ("churn-model-qa", "churn-model-prod")
+    assert settings.variables == {"AZUREML_WORKSPACE": "ws"}
+
+
+def test_a_settings_file_without_a_name_says_which(tmp_path: Path, settings_file: Path) -> None:
+    broken = {key: value for key, value in SETTINGS.items() if key != "variable_group"}
+    settings_file.write_text(json.dumps(broken))
+    with pytest.raises(config.ConfigurationError, match="variable_group"):
+        config.load(tmp_path, organization_url="https://dev.azure.com/contoso")
+
+
+def test_no_settings_file_says_where_to_run(tmp_path: Path) -> None:
+    with pytest.raises(config.ConfigurationError, match="root of a project"):
+        config.load(tmp_path / "elsewhere")
 
 
 def test_no_organization_url_says_how_to_give_one(tmp_path: Path) -> None:
@@ -82,9 +119,7 @@ def settings_in(project_dir: Path) -> config.Settings:
 
 
 def test_the_storage_secret_comes_from_secrets_json(tmp_path: Path) -> None:
-    (tmp_path / "secrets.json").write_text(
-        json.dumps({"connection_string": "Account=x;Key=y"})
-    )
+    (tmp_path / "secrets.json").write_text(json.dumps({"connection_string": "Account=x;Key=y"}))
     assert settings_in(tmp_path).secret_variables() == {
         "AZURE_STORAGE_CONNECTION_STRING": "Account=x;Key=y"
     }
@@ -103,18 +138,14 @@ def test_no_secrets_json_means_no_secret(tmp_path: Path) -> None:
 
 def test_a_broken_secrets_json_names_the_file_not_its_content(tmp_path: Path) -> None:
     (tmp_path / "secrets.json").write_text('{"connection_string": "AccountKey=c2Vj')
-    with pytest.raises(
-        config.ConfigurationError, match=re.escape("secrets.json")
-    ) as caught:
+    with pytest.raises(config.ConfigurationError, match=re.escape("secrets.json")) as caught:
         settings_in(tmp_path).secret_variables()
     assert "c2Vj" not in str(caught.value)
 
 
 def test_remote_urls_lose_their_user_info() -> None:
     url = "https://contoso@dev.azure.com/contoso/My%20Project/_git/repo"
-    assert (
-        clean_remote_url(url) == "https://dev.azure.com/contoso/My%20Project/_git/repo"
-    )
+    assert clean_remote_url(url) == "https://dev.azure.com/contoso/My%20Project/_git/repo"
     assert clean_remote_url("http://org@127.0.0.1:8123/org/p/_git/r") == (
         "http://127.0.0.1:8123/org/p/_git/r"
     )
@@ -123,8 +154,6 @@ def test_remote_urls_lose_their_user_info() -> None:
 def test_the_token_comes_from_the_environment_first(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from ops.azure_devops import cli
-
     monkeypatch.setenv(cli.PAT_VARIABLE, " from-env ")
     monkeypatch.setattr(cli.getpass, "getpass", lambda prompt: pytest.fail("prompted"))
     assert cli.read_pat(interactive=True) == "from-env"
@@ -133,8 +162,6 @@ def test_the_token_comes_from_the_environment_first(
 def test_the_token_is_asked_for_only_on_a_terminal(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from ops.azure_devops import cli
-
     monkeypatch.delenv(cli.PAT_VARIABLE, raising=False)
     monkeypatch.setattr(cli.getpass, "getpass", lambda prompt: "typed")
     assert cli.read_pat(interactive=True) == "typed"

@@ -62,9 +62,7 @@ class Repository:
                 env[f"GIT_CONFIG_VALUE_{index}"] = value
         return env
 
-    def _git(
-        self, args: tuple[str, ...], authenticated: bool
-    ) -> subprocess.CompletedProcess:
+    def _git(self, args: tuple[str, ...], authenticated: bool) -> subprocess.CompletedProcess:
         try:
             return subprocess.run(
                 ["git", *args],
@@ -75,9 +73,7 @@ class Repository:
                 check=False,
             )
         except FileNotFoundError:
-            raise GitError(
-                "git was not found on PATH: install git, then run again"
-            ) from None
+            raise GitError("git was not found on PATH: install git, then run again") from None
 
     def run(self, *args: str, authenticated: bool = False, check: bool = True) -> str:
         """Run git in the repository; return stdout. Raises GitError on failure."""
@@ -95,9 +91,7 @@ class Repository:
 
     def head(self) -> str | None:
         """The commit ``main`` points at, or None when there is none."""
-        out = self.run(
-            "rev-parse", "--verify", "--quiet", REF + "^{commit}", check=False
-        )
+        out = self.run("rev-parse", "--verify", "--quiet", REF + "^{commit}", check=False)
         return out or None
 
     def has_commit(self, sha: str) -> bool:
@@ -107,6 +101,10 @@ class Repository:
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         """Whether ``descendant`` contains ``ancestor`` in its history."""
         return self.succeeds("merge-base", "--is-ancestor", ancestor, descendant)
+
+    def merge_base(self, one: str, other: str) -> str | None:
+        """The newest common ancestor of two commits, or None when they share no history."""
+        return self.run("merge-base", one, other, check=False) or None
 
     def fetch(self, url: str, ref: str = REF) -> None:
         """Fetch ``ref`` from ``url`` into FETCH_HEAD (a read), to compare histories."""

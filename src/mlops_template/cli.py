@@ -1,0 +1,169 @@
+"""``mlops-template provision [--dry-run]``: set up Azure DevOps for a generated project.
+
+Run it from the project's root folder (the one holding ``azure-devops.json``); the
+post-generation hook runs the same code. The personal access token comes from
+``AZURE_DEVOPS_EXT_PAT`` or, when a terminal is attached, a hidden prompt; it is
+never an argument. Exit codes: 0 done, 1 failed (nothing created is lost; run it
+again), 2 bad usage or settings, 3 done but something is left to do by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import os
+import shlex
+import shutil
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from . import report
+from .apply import Apply, ProvisioningError
+from .client import AzureDevOpsClient
+from .errors import AzureDevOpsError, header_safe
+from .git import GitError, Repository
+from .lock import project_lock
+from .lookup import Lookup
+from .plan import Verb, make_plan
+from .resources import AzureDevOps
+from .settings import ConfigurationError, Settings, find_project_dir, load
+
+PAT_VARIABLE = "AZURE_DEVOPS_EXT_PAT"
+PACKAGE_SOURCE = Path(__file__).resolve().parents[1]  # the folder holding mlops_template/
+
+OK, FAILED, USAGE, INCOMPLETE = 0, 1, 2, 3
+
+
+def resume_command(project_dir: Path) -> str:
+    """The command that runs provisioning again, as it works from this install.
+
+    ``mlops-template`` when that console script is on PATH and runs this code; else
+    this interpreter with this package's folder on ``PYTHONPATH`` (a bake from a
+    template checkout). It asks for the token, or reads ``AZURE_DEVOPS_EXT_PAT``.
+    """
+    script = shutil.which("mlops-template")
+    if script and Path(script).resolve().parent == Path(sys.executable).resolve().parent:
+        tool = "mlops-template provision"
+    else:
+        tool = (
+            f"PYTHONPATH={shlex.quote(str(PACKAGE_SOURCE))} "
+            f"{shlex.quote(sys.executable)} -m mlops_template provision"
+        )
+    return f"cd {shlex.quote(str(project_dir))} && {tool}"
+
+
+def read_pat(interactive: bool | None = None) -> str | None:
+    """The token from the environment, else a hidden prompt on a terminal, else None."""
+    pat = os.environ.get(PAT_VARIABLE, "").strip()
+    if pat:
+        return pat
+    if interactive is None:
+        interactive = sys.stdin.isatty()
+    if not interactive:
+        return None
+    return getpass.getpass("Azure DevOps personal access token (input hidden): ").strip() or None
+
+
+def run(settings: Settings, pat: str, console: Console, *, dry_run: bool = False) -> int:
+    """Look up, plan, show the plan, then (unless dry-run) apply it. Returns an exit code."""
+    organization = settings.organization
+    wait = lambda message: report.show_wait(console, message)  # noqa: E731
+    client = AzureDevOpsClient(organization.rest_url, organization.identity_url, pat, on_wait=wait)
+    devops = AzureDevOps(client, settings.project)
+    git = Repository(settings.project_dir, pat)
+    resume = resume_command(settings.project_dir)
+    try:
+        with project_lock(organization.name, settings.project, wait, timeout=900.0):
+            with console.status("Looking up what exists in Azure DevOps..."):
+                state = Lookup(settings, devops, git, on_wait=wait)()
+            plan = make_plan(state, settings)
+            report.show_plan(console, settings, plan)
+            if plan.blockers:
+                report.show_blockers(console, plan.blockers, resume)
+                return FAILED
+            if dry_run:
+                report.dry_run(console, client.counters.requests, client.counters.writes)
+                return OK
+            with report.progress(console, len(plan.changes)) as advance:
+                Apply(settings, devops, git, state, plan, on_progress=advance).run()
+    except (ProvisioningError, AzureDevOpsError, GitError, ConfigurationError, TimeoutError) as e:
+        report.show_failure(console, e, resume)
+        return FAILED
+    except KeyboardInterrupt:
+        report.show_interrupted(console, resume)
+        return FAILED
+    report.show_result(console, settings, state, client.counters.requests, client.counters.writes)
+    manual = any(action.verb is Verb.MANUAL for action in plan.actions)
+    return INCOMPLETE if manual else OK
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mlops-template",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    provision = commands.add_parser(
+        "provision", help="create what is missing in Azure DevOps (safe to run again)"
+    )
+    add = provision.add_argument
+    add("--dry-run", action="store_true", help="show what exists and what would be done")
+    add("--project-dir", type=Path, help="the generated project (default: the current folder)")
+    add("--organization", help="organization URL (default: azure-devops.json)")
+    add("--project", help="Azure DevOps project name")
+    add("--repository", help="repository name (default: the project slug)")
+    add("--create-project", action="store_true", default=None,
+        help="create the Azure DevOps project if it does not exist")  # fmt: skip
+    add("--approver", action="append", dest="approvers", metavar="EMAIL",
+        help="release approver's e-mail (repeat; default: the token's owner)")  # fmt: skip
+    add("--subscription-id", dest="azure_subscription_id")
+    add("--tenant-id", dest="azure_tenant_id")
+    add("--client-id", dest="azure_client_id",
+        help="app registration / managed identity of the service connection")  # fmt: skip
+    add("-v", "--verbose", action="store_true", help="log every retry")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    console = Console()
+    start = (args.project_dir or Path.cwd()).resolve()
+    project_dir = find_project_dir(start) or start
+    try:
+        settings = load(
+            project_dir,
+            organization_url=args.organization,
+            project=args.project,
+            repository=args.repository,
+            create_project=args.create_project,
+            approvers=args.approvers,
+            azure_subscription_id=args.azure_subscription_id,
+            azure_tenant_id=args.azure_tenant_id,
+            azure_client_id=args.azure_client_id,
+        )
+        pat = read_pat()
+        if pat:
+            header_safe(pat)
+    except (ConfigurationError, ValueError) as error:
+        console.print(f"[red]Error:[/red] {error}", highlight=False)
+        return USAGE
+    except (KeyboardInterrupt, EOFError):
+        console.print(f"Interrupted. To run it again: {resume_command(project_dir)}")
+        return FAILED
+    if not pat:
+        console.print(
+            f"[red]Error:[/red] no personal access token: set {PAT_VARIABLE} "
+            "(or run this in a terminal to be asked for it).",
+            highlight=False,
+        )
+        return USAGE
+    return run(settings, pat, console, dry_run=args.dry_run)

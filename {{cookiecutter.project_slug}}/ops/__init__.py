@@ -1,1 +1,0 @@
-"""Operations code of the project: how it is built and released, not the model."""
