@@ -14,6 +14,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "docs" / "scripts"))
 from prompt_table import load_hook  # noqa: E402, F401  (the hook tests import it from here)
 
+# The fixtures `fake` (the Azure DevOps double) and `baker` of the provisioning tests.
+pytest_plugins = ["provisioning_env"]
+
 COOKIECUTTER_JSON = json.loads((REPO_ROOT / "cookiecutter.json").read_text(encoding="utf-8"))
 
 # Answers that must survive rendering into TOML, JSON, Markdown and Python.

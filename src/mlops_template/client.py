@@ -45,6 +45,8 @@ RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 # Waits longer than this are announced (``on_wait``), never silent.
 ANNOUNCE_AFTER = 5.0
 IDEMPOTENT_METHODS = frozenset({"GET", "PUT", "PATCH", "DELETE"})
+# Seconds to wait for an answer (connect and read).
+TIMEOUT = 30.0
 
 
 @dataclass
@@ -68,7 +70,7 @@ class AzureDevOpsClient:
         identity_url: str,
         pat: str,
         *,
-        timeout: float = 30.0,
+        timeout: float | None = None,
         attempts: int = 6,
         max_delay: float = 30.0,
         max_wait: float = 120.0,
@@ -83,7 +85,7 @@ class AzureDevOpsClient:
             self._pat = header_safe(pat)
         except ValueError as error:
             raise AuthenticationError(str(error)) from None
-        self._timeout = timeout
+        self._timeout = timeout or TIMEOUT
         self._attempts = attempts
         self._max_delay = max_delay
         self._max_wait = max_wait

@@ -149,6 +149,8 @@ class _Fault:
     retry_after: float | None
     apply_first: bool
     skip: int
+    drop: bool = False  # close the connection instead of answering
+    delay: float = 0.0  # seconds to wait before answering
 
     def matches(self, method: str, path: str) -> bool:
         if self.method and self.method.upper() != method.upper():
@@ -163,6 +165,8 @@ class _Resp:
     content_type: str | None = None
     headers: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     authenticated: bool = True
+    drop: bool = False
+    delay: float = 0.0
 
 
 class _ApiError(Exception):
@@ -292,6 +296,8 @@ class FakeAzureDevOps:
         self._identities: dict[str, dict[str, Any]] = {}
         self._requests: list[Recorded] = []
         self._faults: list[_Fault] = []
+        self._stale: list[str] = []
+        self._received: list[float] = []
         self._retry_after_ok: list[float] = []
         self._identities[self.owner_id] = {
             "id": self.owner_id,
@@ -537,18 +543,54 @@ class FakeAzureDevOps:
         retry_after: float | None = None,
         apply_first: bool = False,
         skip: int = 0,
+        drop: bool = False,
+        delay: float = 0.0,
     ) -> None:
         """Answer the next ``times`` matching requests (after ``skip`` matching ones) ``status``.
 
         Matching: ``method`` (any if None) and ``path_contains`` (case-insensitive substring of
         the decoded path). 429 carries ``Retry-After`` (default 1) and the ``X-RateLimit-*``
         headers. ``apply_first``: perform the request (state changes), then answer the fault.
+        ``status`` 0 answers what the request really gets (with ``apply_first``). ``drop``:
+        close the connection without an answer (a lost answer); ``delay``: wait that long
+        before answering (an answer that comes after the client's timeout).
         Faults are checked after authentication and apply to git smart HTTP too.
         """
         with self._lock:
             self._faults.append(
-                _Fault(status, times, method, path_contains, retry_after, apply_first, skip)
-            )
+                _Fault(
+                    status, times, method, path_contains, retry_after, apply_first, skip, drop,
+                    delay,
+                )
+            )  # fmt: skip
+
+    def stale_lists(self, path_contains: str, times: int = 1) -> None:
+        """The next ``times`` matching GETs answer an empty list, as a lagging replica would.
+
+        Azure DevOps reads may lag a write just made ("eventual consistency" of list
+        queries is not promised away by the REST reference); this models the worst case.
+        """
+        with self._lock:
+            self._stale.extend([path_contains.lower()] * times)
+
+    @property
+    def received_times(self) -> list[float]:
+        """When (``time.monotonic()``) each request of :attr:`requests` was received."""
+        with self._lock:
+            return list(self._received)
+
+    def add_pending_project(self, name: str, *, reads: int = 3) -> None:
+        """A project whose creation was queued: ``createPending`` for ``reads`` project GETs.
+
+        Until then its repository, environments and the rest do not exist (TF200016);
+        its creation operation is unknown to the caller (as after an interrupted run).
+        """
+        op_id = str(uuid.uuid4())
+        with self._lock:
+            self._operations[op_id] = {
+                "id": op_id, "name": name, "description": "", "visibility": "private",
+                "process_id": PROCESSES[0][0], "polls": 0, "needed": reads, "done": False,
+            }  # fmt: skip
 
     def retry_after_on_success(self, seconds: float, times: int = 1) -> None:
         """The next ``times`` 2xx responses carry ``Retry-After: seconds``."""
@@ -575,6 +617,7 @@ class FakeAzureDevOps:
         record = Recorded(method, path, query, headers, body, 0, is_write)
         with self._lock:
             self._requests.append(record)
+            self._received.append(time.monotonic())
         try:
             resp = self._respond(method, split.path, split.query, query, h.headers, body)
         except Exception:  # a bug in the double: answer 500, say where
@@ -582,6 +625,11 @@ class FakeAzureDevOps:
             resp = self._error(500, "VssServiceException", "TF400898: An Internal Error Occurred.")
         with self._lock:
             record.status = resp.status
+        if resp.delay:
+            time.sleep(resp.delay)
+        if resp.drop:
+            h.close_connection = True
+            return
         h.send_response(resp.status)
         h.send_header("ActivityId", str(uuid.uuid4()))
         if resp.authenticated:
@@ -608,13 +656,20 @@ class FakeAzureDevOps:
             return self._unauthorized(git=git_target is not None, headers=headers)
         fault = self._take_fault(method, unquote(raw_path))
         if fault and not fault.apply_first:
-            return self._fault_response(fault)
+            resp = self._fault_response(fault)
+            resp.drop, resp.delay = fault.drop, fault.delay
+            return resp
         if git_target is not None:
             resp = self._git(method, git_target, raw_query, headers, body, user)
         else:
             resp = self._rest(method, raw_path, segs, query, headers, body)
         if fault:
-            return self._fault_response(fault)
+            if fault.status:
+                resp = self._fault_response(fault)
+            resp.drop, resp.delay = fault.drop, fault.delay
+            return resp
+        if method == "GET" and resp.status == 200:
+            resp = self._maybe_stale(unquote(raw_path), resp)
         if 200 <= resp.status < 300:
             with self._lock:
                 if self._retry_after_ok:
@@ -664,6 +719,14 @@ class FakeAzureDevOps:
                     self._faults = [f for f in self._faults if f.times > 0]
                     return fault
         return None
+
+    def _maybe_stale(self, path: str, resp: _Resp) -> _Resp:
+        with self._lock:
+            match = next((p for p in self._stale if p in path.lower()), None)
+            if match is None:
+                return resp
+            self._stale.remove(match)
+        return self._json(200, self._list([]))
 
     def _fault_response(self, fault: _Fault) -> _Resp:
         messages = {
@@ -1116,7 +1179,27 @@ class FakeAzureDevOps:
         items = sorted(self._projects.values(), key=lambda p: p["name"].lower())
         return self._paged(req, [self._project_json(p) for p in items])
 
+    def _pending_project(self, key: str) -> dict[str, Any] | None:
+        """A project being created, as Projects - Get shows it (state createPending)."""
+        with self._lock:
+            op = next(
+                (o for o in self._operations.values()
+                 if not o["done"] and o["name"].lower() == key.lower()),
+                None,
+            )  # fmt: skip
+            if op is None:
+                return None
+            op["polls"] += 1
+            if op["polls"] >= op["needed"]:
+                self._finish_operation(op)
+                return None
+        return {"id": op["id"], "name": op["name"], "state": "createPending", "revision": 0,
+                "visibility": op["visibility"]}  # fmt: skip
+
     def _project_get(self, req: _Req) -> _Resp:
+        pending = self._pending_project(req.params["p"])
+        if pending is not None:
+            return self._json(200, pending, req.api_version)
         project = self._find_project(req.params["p"])
         if project is None:
             raise _ApiError(
