@@ -10,12 +10,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from . import bodies
+from .bodies import BUILD_VALIDATION_POLICY, MIN_REVIEWERS_POLICY, Json
 from .errors import AzureDevOpsError
 from .git import REF, GitError, Repository, clean_remote_url
 from .lookup import State, parallel, pipeline_ids, uses
 from .once import create_once
 from .plan import Action, Key, Plan
-from .resources import BUILD_VALIDATION_POLICY, MIN_REVIEWERS_POLICY, AzureDevOps, Json
+from .resources import AzureDevOps
 from .settings import Settings
 
 APPROVAL_TIMEOUT_MINUTES = 7 * 24 * 60
@@ -179,7 +181,7 @@ class Apply:
         project = self.state.project
         assert project is not None
         if group is None:
-            body = devops.variable_group_body(name, self.description, self.plan.variables, project)
+            body = bodies.variable_group(name, self.description, self.plan.variables, project)
             self.state.variable_group = create_once(
                 f"variable group {name!r}",
                 lambda: devops.variable_group(name),
@@ -190,7 +192,7 @@ class Apply:
         # Add what is missing; never overwrite what someone changed in Azure DevOps.
         variables = {**(group.get("variables") or {})}
         variables.update({key: self.plan.variables[key] for key in self.plan.missing_variables})
-        body = devops.variable_group_body(name, self.description, variables, project)
+        body = bodies.variable_group(name, self.description, variables, project)
         self.state.variable_group = devops.update_variable_group(group["id"], body)
 
     def _service_connection(self, action: Action) -> None:
@@ -199,13 +201,15 @@ class Apply:
         self.state.endpoint = create_once(
             f"service connection {action.name!r}",
             lambda: devops.endpoint(action.name),
-            lambda: devops.create_federated_endpoint(
-                action.name,
-                self.description,
-                project,
-                subscription_id=s.azure_subscription_id,
-                tenant_id=s.azure_tenant_id,
-                client_id=s.azure_client_id,
+            lambda: devops.create_endpoint(
+                bodies.federated_endpoint(
+                    action.name,
+                    self.description,
+                    project,
+                    subscription_id=s.azure_subscription_id,
+                    tenant_id=s.azure_tenant_id,
+                    client_id=s.azure_client_id,
+                )
             ),
             refused_twice=True,
         )
@@ -239,8 +243,6 @@ class Apply:
         self.state.policies[policy_type] = create_once(
             f"the {action.name} branch policy on 'main'",
             lambda: self.devops.branch_policies(repo["id"], REF).get(policy_type),
-            lambda: self.devops.create_branch_policy(
-                policy_type, self.devops.policy_settings(policy_type, repo, ci)
-            ),
+            lambda: self.devops.create_branch_policy(bodies.branch_policy(policy_type, repo, ci)),
             refused_twice=False,
         )

@@ -10,7 +10,6 @@ the resource up again first (see ``steps.Provisioner._create``).
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import threading
@@ -22,12 +21,10 @@ from typing import Any
 
 import requests
 
+from . import responses
 from .errors import (
-    ALREADY_EXISTS_TYPE_KEYS,
-    AlreadyExistsError,
     AuthenticationError,
     AzureDevOpsError,
-    PermissionDeniedError,
     ThrottledError,
     TooLongThrottledError,
     TransientError,
@@ -269,7 +266,7 @@ class AzureDevOpsClient:
                     self._sleep(self._backoff(attempt, None))
                     continue
                 raise TransientError(reason, method=method, url=url) from None
-            retry_after = _retry_after(response)
+            retry_after = responses.retry_after(response)
             status = response.status_code
             if status in RETRYABLE_STATUS:
                 throttled = status == 429
@@ -281,74 +278,14 @@ class AzureDevOpsClient:
                     continue
                 if throttled:  # waited out above, before the caller's lookup or re-send
                     self._wait_turn()
-                    raise _error(response, method, url, ThrottledError)
-                raise _error(response, method, url, TransientError)
+                    raise responses.error(response, method, url, ThrottledError)
+                raise responses.error(response, method, url, TransientError)
             if retry_after:
                 self._slow_down(retry_after, method, url)
-            return _parse(response, method, url), response.headers
+            return responses.parse(response, method, url), response.headers
         raise AssertionError("unreachable")  # pragma: no cover
 
 
 def quote(name: str) -> str:
     """A name as one URL path segment."""
     return requests.utils.quote(name, safe="")
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    try:
-        return max(float(value), 0.0) if value else None
-    except ValueError:
-        return None
-
-
-def _parse(response: requests.Response, method: str, url: str) -> Any:
-    status = response.status_code
-    content_type = response.headers.get("Content-Type", "")
-    if (
-        status == 401
-        or status == 203
-        or (200 <= status < 300 and response.content and "application/json" not in content_type)
-    ):
-        raise AuthenticationError(
-            "Azure DevOps refused the personal access token (expired, revoked, made for another "
-            "organization, or missing a scope). " + scopes_hint(),
-            status=status,
-            method=method,
-            url=url,
-            activity_id=response.headers.get("ActivityId", ""),
-        )
-    if status == 403:
-        raise _error(response, method, url, PermissionDeniedError)
-    if status >= 300:
-        error = _error(response, method, url, AzureDevOpsError)
-        if method == "POST" and (status == 409 or error.type_key in ALREADY_EXISTS_TYPE_KEYS):
-            raise _error(response, method, url, AlreadyExistsError)
-        raise error
-    if not response.content:
-        return None
-    return response.json()
-
-
-def _error(
-    response: requests.Response, method: str, url: str, kind: type[AzureDevOpsError]
-) -> AzureDevOpsError:
-    message, type_key = response.reason or "error", ""
-    try:
-        body = response.json()
-    except (ValueError, json.JSONDecodeError):
-        text = response.text.strip()
-        if text and len(text) < 500:
-            message = text
-    else:
-        if isinstance(body, dict):
-            message = body.get("message") or message
-            type_key = body.get("typeKey") or ""
-    return kind(
-        message,
-        status=response.status_code,
-        type_key=type_key,
-        activity_id=response.headers.get("ActivityId", ""),
-        method=method,
-        url=url,
-    )

@@ -11,8 +11,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from .bodies import BUILD_VALIDATION_POLICY, MIN_REVIEWERS_POLICY, Json
 from .lookup import Branch, State, pipeline_ids, uses
-from .resources import BUILD_VALIDATION_POLICY, MIN_REVIEWERS_POLICY, Json
 from .settings import Settings
 
 POLICY_LABELS = {

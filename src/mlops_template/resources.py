@@ -10,31 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import bodies
+from .bodies import APPROVAL_CHECK_TYPE, ROOT_FOLDER, Json
 from .client import PREVIEW, AzureDevOpsClient, quote
 from .errors import AzureDevOpsError
-
-Json = dict[str, Any]
-
-APPROVAL_CHECK_TYPE = "8c6f20a7-a545-4486-9777-f762fafe0d4d"
-MIN_REVIEWERS_POLICY = "fa4e907d-c16b-4a4c-9dfa-4906e5d171dd"
-BUILD_VALIDATION_POLICY = "0609b952-1397-4640-95ec-e00a01b2c241"
-ROOT_FOLDER = "\\"
 
 
 def named(items: list[Json], name: str) -> Json | None:
     """The item called ``name`` (Azure DevOps compares names case-insensitively)."""
     return next((item for item in items if item.get("name", "").lower() == name.lower()), None)
-
-
-def project_reference(project: Json, name: str, description: str) -> list[Json]:
-    """The ``…ProjectReferences`` list that shares an org-level resource with the project."""
-    return [
-        {
-            "name": name,
-            "description": description,
-            "projectReference": {"id": project["id"], "name": project["name"]},
-        }
-    ]
 
 
 class AzureDevOps:
@@ -165,24 +149,13 @@ class AzureDevOps:
         )
         return identities[0]["id"] if identities else None
 
-    # -- changes ----------------------------------------------------------------------
+    # -- changes (bodies: see ``bodies``) ---------------------------------------------
 
     def create_project(self, description: str) -> Json:
-        """Queue the project's creation with the default process; returns an operation.
-
-        [core/projects/create]
-        """
+        """Queue the project creation (default process); an operation [core/projects/create]."""
         processes = self.client.list("_apis/process/processes")
         default = next((p for p in processes if p.get("isDefault")), None)
-        capabilities: Json = {"versioncontrol": {"sourceControlType": "Git"}}
-        if default:
-            capabilities["processTemplate"] = {"templateTypeId": default["id"]}
-        body = {
-            "name": self.project_name,
-            "description": description,
-            "visibility": "private",
-            "capabilities": capabilities,
-        }
+        body = bodies.project(self.project_name, description, default["id"] if default else None)
         return self.client.post("_apis/projects", body)
 
     def create_repository(self, name: str) -> Json:
@@ -190,168 +163,46 @@ class AzureDevOps:
         return self.client.post(f"{self.p}/_apis/git/repositories", {"name": name})
 
     def set_default_branch(self, repository_id: str, ref: str) -> Json:
-        """Make ``ref`` the default branch [git/refs/list]."""
-        return self.client.patch(
-            f"{self.p}/_apis/git/repositories/{repository_id}", {"defaultBranch": ref}
-        )
+        """Make ``ref`` the default branch [git/repositories/update]."""
+        path = f"{self.p}/_apis/git/repositories/{repository_id}"
+        return self.client.patch(path, {"defaultBranch": ref})
 
     def create_environment(self, name: str, description: str) -> Json:
-        """Create an environment [distributedtask/environments]."""
-        return self.client.post(
-            f"{self.p}/_apis/distributedtask/environments",
-            {"name": name, "description": description},
-        )
+        """Create an environment [distributedtask/environments/add]."""
+        body = {"name": name, "description": description}
+        return self.client.post(f"{self.p}/_apis/distributedtask/environments", body)
 
-    def add_approval(
-        self,
-        environment: Json,
-        approver_ids: list[str],
-        instructions: str,
-        timeout: int,
-    ) -> Json:
-        """An Approval check on the environment: any one approver suffices.
-
-        [approvalsandchecks/check-configurations]
-        """
-        body = {
-            "type": {"id": APPROVAL_CHECK_TYPE, "name": "Approval"},
-            "settings": {
-                "approvers": [{"id": identity} for identity in approver_ids],
-                "executionOrder": "anyOrder",
-                "minRequiredApprovers": 1,
-                "instructions": instructions,
-                "blockedApprovers": [],
-                "requesterCannotBeApprover": False,
-            },
-            "resource": {
-                "type": "environment",
-                "id": str(environment["id"]),
-                "name": environment["name"],
-            },
-            "timeout": timeout,
-        }
-        return self.client.post(
-            f"{self.p}/_apis/pipelines/checks/configurations", body, api_version=PREVIEW
-        )
-
-    @staticmethod
-    def variable_group_body(name: str, description: str, variables: Json, project: Json) -> Json:
-        """A variable group shared with the project [distributedtask/variablegroups/add].
-
-        Secret variables are ``{"value": ..., "isSecret": true}``.
-        """
-        return {
-            "name": name,
-            "description": description,
-            "type": "Vsts",
-            "variables": variables,
-            "variableGroupProjectReferences": project_reference(project, name, description),
-        }
+    def add_approval(self, environment: Json, approver_ids: list[str], instructions: str,
+                     timeout: int) -> Json:  # fmt: skip
+        """An Approval check on the environment [approvalsandchecks/check-configurations/add]."""
+        body = bodies.approval_check(environment, approver_ids, instructions, timeout)
+        path = f"{self.p}/_apis/pipelines/checks/configurations"
+        return self.client.post(path, body, api_version=PREVIEW)
 
     def create_variable_group(self, body: Json) -> Json:
-        """Create a variable group, on the organization route.
-
-        [distributedtask/variablegroups/add]
-        """
+        """Create a variable group, organization route [distributedtask/variablegroups/add]."""
         return self.client.post("_apis/distributedtask/variablegroups", body)
 
     def update_variable_group(self, group_id: int, body: Json) -> Json:
-        """Replace a variable group (full body, organization route).
-
-        [distributedtask/variablegroups]
-        """
+        """Replace a variable group (full body) [distributedtask/variablegroups/update]."""
         return self.client.put(f"_apis/distributedtask/variablegroups/{group_id}", body)
 
-    def create_federated_endpoint(
-        self,
-        name: str,
-        description: str,
-        project: Json,
-        *,
-        subscription_id: str,
-        tenant_id: str,
-        client_id: str,
-    ) -> Json:
-        """An Azure Resource Manager connection, workload identity federation, manual.
-
-        [serviceendpoint/endpoints]
-        """
-        body = {
-            "name": name,
-            "type": "AzureRM",
-            "url": "https://management.azure.com/",
-            "description": description,
-            "owner": "library",
-            "data": {
-                "environment": "AzureCloud",
-                "scopeLevel": "Subscription",
-                "subscriptionId": subscription_id,
-                "subscriptionName": subscription_id,
-                "creationMode": "Manual",
-            },
-            "authorization": {
-                "scheme": "WorkloadIdentityFederation",
-                "parameters": {"tenantid": tenant_id, "serviceprincipalid": client_id},
-            },
-            "isShared": False,
-            "serviceEndpointProjectReferences": project_reference(project, name, description),
-        }
+    def create_endpoint(self, body: Json) -> Json:
+        """Create a service connection [serviceendpoint/endpoints/create]."""
         return self.client.post("_apis/serviceendpoint/endpoints", body)
 
     def create_pipeline(self, name: str, yaml_path: str, repository: Json) -> Json:
         """A YAML pipeline in the root folder [pipelines/pipelines/create]."""
-        body = {
-            "name": name,
-            "folder": ROOT_FOLDER,
-            "configuration": {
-                "type": "yaml",
-                "path": "/" + yaml_path.lstrip("/"),
-                "repository": {
-                    "id": repository["id"],
-                    "name": repository["name"],
-                    "type": "azureReposGit",
-                },
-            },
-        }
+        body = bodies.yaml_pipeline(name, yaml_path, repository)
         return self.client.post(f"{self.p}/_apis/pipelines", body)
 
-    def authorize_pipelines(
-        self, resource_type: str, resource_id: str, pipeline_ids: set[int]
-    ) -> Json:
-        """Let these pipelines use the resource [approvalsandchecks/pipeline-permissions]."""
+    def authorize_pipelines(self, resource_type: str, resource_id: str,
+                            pipeline_ids: set[int]) -> Json:  # fmt: skip
+        """Let these pipelines use the resource [approvalsandchecks/pipeline-permissions/update]."""
         path = f"{self.p}/_apis/pipelines/pipelinepermissions/{resource_type}/{quote(resource_id)}"
         body = {"pipelines": [{"id": pid, "authorized": True} for pid in sorted(pipeline_ids)]}
         return self.client.patch(path, body, api_version=PREVIEW)
 
-    @staticmethod
-    def policy_settings(policy_type: str, repository: Json, ci_pipeline: Json) -> Json:
-        """What each of the two branch policies on ``main`` holds [policy/configurations]."""
-        scope = [
-            {"repositoryId": repository["id"], "refName": "refs/heads/main", "matchKind": "exact"}
-        ]
-        if policy_type == MIN_REVIEWERS_POLICY:
-            return {
-                "minimumApproverCount": 1,
-                "creatorVoteCounts": False,
-                "allowDownvotes": False,
-                "resetOnSourcePush": True,
-                "scope": scope,
-            }
-        return {
-            "buildDefinitionId": ci_pipeline["id"],
-            "displayName": ci_pipeline["name"],
-            "queueOnSourceUpdateOnly": True,
-            "manualQueueOnly": False,
-            "validDuration": 720,
-            "scope": scope,
-        }
-
-    def create_branch_policy(self, policy_type: str, settings: Json) -> Json:
-        """A blocking, enabled branch policy [policy/configurations]."""
-        body = {
-            "isEnabled": True,
-            "isBlocking": True,
-            "type": {"id": policy_type},
-            "settings": settings,
-        }
+    def create_branch_policy(self, body: Json) -> Json:
+        """A branch policy [policy/configurations/create]."""
         return self.client.post(f"{self.p}/_apis/policy/configurations", body)

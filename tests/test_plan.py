@@ -1,0 +1,163 @@
+"""The plan's decisions, table-driven: a pure function of the state and the settings (no HTTP)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from mlops_template.lookup import Branch, State
+from mlops_template.plan import Verb, make_plan
+from mlops_template.settings import Names, Pipeline, Settings
+
+NAMES = Names(
+    slug="churn",
+    ci_pipeline=Pipeline("churn-ci", "pipelines/ci.yml"),
+    model_build_pipeline=Pipeline("churn-model-build", "pipelines/model-build.yml"),
+    release_pipeline=Pipeline("churn-release", "pipelines/release.yml"),
+    qa_environment="churn-qa",
+    prod_environment="churn-prod",
+    variable_group="churn-settings",
+    service_connection="churn-azure",
+)
+SETTINGS = Settings(
+    organization_url="https://dev.azure.com/contoso",
+    project="ML",
+    repository="churn",
+    project_dir=Path("/projects/churn"),
+    names=NAMES,
+    azure_subscription_id="s",
+    azure_tenant_id="t",
+    azure_client_id="c",
+    variables={"AZUREML_WORKSPACE": "ws"},
+)
+PROJECT = {"id": "p1", "name": "ML"}
+REPO = {"id": "r1", "name": "churn", "project": PROJECT, "remoteUrl": "https://x/_git/churn"}
+PIPELINES = {"churn-ci": {"id": 1}, "churn-model-build": {"id": 2}, "churn-release": {"id": 3}}
+ENVIRONMENTS = {"churn-qa": {"id": 10}, "churn-prod": {"id": 11}}
+GROUP = {"id": 20, "variables": {"AZUREML_WORKSPACE": {"value": "ws"}}}
+ENDPOINT = {"id": "e1"}
+ALL_PERMISSIONS = {
+    ("environment", "10"): {3},
+    ("environment", "11"): {3},
+    ("variablegroup", "20"): {2, 3},
+    ("endpoint", "e1"): {2, 3},
+    ("repository", "p1.r1"): {1, 2, 3},
+}
+POLICIES = {
+    "fa4e907d-c16b-4a4c-9dfa-4906e5d171dd": {"id": 1},
+    "0609b952-1397-4640-95ec-e00a01b2c241": {"id": 2},
+}
+COMPLETE = State(
+    owner={"id": "o1"},
+    project=PROJECT,
+    repository=REPO,
+    branch=Branch.SAME,
+    environments=ENVIRONMENTS,
+    approvals={"churn-qa": True, "churn-prod": True},
+    variable_group=GROUP,
+    endpoint=ENDPOINT,
+    pipelines=PIPELINES,
+    permissions=ALL_PERMISSIONS,
+    policies=POLICIES,
+)
+EMPTY = State(owner={"id": "o1"}, project=PROJECT, branch=Branch.ABSENT)
+
+
+def verbs(state: State, settings: Settings = SETTINGS) -> dict[tuple[str, str], Verb]:
+    return {action.key: action.verb for action in make_plan(state, settings).actions}
+
+
+def test_everything_in_place_means_no_change() -> None:
+    plan = make_plan(COMPLETE, SETTINGS)
+    assert plan.changes == [] and plan.blockers == []
+
+
+def test_an_empty_project_gets_everything_created_in_dependency_order() -> None:
+    plan = make_plan(EMPTY, SETTINGS)
+    assert plan.blockers == []
+    changed = {action.key: action for action in plan.changes}
+    assert changed[("branch", "main")].verb is Verb.PUSH
+    assert ("repository", "churn") in changed[("branch", "main")].needs
+    assert ("pipeline", "churn-model-build") in changed[("pipeline", "churn-release")].needs
+    assert ("branch", "main") in changed[("pipeline", "churn-ci")].needs
+    assert ("environment", "churn-qa") in changed[("approval", "churn-qa")].needs
+    assert ("pipeline", "churn-ci") in changed[("branch policy", "build validation")].needs
+
+
+@pytest.mark.parametrize(
+    ("change", "key", "verb"),
+    [
+        ({"project": None}, ("project", "ML"), Verb.CREATE),
+        ({"repository": None, "branch": Branch.ABSENT}, ("repository", "churn"), Verb.CREATE),
+        ({"branch": Branch.LOCAL_AHEAD}, ("branch", "main"), Verb.PUSH),
+        ({"branch": Branch.REMOTE_AHEAD}, ("branch", "main"), Verb.KEEP),
+        ({"environments": {"churn-qa": None, "churn-prod": {"id": 11}}},
+         ("environment", "churn-qa"), Verb.CREATE),
+        ({"approvals": {"churn-qa": True}}, ("approval", "churn-prod"), Verb.CREATE),
+        ({"variable_group": None}, ("variable group", "churn-settings"), Verb.CREATE),
+        ({"variable_group": {"id": 20, "variables": {}}},
+         ("variable group", "churn-settings"), Verb.UPDATE),
+        ({"endpoint": None}, ("service connection", "churn-azure"), Verb.CREATE),
+        ({"pipelines": {**PIPELINES, "churn-release": None}},
+         ("pipeline", "churn-release"), Verb.CREATE),
+        ({"permissions": {**ALL_PERMISSIONS, ("environment", "10"): set()}},
+         ("permission", "environment churn-qa"), Verb.CREATE),
+        ({"permissions": {**ALL_PERMISSIONS, ("repository", "p1.r1"): {1, 2}}},
+         ("permission", "repository churn"), Verb.CREATE),
+        ({"policies": {}}, ("branch policy", "minimum reviewers"), Verb.CREATE),
+        ({"policies": {}}, ("branch policy", "build validation"), Verb.CREATE),
+    ],
+)  # fmt: skip
+def test_what_is_missing_is_what_changes(change: dict, key: tuple[str, str], verb: Verb) -> None:
+    assert verbs(replace(COMPLETE, **change))[key] is verb
+
+
+@pytest.mark.parametrize(
+    ("branch", "verb", "blocked", "shown"),
+    [
+        (Branch.SAME, Verb.EXISTS, False, "up to date"),
+        (Branch.ABSENT, Verb.PUSH, False, "not in Azure DevOps yet"),
+        (Branch.LOCAL_AHEAD, Verb.PUSH, False, "local commits to push"),
+        (Branch.REMOTE_AHEAD, Verb.KEEP, False, "ahead; nothing to push"),
+        (Branch.DIVERGED, Verb.MANUAL, True, "diverged"),
+        (Branch.FOREIGN, Verb.MANUAL, True, "another history"),
+        (Branch.NO_MAIN, Verb.MANUAL, True, "no main branch"),
+        (Branch.NO_LOCAL, Verb.MANUAL, True, "no local commit"),
+        (Branch.UNKNOWN, Verb.MANUAL, True, "could not compare"),
+    ],
+)
+def test_a_branch_is_up_to_date_only_when_it_is(
+    branch: Branch, verb: Verb, blocked: bool, shown: str
+) -> None:
+    plan = make_plan(replace(COMPLETE, branch=branch), SETTINGS)
+    (action,) = [a for a in plan.actions if a.kind == "branch"]
+    assert action.verb is verb and shown in action.detail
+    assert bool(plan.blockers) is blocked
+    assert (action.detail == "up to date") is (branch is Branch.SAME)
+
+
+def test_a_missing_project_blocks_unless_asked_to_create_it() -> None:
+    state = replace(EMPTY, project=None)
+    assert "--create-project" in make_plan(state, SETTINGS).blockers[0]
+    assert make_plan(state, replace(SETTINGS, create_project=True)).blockers == []
+
+
+def test_unknown_approvers_block_and_are_named() -> None:
+    plan = make_plan(replace(EMPTY, unknown_approvers=["li@contoso.com"]), SETTINGS)
+    assert "li@contoso.com" in plan.blockers[0]
+
+
+def test_without_azure_ids_the_service_connection_is_left_to_a_person() -> None:
+    settings = replace(SETTINGS, azure_client_id="")
+    found = verbs(replace(COMPLETE, endpoint=None), settings)
+    assert found[("service connection", "churn-azure")] is Verb.MANUAL
+    assert ("permission", "service connection churn-azure") not in found
+
+
+def test_secrets_go_to_the_group_as_secrets_and_only_missing_keys_are_added() -> None:
+    state = replace(COMPLETE, secret_variables={"AZURE_STORAGE_CONNECTION_STRING": "x"})
+    plan = make_plan(state, SETTINGS)
+    assert plan.variables["AZURE_STORAGE_CONNECTION_STRING"] == {"value": "x", "isSecret": True}
+    assert plan.missing_variables == ["AZURE_STORAGE_CONNECTION_STRING"]
