@@ -8,6 +8,7 @@ command lines.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -29,6 +30,30 @@ SUBSCRIPTION = "11111111-2222-3333-4444-555555555555"
 TENANT = "66666666-7777-8888-9999-000000000000"
 CLIENT = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
 GA = {"api-version": "7.1"}
+# A generated project's azure-devops.json (its names as the template renders them).
+SETTINGS = {
+    "organization_url": "",
+    "project": "ML Platform",
+    "repository": "churn-model",
+    "pipelines": {
+        "ci": {"name": "churn-model-ci", "yaml": "pipelines/ci.yml"},
+        "model_build": {"name": "churn-model-model-build", "yaml": "pipelines/model-build.yml"},
+        "release": {"name": "churn-model-release", "yaml": "pipelines/release.yml"},
+    },
+    "environments": {"qa": "churn-model-qa", "prod": "churn-model-prod"},
+    "variable_group": "churn-model-settings",
+    "service_connection": "churn-model-azure",
+    "variables": {"AZUREML_WORKSPACE": "ws"},
+}
+
+
+def write_settings(folder: Path, **changes: object) -> Path:
+    """``folder/azure-devops.json`` from SETTINGS and ``changes``; returns its path."""
+    path = folder / "azure-devops.json"
+    path.write_text(json.dumps({**SETTINGS, **changes}), encoding="utf-8")
+    return path
+
+
 # Upper bound on write requests of a fresh provisioning (the benchmark's target).
 EXPECTED_WRITES_FRESH = 30
 

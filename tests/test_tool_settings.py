@@ -7,33 +7,17 @@ import re
 from pathlib import Path
 
 import pytest
+from provisioning_env import SETTINGS, write_settings
 
 from mlops_template import cli, organization
 from mlops_template import settings as config
 from mlops_template.git import clean_remote_url
 
-SETTINGS = {
-    "organization_url": "",
-    "project": "ML Platform",
-    "repository": "churn-model",
-    "pipelines": {
-        "ci": {"name": "churn-model-ci", "yaml": "pipelines/ci.yml"},
-        "model_build": {"name": "churn-model-model-build", "yaml": "pipelines/model-build.yml"},
-        "release": {"name": "churn-model-release", "yaml": "pipelines/release.yml"},
-    },
-    "environments": {"qa": "churn-model-qa", "prod": "churn-model-prod"},
-    "variable_group": "churn-model-settings",
-    "service_connection": "churn-model-azure",
-    "variables": {"AZUREML_WORKSPACE": "ws"},
-}
-
 
 @pytest.fixture(autouse=True)
 def settings_file(tmp_path: Path) -> Path:
     """A project folder holding azure-devops.json."""
-    path = tmp_path / config.SETTINGS_FILE
-    path.write_text(json.dumps(SETTINGS))
-    return path
+    return write_settings(tmp_path)
 
 
 @pytest.mark.parametrize(

@@ -1,22 +1,46 @@
 """Git for provisioning: compare the local history with the remote, push ``main``.
 
 The token reaches git only through the environment (``GIT_CONFIG_COUNT`` /
-``GIT_CONFIG_KEY_n`` / ``GIT_CONFIG_VALUE_n``): never on a command line, in
-``.git/config`` or in a credential store. Credential helpers are reset for
-these commands so none can save it, and ``GIT_TERMINAL_PROMPT=0`` makes a
-refused token fail at once instead of prompting.
+``GIT_CONFIG_KEY_n`` / ``GIT_CONFIG_VALUE_n``, an ``http.extraHeader``): never on a
+command line, in ``.git/config``, in a credential store, or as an inherited
+``AZURE_DEVOPS_EXT_PAT``; ``GIT_TRACE*`` settings are not passed on. Credential
+helpers are reset for these commands so none can save it, and
+``GIT_TERMINAL_PROMPT=0`` makes a refused token fail at once instead of prompting.
 """
 
 from __future__ import annotations
 
 import base64
 import os
+import re
 import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 BRANCH = "main"
 REF = f"refs/heads/{BRANCH}"
+
+
+# Never passed on to git: the token's own variable (git reaches Azure DevOps with the
+# header below only).
+DROPPED_VARIABLES = frozenset({"AZURE_DEVOPS_EXT_PAT"})
+# How git reports a refused token (HTTP 401) on stderr: with prompts off it cannot ask
+# for another, or says the authentication failed.
+REFUSED = re.compile(
+    r"Authentication failed|returned error: 401|could not read (Username|Password)", re.I
+)
+# Lines of trace output (GIT_TRACE* / GIT_CURL_VERBOSE from a user's configuration).
+TRACE_LINE = re.compile(r"^(\d\d:\d\d:\d\d\.\d+ |[<>=*] |trace: |\s*(Send|Recv) )")
+MAX_LINES = 6
+
+
+def summary(output: str) -> str:
+    """Git's own message: its last few lines, without trace output."""
+    lines = [line for line in output.strip().splitlines() if not TRACE_LINE.match(line)]
+    kept = lines[-MAX_LINES:]
+    if len(lines) > MAX_LINES:
+        kept.insert(0, f"({len(lines) - MAX_LINES} earlier lines left out)")
+    return "\n".join(kept) or "no message"
 
 
 class GitError(RuntimeError):
@@ -47,7 +71,14 @@ class Repository:
         return base64.b64encode(f":{self._pat}".encode()).decode()
 
     def _environment(self, authenticated: bool) -> dict[str, str]:
-        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GCM_INTERACTIVE": "never"}
+        # Not the token in its variable (git and its helpers must get it only through the
+        # header below), and no GIT_TRACE*: a trace would print the header.
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if key not in DROPPED_VARIABLES and not key.startswith("GIT_TRACE")
+        }
+        env.update({"GIT_TERMINAL_PROMPT": "0", "GCM_INTERACTIVE": "never"})
         if authenticated:
             token = self._header_token()
             config = {
@@ -79,10 +110,16 @@ class Repository:
         """Run git in the repository; return stdout. Raises GitError on failure."""
         result = self._git(args, authenticated)
         if check and result.returncode != 0:
-            reason = (result.stderr or result.stdout).strip()
+            output = result.stderr or result.stdout
             for secret in (self._pat, self._header_token()):
-                reason = reason.replace(secret, "***")
-            raise GitError(f"git {args[0]} failed: {reason}")
+                output = output.replace(secret, "***")
+            if authenticated and REFUSED.search(output):
+                raise GitError(
+                    f"git {args[0]}: Azure DevOps refused the token (HTTP 401). Check that it "
+                    "has not expired, belongs to this organization and has the scope "
+                    "Code (read, write and manage)"
+                )
+            raise GitError(f"git {args[0]} failed: {summary(output)}")
         return result.stdout.strip()
 
     def succeeds(self, *args: str) -> bool:

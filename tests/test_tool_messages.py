@@ -1,0 +1,102 @@
+"""The tool's messages say what happened (issue 9, item 7); the token reaches git one way."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+from pathlib import Path
+
+import pytest
+from fakes.azure_devops import FakeAzureDevOps
+from provisioning_env import PAT, PROJECT, write_settings
+from rich.console import Console
+
+from mlops_template import cli, lookup
+from mlops_template.errors import AzureDevOpsError
+from mlops_template.git import GitError, Repository, summary
+from mlops_template.once import create_once
+
+
+def local_repository(path: Path) -> Path:
+    path.mkdir()
+    for args in (
+        ["init", "-q", "-b", "main"],
+        ["-c", "user.name=T", "-c", "user.email=t@example.com", "commit", "-q",
+         "--allow-empty", "-m", "first"],
+    ):  # fmt: skip
+        subprocess.run(["git", *args], cwd=path, check=True)
+    return path
+
+
+def test_git_gets_the_token_only_through_the_header(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AZURE_DEVOPS_EXT_PAT", PAT)
+    monkeypatch.setenv("GIT_TRACE", "1")
+    monkeypatch.setenv("GIT_TRACE_CURL", "/tmp/trace")
+    env = Repository(Path("."), PAT)._environment(authenticated=True)
+    assert "AZURE_DEVOPS_EXT_PAT" not in env
+    assert not [key for key in env if key.startswith("GIT_TRACE")]
+    values = [env[key] for key in env if key.startswith("GIT_CONFIG_VALUE_")]
+    assert any(value.startswith("Authorization: Basic ") for value in values)
+
+
+def test_a_token_git_is_refused_names_the_token_and_its_scope(
+    tmp_path: Path, fake: FakeAzureDevOps
+) -> None:
+    fake.add_repository(PROJECT, "repo")
+    project = local_repository(tmp_path / "project")
+    url = f"{fake.url}/{PROJECT.replace(' ', '%20')}/_git/repo"
+    with pytest.raises(GitError) as caught:
+        Repository(project, "not-the-token").fetch(url)
+    message = str(caught.value)
+    assert "refused the token (HTTP 401)" in message
+    assert "Code (read, write and manage)" in message
+    assert "not-the-token" not in message
+
+
+def test_git_trace_output_is_left_out_of_the_message() -> None:
+    trace = "\n".join(f"12:00:00.{n:06d} http.c:700 => Send header: x" for n in range(200))
+    output = f"{trace}\nerror: failed to push some refs to 'https://x/_git/r'\n"
+    assert summary(output) == "error: failed to push some refs to 'https://x/_git/r'"
+
+
+def test_a_long_git_message_keeps_its_last_lines() -> None:
+    output = "\n".join(f"remote: line {n}" for n in range(40))
+    text = summary(output)
+    assert text.startswith("(34 earlier lines left out)") and text.endswith("remote: line 39")
+
+
+def test_a_refused_create_names_the_resource_and_quotes_the_service() -> None:
+    def create() -> None:
+        raise AzureDevOpsError(
+            "VS402865: the name is not valid", status=400, type_key="ArgumentException"
+        )
+
+    with pytest.raises(AzureDevOpsError) as caught:
+        create_once("environment 'churn-qa'", lambda: None, create, refused_twice=True)
+    assert str(caught.value).startswith(
+        "Azure DevOps refused to create environment 'churn-qa': VS402865: the name is not valid"
+    )
+
+
+def test_ctrl_c_prints_the_resume_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+    def interrupted(self: lookup.Lookup) -> lookup.State:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(lookup.Lookup, "__call__", interrupted)
+    write_settings(tmp_path, organization_url="https://dev.azure.com/contoso")
+    out = io.StringIO()
+    loaded = cli.load(tmp_path)
+    code = cli.run(loaded, PAT, Console(file=out, width=300))
+    assert code == cli.FAILED
+    assert f"To resume: cd {tmp_path} && " in out.getvalue()
+
+
+def test_a_token_headers_cannot_carry_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_settings(tmp_path, organization_url="https://dev.azure.com/contoso")
+    monkeypatch.setenv("AZURE_DEVOPS_EXT_PAT", "abc\u2028def")
+    assert cli.main(["provision", "--project-dir", str(tmp_path)]) == cli.USAGE
+    assert "characters an HTTP header cannot carry" in capsys.readouterr().out
