@@ -73,6 +73,7 @@ def started_fake(tmp_path: Path, *, project: bool = True) -> Iterator[FakeAzureD
             double.add_project(PROJECT)
         double.add_identity(APPROVER, "Ana")
         yield double
+        assert not double.unrouted, f"the tool called routes the double lacks: {double.unrouted}"
 
 
 class Baker:

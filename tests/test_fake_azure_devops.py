@@ -1,4 +1,8 @@
-"""The Azure DevOps double (tests/fakes) behaves like the reference says Azure DevOps does."""
+"""The Azure DevOps double (tests/fakes): one behaviour per test, on the routes the tool calls.
+
+Each behaviour is the one Microsoft's REST reference documents for the route (cited in the
+double's modules); ``tests/test_fake_routes.py`` checks that these are all the routes.
+"""
 
 from __future__ import annotations
 
@@ -81,260 +85,6 @@ def _plain_remote(repo: dict[str, Any]) -> str:
     return f"{scheme}://{rest.split('@', 1)[1]}"
 
 
-def _commit(tmp_path: Path, work: Path, text: str) -> None:
-    env = _git_env(tmp_path)
-    (work / "README.md").write_text(text)
-    subprocess.run(["git", "add", "."], cwd=work, check=True, env=env)
-    subprocess.run(["git", "commit", "-qm", text], cwd=work, check=True, env=env)
-
-
-# --------------------------------------------------------------------------------------------
-# protocol
-# --------------------------------------------------------------------------------------------
-
-
-def test_bad_pat_is_401_with_suppress_and_203_sign_in_page_without(
-    fake: FakeAzureDevOps,
-) -> None:
-    url = f"{fake.url}/_apis/projects"
-    suppressed = requests.get(
-        url, params=V, auth=("", "wrong"), headers={"X-TFS-FedAuthRedirect": "Suppress"}
-    )
-    assert suppressed.status_code == 401
-    assert suppressed.headers["WWW-Authenticate"].startswith("Basic realm=")
-    redirected = requests.get(url, params=V, auth=("", "wrong"))
-    assert redirected.status_code == 203
-    assert redirected.headers["Content-Type"].startswith("text/html")
-    assert "Sign in" in redirected.text
-    assert requests.get(url, params=V).status_code == 203  # no Authorization at all
-
-
-def test_api_version_rules(fake: FakeAzureDevOps, s: requests.Session) -> None:
-    fake.add_project("P")
-    missing = s.post(f"{fake.url}/P/_apis/distributedtask/environments", json={"name": "x"})
-    assert missing.status_code == 400
-    assert missing.json()["typeKey"] == "VssVersionNotSpecifiedException"
-    assert 'No api-version was supplied for the "POST" request' in missing.json()["message"]
-    ga_on_preview = s.get(f"{fake.url}/P/_apis/pipelines/checks/configurations", params=V)
-    assert ga_on_preview.status_code == 400
-    assert ga_on_preview.json()["typeKey"] == "VssInvalidPreviewVersionException"
-    assert (
-        'The requested version "7.1" of the resource is under preview'
-        in (ga_on_preview.json()["message"])
-    )
-    assert s.get(f"{fake.url}/_apis/connectionData", params=V).status_code == 400
-    ok = s.get(f"{fake.url}/P/_apis/pipelines/checks/configurations", params=PREVIEW)
-    assert ok.status_code == 200
-    # the version may ride in the Accept header instead
-    via_accept = s.post(
-        f"{fake.url}/P/_apis/distributedtask/environments",
-        json={"name": "x"},
-        headers={"Accept": "application/json;api-version=7.1"},
-    )
-    assert via_accept.status_code == 200
-    assert s.get(f"{fake.url}/_apis/projects").status_code == 200  # GET needs none
-
-
-def test_envelope_error_shape_headers_and_routing(
-    fake: FakeAzureDevOps, s: requests.Session
-) -> None:
-    project = fake.add_project("My Project", description="d")
-    listed = s.get(f"{fake.url}/_apis/projects", params=V)
-    assert listed.headers["Content-Type"] == "application/json; charset=utf-8; api-version=7.1"
-    assert listed.headers["ActivityId"]
-    assert listed.headers["X-VSS-UserData"] == f"{fake.owner_id}:{fake.owner_email}"
-    assert listed.json()["count"] == 1
-    assert listed.json()["value"][0]["name"] == "My Project"
-    # names case-insensitive and %-decoded, ids too, paths case-insensitive
-    by_name = s.get(f"{fake.url}/my%20project/_APIS/Git/Repositories", params=V)
-    by_id = s.get(f"{fake.url}/{project['id']}/_apis/git/repositories", params=V)
-    assert by_name.json() == by_id.json()
-    assert by_name.json()["value"][0]["name"] == "My Project"  # the project's default repo
-    missing = s.get(f"{fake.url}/Nope/_apis/git/repositories", params=V)
-    assert missing.status_code == 404
-    body = missing.json()
-    assert set(body) == {
-        "$id",
-        "innerException",
-        "message",
-        "typeName",
-        "typeKey",
-        "errorCode",
-        "eventId",
-    }
-    assert body["typeKey"] == "ProjectDoesNotExistWithNameException"
-    assert body["message"].startswith("TF200016: The following project does not exist: Nope.")
-    unknown = s.get(f"{fake.url}/_apis/nothing/here", params=V)
-    assert unknown.status_code == 404
-    assert unknown.headers["Content-Type"].startswith("text/plain")
-    assert "was not found or does not implement IController" in unknown.text
-    repo = s.get(f"{fake.url}/My%20Project/_apis/git/repositories/nope", params=V)
-    assert repo.json()["typeKey"] == "GitRepositoryNotFoundException"
-    who = s.get(f"{fake.url}/_apis/connectionData", params=PREVIEW).json()
-    assert who["authenticatedUser"]["id"] == fake.owner_id
-    assert who["authenticatedUser"]["properties"]["Account"]["$value"] == fake.owner_email
-
-
-def test_project_create_polls_operation(fake: FakeAzureDevOps, s: requests.Session) -> None:
-    processes = s.get(f"{fake.url}/_apis/process/processes", params=V).json()["value"]
-    default = next(p for p in processes if p["isDefault"])
-    assert default["name"] == "Basic"
-    body = {
-        "name": "New",
-        "description": "x",
-        "visibility": "private",
-        "capabilities": {
-            "versioncontrol": {"sourceControlType": "Git"},
-            "processTemplate": {"templateTypeId": default["id"]},
-        },
-    }
-    created = s.post(f"{fake.url}/_apis/projects", params=V, json=body)
-    assert created.status_code == 202
-    assert created.json()["status"] == "notSet"
-    assert s.get(f"{fake.url}/_apis/projects/New", params=V).status_code == 404
-    statuses = [s.get(created.json()["url"], params=V).json()["status"] for _ in range(3)]
-    assert statuses == ["inProgress", "inProgress", "succeeded"]
-    project = s.get(f"{fake.url}/_apis/projects/New", params=V).json()
-    assert project["state"] == "wellFormed"
-    repos = s.get(f"{fake.url}/New/_apis/git/repositories", params=V).json()
-    assert [r["name"] for r in repos["value"]] == ["New"]
-    again = s.post(f"{fake.url}/_apis/projects", params=V, json=body)
-    assert again.status_code == 409
-    assert again.json()["typeKey"] == "ProjectAlreadyExistsException"
-
-
-def test_paging_with_continuation_token(fake: FakeAzureDevOps, s: requests.Session) -> None:
-    for name in ("c", "a", "b"):
-        fake.add_project(name)
-    names, token, pages = [], None, 0
-    while True:
-        params = {**V, "$top": "2", **({"continuationToken": token} if token else {})}
-        page = s.get(f"{fake.url}/_apis/projects", params=params)
-        names += [p["name"] for p in page.json()["value"]]
-        pages += 1
-        token = page.headers.get("x-ms-continuationtoken")
-        if not token:
-            break
-    assert (names, pages) == (["a", "b", "c"], 2)
-
-
-# --------------------------------------------------------------------------------------------
-# repositories and git
-# --------------------------------------------------------------------------------------------
-
-
-def test_repo_create_then_conflict_and_default_branch_after_push(
-    fake: FakeAzureDevOps, s: requests.Session, tmp_path: Path
-) -> None:
-    fake.add_project("P")
-    url = f"{fake.url}/P/_apis/git/repositories"
-    created = s.post(url, params=V, json={"name": "svc one"})
-    assert created.status_code == 201
-    repo = created.json()
-    assert "defaultBranch" not in repo
-    assert repo["remoteUrl"] == (f"http://contoso@127.0.0.1:{fake.port}/contoso/P/_git/svc%20one")
-    dup = s.post(url, params=V, json={"name": "SVC ONE"})
-    assert dup.status_code == 409
-    assert dup.json()["typeKey"] == "GitRepositoryNameAlreadyExistsException"
-    assert dup.json()["message"].startswith("TF400948: A Git repository with the name")
-
-    work = _work_repo(tmp_path)
-    pushed = _push(tmp_path, work, _plain_remote(repo), "main")
-    assert pushed.returncode == 0, pushed.stderr
-    assert "[new branch]      main -> main" in pushed.stderr
-    head = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=work, capture_output=True, text=True, check=True
-    ).stdout.strip()
-    after = s.get(f"{url}/svc%20one", params=V).json()
-    assert after["defaultBranch"] == "refs/heads/main"
-    refs = s.get(f"{url}/{repo['id']}/refs", params={**V, "filter": "heads/main"}).json()
-    assert refs["count"] == 1
-    assert refs["value"][0]["name"] == "refs/heads/main"
-    assert refs["value"][0]["objectId"] == head
-    bare_head = subprocess.run(
-        ["git", "symbolic-ref", "HEAD"],
-        cwd=fake.bare_repo("P", "svc one"),
-        capture_output=True,
-        text=True,
-        env=_git_env(tmp_path),
-    )
-    assert bare_head.stdout.strip() == "refs/heads/main"
-    patched = s.patch(f"{url}/{repo['id']}", params=V, json={"defaultBranch": "refs/heads/main"})
-    assert patched.status_code == 200
-    git_requests = [r for r in fake.requests if "/_git/" in r.path]
-    assert any(r.path.endswith("/git-receive-pack") and r.is_write for r in git_requests)
-    assert all("Authorization" not in r.headers for r in git_requests)
-    assert s.delete(f"{url}/{repo['id']}", params=V).status_code == 204
-
-
-def test_push_with_wrong_pat_fails(
-    fake: FakeAzureDevOps, s: requests.Session, tmp_path: Path
-) -> None:
-    fake.add_project("P")
-    repo = fake.repositories("P")["P"]
-    work = _work_repo(tmp_path)
-    pushed = _push(tmp_path, work, _plain_remote(repo), "main", pat="wrong")
-    assert pushed.returncode != 0
-    assert "terminal prompts disabled" in pushed.stderr or "401" in pushed.stderr
-    info = requests.get(f"{_plain_remote(repo)}/info/refs?service=git-receive-pack")
-    assert info.status_code == 401  # git routes: 401 even without Suppress
-    assert "WWW-Authenticate" in info.headers
-
-
-def test_blocking_policy_rejects_direct_push(
-    fake: FakeAzureDevOps, s: requests.Session, tmp_path: Path
-) -> None:
-    fake.add_project("P")
-    repo = fake.repositories("P")["P"]
-    work = _work_repo(tmp_path)
-    assert _push(tmp_path, work, _plain_remote(repo), "main").returncode == 0
-    policy = {
-        "isEnabled": True,
-        "isBlocking": True,
-        "type": {"id": MIN_REVIEWERS},
-        "settings": {
-            "minimumApproverCount": 1,
-            "scope": [
-                {"repositoryId": repo["id"], "refName": "refs/heads/main", "matchKind": "exact"}
-            ],
-        },
-    }
-    created = s.post(f"{fake.url}/P/_apis/policy/configurations", params=V, json=policy)
-    assert created.status_code == 200
-    assert created.json()["revision"] == 1
-    assert created.json()["settings"]["scope"][0]["matchKind"] == "Exact"
-    found = s.get(
-        f"{fake.url}/P/_apis/git/policy/configurations",
-        params={
-            **V,
-            "repositoryId": repo["id"],
-            "refName": "refs/heads/main",
-            "policyType": MIN_REVIEWERS,
-        },
-    ).json()
-    assert [p["id"] for p in found["value"]] == [created.json()["id"]]
-    _commit(tmp_path, work, "second")
-    rejected = _push(tmp_path, work, _plain_remote(repo), "main")
-    assert rejected.returncode != 0
-    assert (
-        "! [remote rejected] main -> main (TF402455: Pushes to this branch are not permitted"
-        in (rejected.stderr)
-    )
-    # other branches still take pushes; disabling the policy lifts the block
-    assert _push(tmp_path, work, _plain_remote(repo), "main:feature").returncode == 0
-    policy["isEnabled"] = False
-    updated = s.put(
-        f"{fake.url}/P/_apis/policy/configurations/{created.json()['id']}", params=V, json=policy
-    )
-    assert updated.json()["revision"] == 2
-    assert _push(tmp_path, work, _plain_remote(repo), "main").returncode == 0
-
-
-# --------------------------------------------------------------------------------------------
-# pipelines, environments, checks, variable groups, endpoints, permissions, identities
-# --------------------------------------------------------------------------------------------
-
-
 def _pipeline_body(repo: dict[str, Any], name: str = "ci", folder: str = "\\") -> dict[str, Any]:
     return {
         "name": name,
@@ -347,114 +97,33 @@ def _pipeline_body(repo: dict[str, Any], name: str = "ci", folder: str = "\\") -
     }
 
 
-def test_pipelines(fake: FakeAzureDevOps, s: requests.Session, tmp_path: Path) -> None:
-    fake.add_project("P")
-    repo = fake.repositories("P")["P"]
-    url = f"{fake.url}/P/_apis/pipelines"
-    created = s.post(url, params=V, json=_pipeline_body(repo))
-    assert created.status_code == 200
-    pipeline = created.json()
-    assert pipeline["folder"] == "\\"
-    assert pipeline["configuration"]["path"] == "/azure-pipelines.yml"
-    dup = s.post(url, params=V, json=_pipeline_body(repo, name="CI"))
-    assert dup.status_code == 400
-    assert dup.json()["typeKey"] == "DefinitionExistsException"
-    assert dup.json()["message"] == "Build pipeline CI already exists for project P."
-    assert s.post(url, params=V, json=_pipeline_body(repo, folder="\\x")).status_code == 200
-    no_path = _pipeline_body(repo, name="np")
-    del no_path["configuration"]["path"]
-    assert "Parameter name: Path" in s.post(url, params=V, json=no_path).json()["message"]
-    designer = _pipeline_body(repo, name="d")
-    designer["configuration"]["type"] = "designerJson"
-    assert s.post(url, params=V, json=designer).json()["typeKey"] == (
-        "UnsupportedConfigurationTypeException"
-    )
-    defs = s.get(f"{fake.url}/P/_apis/build/definitions", params={**V, "name": "ci", "path": "\\"})
-    assert [d["id"] for d in defs.json()["value"]] == [pipeline["id"]]
-    # preview: yaml from the override, or 400
-    preview = f"{url}/{pipeline['id']}/preview"
-    good = s.post(preview, params=V, json={"previewRun": True, "yamlOverride": "steps:\n- x: 1\n"})
-    assert good.status_code == 200
-    assert "steps:" in good.json()["finalYaml"]
-    bad = s.post(preview, params=V, json={"previewRun": True, "yamlOverride": "steps: [\n"})
-    assert bad.status_code == 400
-    assert bad.json()["typeKey"] == "PipelineValidationException"
-    assert "(Line: " in bad.json()["message"]
-    override = s.post(f"{url}/{pipeline['id']}/runs", params=V, json={"yamlOverride": "a: 1"})
-    assert "allowed only for dry run builds" in override.json()["message"]
-    assert [r.path.endswith("/preview") for r in fake.writes].count(True) == 0
-    run = s.post(f"{url}/{pipeline['id']}/runs", params=V, json={})
-    assert run.json()["state"] == "inProgress"
-    got = s.get(f"{url}/{pipeline['id']}/runs/{run.json()['id']}", params=V)
-    assert got.json()["id"] == run.json()["id"]
-    queues = s.get(f"{fake.url}/P/_apis/distributedtask/queues", params=V).json()
-    assert queues["value"][0]["name"] == "Azure Pipelines"
+def _policy_body(repo: dict[str, Any], enabled: bool = True) -> dict[str, Any]:
+    scope = [{"repositoryId": repo["id"], "refName": "refs/heads/main", "matchKind": "exact"}]
+    return {
+        "isEnabled": enabled,
+        "isBlocking": True,
+        "type": {"id": MIN_REVIEWERS},
+        "settings": {"minimumApproverCount": 1, "scope": scope},
+    }
 
 
-def test_environment_checks_and_permissions(fake: FakeAzureDevOps, s: requests.Session) -> None:
-    fake.add_project("P")
-    repo = fake.repositories("P")["P"]
-    envs = f"{fake.url}/P/_apis/distributedtask/environments"
-    env = s.post(envs, params=V, json={"name": "production", "description": "Prod"})
-    assert env.status_code == 200
-    assert isinstance(env.json()["id"], int)
-    dup = s.post(envs, params=V, json={"name": "Production"})
-    assert dup.status_code == 409
-    assert dup.json()["typeKey"] == "EnvironmentExistsException"
-    listed = s.get(envs, params={**V, "name": "PRODUCTION"}).json()
-    assert [e["id"] for e in listed["value"]] == [env.json()["id"]]
-
-    approver = fake.add_identity("Alice@Example.com", "Alice")
-    found = s.get(
-        f"{fake.identity_url}/_apis/identities",
-        params={**V, "searchFilter": "General", "filterValue": "alice@example.com"},
-    ).json()
-    assert found["count"] == 1
-    assert found["value"][0]["id"] == approver
-    nobody = s.get(
-        f"{fake.identity_url}/_apis/identities",
-        params={**V, "searchFilter": "General", "filterValue": "nobody@example.com"},
-    ).json()
-    assert nobody == {"count": 0, "value": []}
-
-    checks = f"{fake.url}/P/_apis/pipelines/checks/configurations"
-    check = {
+def _check_body(env_id: int, approver: str) -> dict[str, Any]:
+    return {
         "type": {"id": APPROVAL, "name": "Approval"},
         "settings": {"approvers": [{"id": approver}], "minRequiredApprovers": 1},
-        "resource": {"type": "environment", "id": str(env.json()["id"]), "name": "production"},
+        "resource": {"type": "environment", "id": str(env_id), "name": "production"},
         "timeout": 43200,
     }
-    created = s.post(checks, params=PREVIEW, json=check)
-    assert created.status_code == 200
-    assert created.json()["settings"]["approvers"][0]["id"] == approver
-    query = {**PREVIEW, "resourceType": "environment", "resourceId": str(env.json()["id"])}
-    assert "settings" not in s.get(checks, params=query).json()["value"][0]
-    expanded = s.get(checks, params={**query, "$expand": "settings"}).json()["value"][0]
-    assert expanded["settings"]["minRequiredApprovers"] == 1
-    missing = dict(check, resource={"type": "environment", "id": "999"})
-    assert s.post(checks, params=PREVIEW, json=missing).status_code == 404
-
-    pipeline = s.post(f"{fake.url}/P/_apis/pipelines", params=V, json=_pipeline_body(repo)).json()
-    perms = f"{fake.url}/P/_apis/pipelines/pipelinepermissions/environment/{env.json()['id']}"
-    before = s.get(perms, params=PREVIEW).json()
-    assert before["pipelines"] == []
-    after = s.patch(
-        perms, params=PREVIEW, json={"pipelines": [{"id": pipeline["id"], "authorized": True}]}
-    ).json()
-    assert after["pipelines"][0]["authorized"] is True
-    assert fake.pipeline_permissions("P") == {
-        ("environment", str(env.json()["id"])): {pipeline["id"]: True}
-    }
-    assert s.patch(perms, params=V, json={}).status_code == 400  # preview-only
-    unknown = s.patch(perms, params=PREVIEW, json={"pipelines": [{"id": 999, "authorized": True}]})
-    assert unknown.status_code == 404
 
 
-def test_variable_group_secret_is_hidden_but_stored(
-    fake: FakeAzureDevOps, s: requests.Session
-) -> None:
-    project = fake.add_project("P")
-    body = {
+def _environment(fake: FakeAzureDevOps, s: requests.Session) -> dict[str, Any]:
+    fake.add_project("P")
+    url = f"{fake.url}/P/_apis/distributedtask/environments"
+    return s.post(url, params=V, json={"name": "production"}).json()
+
+
+def _group_body(project: dict[str, Any]) -> dict[str, Any]:
+    return {
         "name": "app-secrets",
         "type": "Vsts",
         "variables": {"appSecret": {"value": "s3cr3t", "isSecret": True}, "region": {"value": "x"}},
@@ -462,199 +131,559 @@ def test_variable_group_secret_is_hidden_but_stored(
             {"name": "app-secrets", "projectReference": {"id": project["id"], "name": "P"}}
         ],
     }
-    created = s.post(f"{fake.url}/_apis/distributedtask/variablegroups", params=V, json=body)
-    assert created.status_code == 200
-    assert created.json()["variables"]["appSecret"] == {"value": None, "isSecret": True}
-    assert "s3cr3t" not in created.text
-    assert fake.variable_groups("P")["app-secrets"]["variables"]["appSecret"]["value"] == "s3cr3t"
-    dup = s.post(f"{fake.url}/_apis/distributedtask/variablegroups", params=V, json=body)
-    assert dup.status_code == 409
-    assert dup.json()["typeKey"] == "VariableGroupExistsException"
-    found = s.get(
-        f"{fake.url}/P/_apis/distributedtask/variablegroups", params={**V, "groupName": "APP-*"}
-    ).json()
-    assert [g["id"] for g in found["value"]] == [created.json()["id"]]
-    body["variables"]["appSecret"]["value"] = None  # re-sent as null: the stored one stays
-    body["variables"]["region"]["value"] = "y"
-    gid = created.json()["id"]
-    put = s.put(f"{fake.url}/_apis/distributedtask/variablegroups/{gid}", params=V, json=body)
-    assert put.status_code == 200
-    stored = fake.variable_groups("P")["app-secrets"]["variables"]
-    assert (stored["appSecret"]["value"], stored["region"]["value"]) == ("s3cr3t", "y")
-    delete = f"{fake.url}/_apis/distributedtask/variablegroups/{gid}"
-    assert s.delete(delete, params=V).status_code == 400  # projectIds is required
-    assert s.delete(delete, params={**V, "projectIds": project["id"]}).status_code == 204
-    assert fake.variable_groups("P") == {}
 
 
-def test_service_endpoint_wif(fake: FakeAzureDevOps, s: requests.Session) -> None:
-    project = fake.add_project("P")
-    tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47"
-    body = {
+TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+
+
+def _endpoint_body(project: dict[str, Any]) -> dict[str, Any]:
+    return {
         "name": "arm",
         "type": "AzureRM",
         "url": "https://management.azure.com/",
         "data": {"creationMode": "Manual", "scopeLevel": "Subscription"},
         "authorization": {
             "scheme": "WorkloadIdentityFederation",
-            "parameters": {"tenantid": tenant, "serviceprincipalid": "app"},
+            "parameters": {"tenantid": TENANT, "serviceprincipalid": "app"},
         },
         "serviceEndpointProjectReferences": [
             {"name": "arm", "projectReference": {"id": project["id"], "name": "P"}}
         ],
     }
-    url = f"{fake.url}/_apis/serviceendpoint/endpoints"
-    created = s.post(url, params=V, json=body)
-    assert created.status_code == 200
-    endpoint = created.json()
-    params = endpoint["authorization"]["parameters"]
-    assert params["workloadIdentityFederationIssuer"] == (
-        f"https://login.microsoftonline.com/{tenant}/v2.0"
+
+
+def _commit(tmp_path: Path, work: Path, text: str) -> None:
+    env = _git_env(tmp_path)
+    (work / "README.md").write_text(text)
+    subprocess.run(["git", "add", "."], cwd=work, check=True, env=env)
+    subprocess.run(["git", "commit", "-qm", text], cwd=work, check=True, env=env)
+
+
+# -- authentication, versions, envelope, routing --------------------------------------------
+
+
+def test_a_wrong_token_with_suppress_is_401_with_a_basic_challenge(fake: FakeAzureDevOps) -> None:
+    answer = requests.get(
+        f"{fake.url}/_apis/projects/P",
+        params=V,
+        auth=("", "wrong"),
+        headers={"X-TFS-FedAuthRedirect": "Suppress"},
     )
-    assert params["workloadIdentityFederationSubject"].startswith("/eid1/c/pub/t/")
-    assert params["workloadIdentityFederationSubject"].endswith(endpoint["id"])
-    assert endpoint["isReady"] is True
-    assert s.post(url, params=V, json=body).status_code == 409
-    found = s.get(
-        f"{fake.url}/P/_apis/serviceendpoint/endpoints", params={**V, "endpointNames": "ARM"}
-    ).json()
-    assert [e["id"] for e in found["value"]] == [endpoint["id"]]
-    wrong_route = s.post(f"{fake.url}/P/_apis/serviceendpoint/endpoints", params=V, json=body)
-    assert wrong_route.status_code == 400
+    assert answer.status_code == 401
+    assert answer.headers["WWW-Authenticate"].startswith("Basic realm=")
 
 
-# --------------------------------------------------------------------------------------------
-# faults, latency, recording
-# --------------------------------------------------------------------------------------------
+def test_a_wrong_token_without_suppress_is_a_203_sign_in_page(fake: FakeAzureDevOps) -> None:
+    answer = requests.get(f"{fake.url}/_apis/projects/P", params=V, auth=("", "wrong"))
+    assert answer.status_code == 203
+    assert answer.headers["Content-Type"].startswith("text/html") and "Sign in" in answer.text
 
 
-def test_inject_429_then_success_and_retry_after_on_200(
+def test_a_write_without_api_version_is_refused(fake: FakeAzureDevOps, s: requests.Session) -> None:
+    fake.add_project("P")
+    answer = s.post(f"{fake.url}/P/_apis/distributedtask/environments", json={"name": "x"})
+    assert answer.status_code == 400
+    assert answer.json()["typeKey"] == "VssVersionNotSpecifiedException"
+
+
+def test_the_api_version_may_ride_in_the_accept_header(
     fake: FakeAzureDevOps, s: requests.Session
 ) -> None:
     fake.add_project("P")
-    fake.inject(429, path_contains="/_apis/projects", retry_after=2)
-    blocked = s.get(f"{fake.url}/_apis/projects", params=V)
-    assert blocked.status_code == 429
-    assert blocked.headers["Retry-After"] == "2"
-    assert blocked.headers["X-RateLimit-Remaining"] == "0"
-    assert {"X-RateLimit-Resource", "X-RateLimit-Limit", "X-RateLimit-Reset"} <= set(
-        blocked.headers
+    answer = s.post(
+        f"{fake.url}/P/_apis/distributedtask/environments",
+        json={"name": "x"},
+        headers={"Accept": "application/json;api-version=7.1"},
     )
-    assert blocked.json()["message"].startswith("TF400733")
-    assert s.get(f"{fake.url}/_apis/projects", params=V).status_code == 200
+    assert answer.status_code == 200
+
+
+def test_a_preview_only_route_refuses_a_ga_version(
+    fake: FakeAzureDevOps, s: requests.Session
+) -> None:
+    fake.add_project("P")
+    answer = s.get(f"{fake.url}/P/_apis/pipelines/checks/configurations", params=V)
+    assert answer.status_code == 400
+    assert answer.json()["typeKey"] == "VssInvalidPreviewVersionException"
+
+
+def test_an_error_has_the_service_error_body(fake: FakeAzureDevOps, s: requests.Session) -> None:
+    body = s.get(f"{fake.url}/Nope/_apis/git/repositories/r", params=V).json()
+    assert set(body) == {"$id", "innerException", "message", "typeName", "typeKey", "errorCode",
+                         "eventId"}  # fmt: skip
+    assert body["typeKey"] == "ProjectDoesNotExistWithNameException"
+    assert body["message"].startswith("TF200016: The following project does not exist: Nope.")
+
+
+def test_names_in_paths_are_case_insensitive_and_percent_decoded(
+    fake: FakeAzureDevOps, s: requests.Session
+) -> None:
+    fake.add_project("My Project")
+    answer = s.get(f"{fake.url}/my%20project/_APIS/Git/Repositories/MY%20PROJECT", params=V)
+    assert answer.json()["name"] == "My Project"
+
+
+def test_a_route_the_double_lacks_is_404_and_noted(
+    fake: FakeAzureDevOps, s: requests.Session
+) -> None:
+    answer = s.get(f"{fake.url}/_apis/nothing/here", params=V)
+    assert answer.status_code == 404
+    assert "was not found or does not implement IController" in answer.text
+    assert fake.unrouted == [f"/{fake.organization}/_apis/nothing/here"]
+
+
+def test_a_method_the_route_lacks_is_405_and_noted(
+    fake: FakeAzureDevOps, s: requests.Session
+) -> None:
+    fake.add_project("P")
+    answer = s.delete(f"{fake.url}/P/_apis/distributedtask/environments", params=V)
+    assert answer.status_code == 405
+    assert fake.unrouted == [f"DELETE /{fake.organization}/P/_apis/distributedtask/environments"]
+
+
+def test_a_list_is_paged_with_a_continuation_token(
+    fake: FakeAzureDevOps, s: requests.Session
+) -> None:
+    fake.add_project("P")
+    url = f"{fake.url}/P/_apis/distributedtask/environments"
+    for name in ("c", "a", "b"):
+        s.post(url, params=V, json={"name": name})
+    first = s.get(url, params={**V, "$top": "2"})
+    token = first.headers["x-ms-continuationtoken"]
+    second = s.get(url, params={**V, "$top": "2", "continuationToken": token})
+    assert first.json()["count"] == 2 and second.json()["count"] == 1
+    assert "x-ms-continuationtoken" not in second.headers
+
+
+def test_connection_data_names_the_token_owner(fake: FakeAzureDevOps, s: requests.Session) -> None:
+    who = s.get(f"{fake.url}/_apis/connectionData", params=PREVIEW).json()
+    assert who["authenticatedUser"]["id"] == fake.owner_id
+
+
+def test_an_identity_is_found_by_e_mail_case_insensitively(
+    fake: FakeAzureDevOps, s: requests.Session
+) -> None:
+    approver = fake.add_identity("Alice@Example.com", "Alice")
+    found = s.get(
+        f"{fake.identity_url}/_apis/identities",
+        params={**V, "searchFilter": "General", "filterValue": "alice@example.com"},
+    ).json()
+    assert [identity["id"] for identity in found["value"]] == [approver]
+
+
+# -- projects --------------------------------------------------------------------------------
+
+
+def _create_project(fake: FakeAzureDevOps, s: requests.Session) -> requests.Response:
+    processes = s.get(f"{fake.url}/_apis/process/processes", params=V).json()["value"]
+    default = next(p for p in processes if p["isDefault"])
+    body = {
+        "name": "New",
+        "visibility": "private",
+        "capabilities": {
+            "versioncontrol": {"sourceControlType": "Git"},
+            "processTemplate": {"templateTypeId": default["id"]},
+        },
+    }
+    return s.post(f"{fake.url}/_apis/projects", params=V, json=body)
+
+
+def test_the_default_process_is_basic(fake: FakeAzureDevOps, s: requests.Session) -> None:
+    processes = s.get(f"{fake.url}/_apis/process/processes", params=V).json()["value"]
+    assert [p["name"] for p in processes if p["isDefault"]] == ["Basic"]
+
+
+def test_a_project_is_created_by_an_operation_that_succeeds_after_polls(
+    fake: FakeAzureDevOps, s: requests.Session
+) -> None:
+    created = _create_project(fake, s)
+    assert (created.status_code, created.json()["status"]) == (202, "notSet")
+    statuses = [s.get(created.json()["url"], params=V).json()["status"] for _ in range(3)]
+    assert statuses == ["inProgress", "inProgress", "succeeded"]
+    assert s.get(f"{fake.url}/_apis/projects/New", params=V).json()["state"] == "wellFormed"
+
+
+def test_a_new_project_holds_a_repository_named_like_it(
+    fake: FakeAzureDevOps, s: requests.Session
+) -> None:
+    fake.add_project("New")
+    assert s.get(f"{fake.url}/New/_apis/git/repositories/New", params=V).status_code == 200
+
+
+def test_a_second_project_of_one_name_is_refused(
+    fake: FakeAzureDevOps, s: requests.Session
+) -> None:
+    fake.add_project("New")
+    again = _create_project(fake, s)
+    assert (again.status_code, again.json()["typeKey"]) == (409, "ProjectAlreadyExistsException")
+
+
+def test_a_project_being_created_is_create_pending_until_well_formed(
+    fake: FakeAzureDevOps, s: requests.Session
+) -> None:
+    fake.add_pending_project("New", reads=3)
+    states = [s.get(f"{fake.url}/_apis/projects/New", params=V).json()["state"] for _ in range(3)]
+    assert states == ["createPending", "createPending", "wellFormed"]
+
+
+def test_inside_a_project_being_created_nothing_exists_yet(
+    fake: FakeAzureDevOps, s: requests.Session
+) -> None:
+    fake.add_pending_project("New", reads=3)
+    answer = s.get(f"{fake.url}/New/_apis/git/repositories/New", params=V)
+    assert answer.json()["typeKey"] == "ProjectDoesNotExistWithNameException"
+
+
+# -- repositories and git --------------------------------------------------------------------
+
+
+def test_a_second_repository_of_one_name_is_refused(
+    fake: FakeAzureDevOps, s: requests.Session
+) -> None:
+    fake.add_project("P")
+    url = f"{fake.url}/P/_apis/git/repositories"
+    assert s.post(url, params=V, json={"name": "r"}).status_code == 201
+    again = s.post(url, params=V, json={"name": "R"}).json()
+    assert again["typeKey"] == "GitRepositoryNameAlreadyExistsException"
+
+
+def test_an_empty_repository_has_no_default_branch(
+    fake: FakeAzureDevOps, s: requests.Session
+) -> None:
+    fake.add_project("P")
+    assert "defaultBranch" not in s.get(f"{fake.url}/P/_apis/git/repositories/P", params=V).json()
+
+
+def test_the_first_push_sets_the_default_branch_and_the_refs(
+    fake: FakeAzureDevOps, s: requests.Session, tmp_path: Path
+) -> None:
+    fake.add_project("P")
+    repo = fake.repositories("P")["P"]
+    work = _work_repo(tmp_path)
+    assert _push(tmp_path, work, _plain_remote(repo), "main").returncode == 0
+    got = s.get(f"{fake.url}/P/_apis/git/repositories/P", params=V).json()
+    refs = s.get(f"{fake.url}/P/_apis/git/repositories/{repo['id']}/refs",
+                 params={**V, "filter": "heads/"}).json()  # fmt: skip
+    assert got["defaultBranch"] == "refs/heads/main"
+    assert [ref["name"] for ref in refs["value"]] == ["refs/heads/main"]
+
+
+def test_the_default_branch_can_be_set(fake: FakeAzureDevOps, s: requests.Session) -> None:
+    fake.add_project("P")
+    repo = fake.repositories("P")["P"]
+    url = f"{fake.url}/P/_apis/git/repositories/{repo['id']}"
+    answer = s.patch(url, params=V, json={"defaultBranch": "refs/heads/main"})
+    assert answer.json()["defaultBranch"] == "refs/heads/main"
+
+
+def test_a_push_with_a_wrong_token_is_refused(fake: FakeAzureDevOps, tmp_path: Path) -> None:
+    fake.add_project("P")
+    repo = fake.repositories("P")["P"]
+    work = _work_repo(tmp_path)
+    refused = _push(tmp_path, work, _plain_remote(repo), "main", pat="wrong")
+    assert refused.returncode != 0
+
+
+def test_a_blocking_reviewers_policy_refuses_a_direct_push(
+    fake: FakeAzureDevOps, s: requests.Session, tmp_path: Path
+) -> None:
+    fake.add_project("P")
+    repo = fake.repositories("P")["P"]
+    work = _work_repo(tmp_path)
+    _push(tmp_path, work, _plain_remote(repo), "main")
+    s.post(f"{fake.url}/P/_apis/policy/configurations", params=V, json=_policy_body(repo))
+    _commit(tmp_path, work, "second")
+    refused = _push(tmp_path, work, _plain_remote(repo), "main")
+    assert "TF402455: Pushes to this branch are not permitted" in refused.stderr
+
+
+# -- pipelines -------------------------------------------------------------------------------
+
+
+def test_a_yaml_pipeline_is_created_in_a_folder(fake: FakeAzureDevOps, s: requests.Session) -> None:
+    fake.add_project("P")
+    repo = fake.repositories("P")["P"]
+    created = s.post(f"{fake.url}/P/_apis/pipelines", params=V, json=_pipeline_body(repo))
+    listed = s.get(f"{fake.url}/P/_apis/pipelines", params=V).json()["value"]
+    assert [(p["id"], p["folder"]) for p in listed] == [(created.json()["id"], "\\")]
+
+
+def test_a_second_pipeline_of_one_name_in_a_folder_is_refused(
+    fake: FakeAzureDevOps, s: requests.Session
+) -> None:
+    fake.add_project("P")
+    repo = fake.repositories("P")["P"]
+    url = f"{fake.url}/P/_apis/pipelines"
+    s.post(url, params=V, json=_pipeline_body(repo))
+    again = s.post(url, params=V, json=_pipeline_body(repo, name="CI"))
+    assert again.json()["typeKey"] == "DefinitionExistsException"
+
+
+# -- environments and checks -----------------------------------------------------------------
+
+
+def test_a_second_environment_of_one_name_is_refused(
+    fake: FakeAzureDevOps, s: requests.Session
+) -> None:
+    _environment(fake, s)
+    url = f"{fake.url}/P/_apis/distributedtask/environments"
+    again = s.post(url, params=V, json={"name": "Production"})
+    assert (again.status_code, again.json()["typeKey"]) == (409, "EnvironmentExistsException")
+
+
+def test_an_approval_check_is_listed_by_its_resource(
+    fake: FakeAzureDevOps, s: requests.Session
+) -> None:
+    env = _environment(fake, s)
+    url = f"{fake.url}/P/_apis/pipelines/checks/configurations"
+    created = s.post(url, params=PREVIEW, json=_check_body(env["id"], fake.owner_id)).json()
+    query = {**PREVIEW, "resourceType": "environment", "resourceId": str(env["id"])}
+    assert [c["id"] for c in s.get(url, params=query).json()["value"]] == [created["id"]]
+
+
+def test_check_settings_are_listed_only_when_expanded(
+    fake: FakeAzureDevOps, s: requests.Session
+) -> None:
+    env = _environment(fake, s)
+    url = f"{fake.url}/P/_apis/pipelines/checks/configurations"
+    s.post(url, params=PREVIEW, json=_check_body(env["id"], fake.owner_id))
+    query = {**PREVIEW, "resourceType": "environment", "resourceId": str(env["id"])}
+    assert "settings" not in s.get(url, params=query).json()["value"][0]
+    expanded = s.get(url, params={**query, "$expand": "settings"}).json()["value"][0]
+    assert expanded["settings"]["minRequiredApprovers"] == 1
+
+
+def test_a_second_identical_check_is_accepted(fake: FakeAzureDevOps, s: requests.Session) -> None:
+    env = _environment(fake, s)
+    url = f"{fake.url}/P/_apis/pipelines/checks/configurations"
+    for _ in range(2):
+        assert s.post(url, params=PREVIEW, json=_check_body(env["id"], fake.owner_id)).ok
+    assert len(fake.checks("P")) == 2  # the service does not refuse it: the tool must not send it
+
+
+def test_a_check_on_a_missing_environment_is_404(
+    fake: FakeAzureDevOps, s: requests.Session
+) -> None:
+    fake.add_project("P")
+    url = f"{fake.url}/P/_apis/pipelines/checks/configurations"
+    assert s.post(url, params=PREVIEW, json=_check_body(999, fake.owner_id)).status_code == 404
+
+
+# -- pipeline permissions --------------------------------------------------------------------
+
+
+def test_pipelines_are_authorized_on_a_resource(fake: FakeAzureDevOps, s: requests.Session) -> None:
+    env = _environment(fake, s)
+    repo = fake.repositories("P")["P"]
+    pipeline = s.post(f"{fake.url}/P/_apis/pipelines", params=V, json=_pipeline_body(repo)).json()
+    url = f"{fake.url}/P/_apis/pipelines/pipelinepermissions/environment/{env['id']}"
+    assert s.get(url, params=PREVIEW).json()["pipelines"] == []
+    body = {"pipelines": [{"id": pipeline["id"], "authorized": True}]}
+    assert s.patch(url, params=PREVIEW, json=body).json()["pipelines"][0]["authorized"] is True
+
+
+def test_an_unknown_pipeline_cannot_be_authorized(
+    fake: FakeAzureDevOps, s: requests.Session
+) -> None:
+    env = _environment(fake, s)
+    url = f"{fake.url}/P/_apis/pipelines/pipelinepermissions/environment/{env['id']}"
+    body = {"pipelines": [{"id": 999, "authorized": True}]}
+    assert s.patch(url, params=PREVIEW, json=body).status_code == 404
+
+
+# -- variable groups -------------------------------------------------------------------------
+
+
+def test_a_secret_variable_reads_back_as_null(fake: FakeAzureDevOps, s: requests.Session) -> None:
+    project = fake.add_project("P")
+    url = f"{fake.url}/_apis/distributedtask/variablegroups"
+    created = s.post(url, params=V, json=_group_body(project))
+    assert created.json()["variables"]["appSecret"] == {"value": None, "isSecret": True}
+    assert "s3cr3t" not in created.text
+
+
+def test_a_secret_variable_is_stored(fake: FakeAzureDevOps, s: requests.Session) -> None:
+    project = fake.add_project("P")
+    s.post(f"{fake.url}/_apis/distributedtask/variablegroups", params=V, json=_group_body(project))
+    assert fake.variable_groups("P")["app-secrets"]["variables"]["appSecret"]["value"] == "s3cr3t"
+
+
+def test_a_second_group_of_one_name_is_refused(fake: FakeAzureDevOps, s: requests.Session) -> None:
+    project = fake.add_project("P")
+    url = f"{fake.url}/_apis/distributedtask/variablegroups"
+    s.post(url, params=V, json=_group_body(project))
+    again = s.post(url, params=V, json=_group_body(project)).json()
+    assert again["typeKey"] == "VariableGroupExistsException"
+
+
+def test_a_group_is_found_by_name_in_its_project(
+    fake: FakeAzureDevOps, s: requests.Session
+) -> None:
+    project = fake.add_project("P")
+    body = _group_body(project)
+    gid = s.post(f"{fake.url}/_apis/distributedtask/variablegroups", params=V, json=body).json()
+    found = s.get(f"{fake.url}/P/_apis/distributedtask/variablegroups",
+                  params={**V, "groupName": "app-secrets"}).json()  # fmt: skip
+    assert [g["id"] for g in found["value"]] == [gid["id"]]
+
+
+def test_a_replaced_group_keeps_a_secret_sent_as_null(
+    fake: FakeAzureDevOps, s: requests.Session
+) -> None:
+    project = fake.add_project("P")
+    body = _group_body(project)
+    gid = s.post(f"{fake.url}/_apis/distributedtask/variablegroups", params=V, json=body).json()
+    body["variables"]["appSecret"]["value"] = None
+    body["variables"]["region"]["value"] = "y"
+    s.put(f"{fake.url}/_apis/distributedtask/variablegroups/{gid['id']}", params=V, json=body)
+    stored = fake.variable_groups("P")["app-secrets"]["variables"]
+    assert (stored["appSecret"]["value"], stored["region"]["value"]) == ("s3cr3t", "y")
+
+
+# -- service connections ---------------------------------------------------------------------
+
+
+def test_a_federated_connection_gets_its_issuer_and_subject(
+    fake: FakeAzureDevOps, s: requests.Session
+) -> None:
+    project = fake.add_project("P")
+    url = f"{fake.url}/_apis/serviceendpoint/endpoints"
+    endpoint = s.post(url, params=V, json=_endpoint_body(project)).json()
+    parameters = endpoint["authorization"]["parameters"]
+    assert parameters["workloadIdentityFederationIssuer"] == (
+        f"https://login.microsoftonline.com/{TENANT}/v2.0"
+    )
+    assert parameters["workloadIdentityFederationSubject"].endswith(endpoint["id"])
+
+
+def test_a_second_connection_of_one_name_is_refused(
+    fake: FakeAzureDevOps, s: requests.Session
+) -> None:
+    project = fake.add_project("P")
+    url = f"{fake.url}/_apis/serviceendpoint/endpoints"
+    s.post(url, params=V, json=_endpoint_body(project))
+    assert s.post(url, params=V, json=_endpoint_body(project)).status_code == 409
+
+
+def test_a_connection_is_found_by_name(fake: FakeAzureDevOps, s: requests.Session) -> None:
+    project = fake.add_project("P")
+    body = _endpoint_body(project)
+    created = s.post(f"{fake.url}/_apis/serviceendpoint/endpoints", params=V, json=body).json()
+    found = s.get(f"{fake.url}/P/_apis/serviceendpoint/endpoints",
+                  params={**V, "endpointNames": "ARM"}).json()  # fmt: skip
+    assert [e["id"] for e in found["value"]] == [created["id"]]
+
+
+# -- branch policies -------------------------------------------------------------------------
+
+
+def test_a_policy_is_listed_for_its_repository_and_branch(
+    fake: FakeAzureDevOps, s: requests.Session
+) -> None:
+    fake.add_project("P")
+    repo = fake.repositories("P")["P"]
+    url = f"{fake.url}/P/_apis/policy/configurations"
+    created = s.post(url, params=V, json=_policy_body(repo)).json()
+    found = s.get(
+        f"{fake.url}/P/_apis/git/policy/configurations",
+        params={**V, "repositoryId": repo["id"], "refName": "refs/heads/main"},
+    ).json()
+    assert [p["id"] for p in found["value"]] == [created["id"]]
+
+
+def test_a_second_identical_policy_is_accepted(fake: FakeAzureDevOps, s: requests.Session) -> None:
+    fake.add_project("P")
+    repo = fake.repositories("P")["P"]
+    url = f"{fake.url}/P/_apis/policy/configurations"
+    for _ in range(2):
+        assert s.post(url, params=V, json=_policy_body(repo)).ok
+    assert len(fake.policies("P")) == 2  # the service does not refuse it: the tool must not send it
+
+
+# -- faults and recording --------------------------------------------------------------------
+
+
+def test_an_injected_429_carries_retry_after_and_rate_limit_headers(
+    fake: FakeAzureDevOps, s: requests.Session
+) -> None:
+    fake.inject(429, path_contains="connectionData", retry_after=2)
+    blocked = s.get(f"{fake.url}/_apis/connectionData", params=PREVIEW)
+    assert (blocked.status_code, blocked.headers["Retry-After"]) == (429, "2")
+    assert blocked.headers["X-RateLimit-Remaining"] == "0"
+
+
+def test_a_fault_may_skip_matching_requests_first(
+    fake: FakeAzureDevOps, s: requests.Session
+) -> None:
     fake.inject(503, method="GET", skip=1, times=1)
-    assert s.get(f"{fake.url}/_apis/projects", params=V).status_code == 200
-    assert s.get(f"{fake.url}/_apis/projects", params=V).status_code == 503
+    url = f"{fake.url}/_apis/connectionData"
+    assert [s.get(url, params=PREVIEW).status_code for _ in range(3)] == [200, 503, 200]
+
+
+def test_retry_after_may_ride_on_a_success(fake: FakeAzureDevOps, s: requests.Session) -> None:
     fake.retry_after_on_success(1)
-    assert s.get(f"{fake.url}/_apis/projects", params=V).headers["Retry-After"] == "1"
-    assert "Retry-After" not in s.get(f"{fake.url}/_apis/projects", params=V).headers
+    assert s.get(f"{fake.url}/_apis/connectionData", params=PREVIEW).headers["Retry-After"] == "1"
 
 
 def test_apply_first_creates_then_fails(fake: FakeAzureDevOps, s: requests.Session) -> None:
     fake.add_project("P")
     fake.inject(500, method="POST", path_contains="git/repositories", apply_first=True)
     failed = s.post(f"{fake.url}/P/_apis/git/repositories", params=V, json={"name": "r"})
-    assert failed.status_code == 500
-    assert "r" in fake.repositories("P")  # the create happened anyway
-    again = s.post(f"{fake.url}/P/_apis/git/repositories", params=V, json={"name": "r"})
-    assert again.status_code == 409
+    assert failed.status_code == 500 and "r" in fake.repositories("P")
 
 
-def test_fault_on_git_route(fake: FakeAzureDevOps, tmp_path: Path) -> None:
+def test_a_dropped_answer_leaves_the_create_done(
+    fake: FakeAzureDevOps, s: requests.Session
+) -> None:
+    fake.add_project("P")
+    fake.inject(0, method="POST", path_contains="git/repositories", apply_first=True, drop=True)
+    with pytest.raises(requests.ConnectionError):
+        s.post(f"{fake.url}/P/_apis/git/repositories", params=V, json={"name": "r"})
+    assert "r" in fake.repositories("P")
+
+
+def test_a_delayed_answer_comes_after_the_delay(fake: FakeAzureDevOps, s: requests.Session) -> None:
+    fake.inject(0, path_contains="connectionData", apply_first=True, delay=0.3)
+    start = time.monotonic()
+    assert s.get(f"{fake.url}/_apis/connectionData", params=PREVIEW).ok
+    assert time.monotonic() - start >= 0.3
+
+
+def test_a_stale_list_answers_empty_once(fake: FakeAzureDevOps, s: requests.Session) -> None:
+    _environment(fake, s)
+    fake.stale_lists("distributedtask/environments")
+    url = f"{fake.url}/P/_apis/distributedtask/environments"
+    assert [s.get(url, params=V).json()["count"] for _ in range(2)] == [0, 1]
+
+
+def test_a_fault_applies_to_git_too(fake: FakeAzureDevOps, tmp_path: Path) -> None:
     fake.add_project("P")
     repo = fake.repositories("P")["P"]
     fake.inject(503, path_contains="/_git/", retry_after=1)
     work = _work_repo(tmp_path)
     assert _push(tmp_path, work, _plain_remote(repo), "main").returncode != 0
-    assert _push(tmp_path, work, _plain_remote(repo), "main").returncode == 0
 
 
-def test_latency(fake: FakeAzureDevOps, s: requests.Session) -> None:
+def test_latency_delays_every_answer(fake: FakeAzureDevOps, s: requests.Session) -> None:
     fake.latency = 0.2
     start = time.monotonic()
-    s.get(f"{fake.url}/_apis/projects", params=V)
+    s.get(f"{fake.url}/_apis/connectionData", params=PREVIEW)
     assert time.monotonic() - start >= 0.2
 
 
-def test_recording_excludes_authorization_and_never_echoes_pat(
+def test_the_record_keeps_the_request_but_not_its_authorization(
     fake: FakeAzureDevOps, s: requests.Session
 ) -> None:
     fake.add_project("P")
-    assert fake.requests == []  # seeding is not recorded
-    s.get(f"{fake.url}/_apis/projects", params=V)
     s.post(f"{fake.url}/P/_apis/distributedtask/environments", params=V, json={"name": "e"})
-    recorded = fake.requests
-    assert [(r.method, r.status, r.is_write) for r in recorded] == [
-        ("GET", 200, False),
-        ("POST", 200, True),
-    ]
-    assert recorded[1].path == "/contoso/P/_apis/distributedtask/environments"
-    assert recorded[1].query == {"api-version": "7.1"}
-    assert recorded[1].json() == {"name": "e"}
-    assert all("authorization" not in {k.lower() for k in r.headers} for r in recorded)
-    assert [r.method for r in fake.writes] == ["POST"]
+    (recorded,) = fake.requests
+    assert (recorded.method, recorded.status, recorded.is_write) == ("POST", 200, True)
+    assert recorded.path == "/contoso/P/_apis/distributedtask/environments"
+    assert recorded.query == {"api-version": "7.1"} and recorded.json() == {"name": "e"}
+    assert "authorization" not in {k.lower() for k in recorded.headers}
     assert PAT not in repr(recorded)
-    fake.clear_requests()
+
+
+def test_seeding_is_not_recorded(fake: FakeAzureDevOps) -> None:
+    fake.add_project("P")
     assert fake.requests == []
-
-
-def test_pushes_api_build_definitions_and_project_delete(
-    fake: FakeAzureDevOps, s: requests.Session
-) -> None:
-    project = fake.add_project("P")
-    repo = fake.repositories("P")["P"]
-    content = base64.b64encode(b"\x00bin").decode()
-    push = {
-        "refUpdates": [{"name": "refs/heads/main", "oldObjectId": "0" * 40}],
-        "commits": [
-            {
-                "comment": "Initial commit.",
-                "changes": [
-                    {
-                        "changeType": "add",
-                        "item": {"path": "/azure-pipelines.yml"},
-                        "newContent": {
-                            "content": "steps:\n- script: echo\n",
-                            "contentType": "rawtext",
-                        },
-                    },
-                    {
-                        "changeType": "add",
-                        "item": {"path": "/bin/x"},
-                        "newContent": {"content": content, "contentType": "base64encoded"},
-                    },
-                ],
-            }
-        ],
-    }
-    url = f"{fake.url}/P/_apis/git/repositories/{repo['id']}"
-    pushed = s.post(f"{url}/pushes", params=V, json=push)
-    assert pushed.status_code == 201
-    new = pushed.json()["refUpdates"][0]["newObjectId"]
-    assert s.get(url, params=V).json()["defaultBranch"] == "refs/heads/main"
-    refs = s.get(f"{url}/refs", params={**V, "filter": "heads/"}).json()["value"]
-    assert refs == [{**refs[0], "name": "refs/heads/main", "objectId": new}]
-    stale = s.post(f"{url}/pushes", params=V, json=push)  # oldObjectId no longer current
-    assert stale.status_code == 409
-
-    definition = {
-        "name": "ContosoBuild",
-        "path": "\\",
-        "queue": {"id": 1},
-        "process": {"type": 2, "yamlFilename": "azure-pipelines.yml"},
-        "repository": {"id": repo["id"], "name": repo["name"], "type": "TfsGit"},
-        "triggers": [{"settingsSourceType": 2, "triggerType": 2}],
-    }
-    created = s.post(f"{fake.url}/P/_apis/build/definitions", params=V, json=definition)
-    assert created.status_code == 200
-    pid = created.json()["id"]
-    assert fake.pipelines("P")[pid]["configuration"]["path"] == "/azure-pipelines.yml"
-    preview = s.post(
-        f"{fake.url}/P/_apis/pipelines/{pid}/preview", params=V, json={"previewRun": True}
-    )
-    assert preview.status_code == 200
-    assert "echo" in preview.json()["finalYaml"]  # read from the pushed file
-
-    deleted = s.delete(f"{fake.url}/_apis/projects/{project['id']}", params=V)
-    assert deleted.status_code == 202
-    assert fake.projects() == {}

@@ -1,6 +1,7 @@
 """Git smart HTTP for the Azure DevOps double: ``git http-backend`` as a CGI, plus pkt-lines.
 
-Reference §11.3: the request is piped to ``git http-backend`` with the CGI environment
+The request is piped to ``git http-backend`` (https://git-scm.com/docs/git-http-backend) with
+the CGI environment
 (GIT_PROJECT_ROOT, GIT_HTTP_EXPORT_ALL, PATH_INFO, …); chunked request bodies are de-chunked
 by the caller; the CGI headers (``Status:`` optional) are split from the payload and re-emitted.
 """
