@@ -37,6 +37,9 @@ def test_bake_provisions_everything(baker: Baker, fake: FakeAzureDevOps) -> None
     assert run.returncode == 0, run.output
     assert "Azure DevOps is set up" in run.output, run.output
     assert_fully_provisioned(fake, project)
+    # No provisioning code in the project: only its settings file.
+    assert not (project / "ops").exists()
+    assert not [p for p in project.rglob("*.py") if "mlops_template" in p.read_text()]
     approver = next(iter(fake.checks(PROJECT).values()))["settings"]["approvers"][0]["id"]
     identities = rest(
         fake,

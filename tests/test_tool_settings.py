@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import REPO_ROOT, load_hook
 from provisioning_env import SETTINGS, write_settings
 
 from mlops_template import cli, organization
@@ -150,3 +151,35 @@ def test_the_token_is_asked_for_only_on_a_terminal(
     monkeypatch.setattr(cli.getpass, "getpass", lambda prompt: "typed")
     assert cli.read_pat(interactive=True) == "typed"
     assert cli.read_pat(interactive=False) is None
+
+
+# -- one rule for organization URLs, at bake and in the tool ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "valid"),
+    [
+        ("https://dev.azure.com/contoso", True),
+        ("https://contoso.visualstudio.com/DefaultCollection", True),
+        ("https://DEV.AZURE.COM/contoso", True),
+        ("https://Contoso.VisualStudio.com/", True),
+        ("http://127.0.0.1:8123/contoso", True),
+        ("http://dev.azure.com/contoso", False),
+        ("https://github.com/contoso", False),
+        ("https://dev.azure.com/", False),
+        ("https://contoso.visualstudio.com/OtherCollection", False),
+    ],
+)
+def test_the_bake_and_the_tool_accept_the_same_organization_urls(url: str, valid: bool) -> None:
+    pre_gen = load_hook("pre_gen_project")
+    (rule,) = [rule for rule in pre_gen.RULES if rule.answer == "azure_devops_org_url"]
+    assert rule.check(url) is valid
+    assert organization.is_valid(url) is valid
+
+
+def test_the_loopback_form_is_not_advertised() -> None:
+    prompts = json.loads((REPO_ROOT / "cookiecutter.json").read_text())["__prompts__"]
+    pre_gen = load_hook("pre_gen_project")
+    (rule,) = [rule for rule in pre_gen.RULES if rule.answer == "azure_devops_org_url"]
+    for text in (prompts["azure_devops_org_url"], rule.rule, rule.example):
+        assert "127.0.0.1" not in text and "localhost" not in text
