@@ -4,8 +4,10 @@ Each rule names the answer, what it must look like and a good example. A bad
 answer prints one ``ERROR:`` line per rule broken and exits 1; cookiecutter
 then removes the project folder, so nothing is left behind.
 
-This file is plain Python: the only template expression sits inside a string
-in ``main()``, so tests and the docs generator import it as it is.
+This file is plain Python: its template expressions sit inside strings (the
+answers in ``main()``, the checkout in ``_template_source()``), so tests and the
+docs generator import it as it is. The organization-URL rule is the tool's own
+(``mlops_template.organization``), imported from the template checkout.
 """
 
 from __future__ import annotations

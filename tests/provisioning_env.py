@@ -152,9 +152,9 @@ class Baker:
             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True,
         )  # fmt: skip
 
-    def shell(self, command: str, pat: str | None = PAT) -> Run:
+    def shell(self, command: str, pat: str | None = PAT, cwd: Path | None = None) -> Run:
         """A command line as printed to the user, run by the shell."""
-        return self._run(["/bin/sh", "-c", command], cwd=self.tmp_path, pat=pat)
+        return self._run(["/bin/sh", "-c", command], cwd=cwd or self.tmp_path, pat=pat)
 
     def _run(self, command: list[str], cwd: Path, pat: str | None) -> Run:
         result = subprocess.run(
