@@ -33,7 +33,13 @@ SETTINGS = Settings(
     variables={"AZUREML_WORKSPACE": "ws"},
 )
 PROJECT = {"id": "p1", "name": "ML"}
-REPO = {"id": "r1", "name": "churn", "project": PROJECT, "remoteUrl": "https://x/_git/churn"}
+REPO = {
+    "id": "r1",
+    "name": "churn",
+    "project": PROJECT,
+    "remoteUrl": "https://x/_git/churn",
+    "defaultBranch": "refs/heads/main",
+}
 PIPELINES = {"churn-ci": {"id": 1}, "churn-model-build": {"id": 2}, "churn-release": {"id": 3}}
 ENVIRONMENTS = {"churn-qa": {"id": 10}, "churn-prod": {"id": 11}}
 GROUP = {"id": 20, "variables": {"AZUREML_WORKSPACE": {"value": "ws"}}}
@@ -93,6 +99,8 @@ def test_an_empty_project_gets_everything_created_in_dependency_order() -> None:
         ({"repository": None, "branch": Branch.ABSENT}, ("repository", "churn"), Verb.CREATE),
         ({"branch": Branch.LOCAL_AHEAD}, ("branch", "main"), Verb.PUSH),
         ({"branch": Branch.REMOTE_AHEAD}, ("branch", "main"), Verb.KEEP),
+        ({"repository": {**REPO, "defaultBranch": "refs/heads/dev"}}, ("branch", "main"),
+         Verb.UPDATE),
         ({"environments": {"churn-qa": None, "churn-prod": {"id": 11}}},
          ("environment", "churn-qa"), Verb.CREATE),
         ({"approvals": {"churn-qa": True}}, ("approval", "churn-prod"), Verb.CREATE),

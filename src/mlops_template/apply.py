@@ -16,7 +16,7 @@ from .errors import AzureDevOpsError
 from .git import REF, GitError, Repository, clean_remote_url
 from .lookup import State, parallel, pipeline_ids, uses
 from .once import create_once
-from .plan import Action, Key, Plan
+from .plan import Action, Key, Plan, Verb
 from .resources import AzureDevOps
 from .settings import Settings
 
@@ -131,6 +131,14 @@ class Apply:
 
     def _branch(self, action: Action) -> None:
         self.git.set_origin(self._git_url())
+        if action.verb is Verb.PUSH:
+            self._push()
+        repo = self.state.repository
+        assert repo is not None
+        if repo.get("defaultBranch") != REF:
+            self.state.repository = self.devops.set_default_branch(repo["id"], REF)
+
+    def _push(self) -> None:
         try:
             self.git.push()
         except GitError as error:
@@ -141,10 +149,6 @@ class Apply:
                 f"'main' of {self.settings.repository!r} is protected by its branch policies: "
                 "push your commits to a branch and open a pull request",
             ) from None
-        repo = self.state.repository
-        assert repo is not None
-        if repo.get("defaultBranch") != REF:
-            self.state.repository = self.devops.set_default_branch(repo["id"], REF)
 
     def _git_url(self) -> str:
         assert self.state.repository is not None

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .errors import AlreadyExistsError, AzureDevOpsError, TransientError
+from .errors import AlreadyExistsError, AzureDevOpsError, TooLongThrottledError, TransientError
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,8 @@ def create_once(
                 return _confirm(what, lookup, sleep)
             if attempt == attempts - 1:
                 raise
+        except TooLongThrottledError:
+            raise
         except AzureDevOpsError as error:
             raise AzureDevOpsError(
                 f"Azure DevOps refused to create {what}: {error.service_message}",

@@ -21,6 +21,7 @@ POLICY_LABELS = {
 }
 
 Key = tuple[str, str]  # (kind, name)
+MAIN = "refs/heads/main"
 
 
 class Verb(enum.Enum):
@@ -92,6 +93,8 @@ def _branch(state: State, settings: Settings) -> tuple[Action, str | None]:
     branch = state.branch
     if branch in (Branch.ABSENT, Branch.LOCAL_AHEAD):
         return Action(Verb.PUSH, "branch", "main", branch.value, needs), None
+    if branch is Branch.SAME and (state.repository or {}).get("defaultBranch") != MAIN:
+        return Action(Verb.UPDATE, "branch", "main", "make it the default branch", needs), None
     if branch in (Branch.SAME, Branch.REMOTE_AHEAD):
         verb = Verb.EXISTS if branch is Branch.SAME else Verb.KEEP
         return Action(verb, "branch", "main", branch.value), None

@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 SETTINGS = json.loads(
-    (Path(__file__).resolve().parents[1] / "azure-devops.json").read_text(encoding="utf-8")
+    (Path(__file__).resolve().parents[1] / "azure-devops.json").read_text(
+        encoding="utf-8"
+    )
 )
 
 
@@ -43,9 +45,15 @@ ENVIRONMENTS = (QA_ENVIRONMENT, PROD_ENVIRONMENT)
 SERVICE_CONNECTION = SETTINGS["service_connection"]
 VARIABLE_GROUP = SETTINGS["variable_group"]
 # Workspace ids: azureml_config.workspace_ids() reads them from the environment.
-REQUIRED_VARIABLES = ("AZURE_SUBSCRIPTION_ID", "AZUREML_RESOURCE_GROUP", "AZUREML_WORKSPACE")
+REQUIRED_VARIABLES = (
+    "AZURE_SUBSCRIPTION_ID",
+    "AZUREML_RESOURCE_GROUP",
+    "AZUREML_WORKSPACE",
+)
 # Empty or absent: train on the build agent, on the bundled sample data.
-OPTIONAL_VARIABLES = tuple(key for key in SETTINGS["variables"] if key not in REQUIRED_VARIABLES)
+OPTIONAL_VARIABLES = tuple(
+    key for key in SETTINGS["variables"] if key not in REQUIRED_VARIABLES
+)
 SECRET_VARIABLES = tuple(SETTINGS["secret_variables"])
 VARIABLES = (*REQUIRED_VARIABLES, *OPTIONAL_VARIABLES, *SECRET_VARIABLES)
 

@@ -186,7 +186,9 @@ def test_release_runs_after_the_model_build_only() -> None:
 def test_upstream_pipelines_are_created_first() -> None:
     order = [p.name for p in names.PIPELINES]
     assert order.index(names.MODEL_BUILD_PIPELINE) < order.index(names.RELEASE_PIPELINE)
-    in_settings = [pipeline["name"] for pipeline in names.SETTINGS["pipelines"].values()]
+    in_settings = [
+        pipeline["name"] for pipeline in names.SETTINGS["pipelines"].values()
+    ]
     assert in_settings == order  # the order the tool creates them in
 
 
