@@ -12,7 +12,10 @@ the request and reports, in plain words, what does not conform:
 - a path parameter that breaks its pattern or length;
 - the JSON body does not validate against the operation's body schema (``jsonschema``, Draft 4,
   which Swagger 2.0 schemas follow; ``$ref`` across files and ``allOf`` resolve through a
-  ``referencing`` registry of the vendored files).
+  ``referencing`` registry of the vendored files);
+- with ``strict=True``, body properties the schema does not declare although it does not allow
+  others either (the Azure DevOps specs never set ``additionalProperties: false``; their
+  ``JObject`` stands for any JSON and is left alone).
 
 Requests may be full URLs or paths. Loopback doubles serve Azure DevOps at
 ``http://127.0.0.1:<port>/<organization>/...`` (identities under ``/_vssps/<organization>/...``)
@@ -52,6 +55,8 @@ IDENTITY_HOST = "vssps.dev.azure.com"
 _BASE_URI = "https://specs.invalid/"  # a name for the vendored tree; never fetched
 _API_VERSION = "api-version"
 _SET_TO = re.compile(r"set to '([^']+)'")
+# Newtonsoft's JObject and JToken, which the Azure DevOps specs model as classes, carry any JSON.
+_ANY_JSON = ("/definitions/JObject", "/definitions/JToken")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,7 +113,8 @@ class _Specs:
             base, _, pointer = ref.partition("#")
             node = self.documents[base]
             for part in [p for p in pointer.split("/") if p]:
-                node = node[part.replace("~1", "/").replace("~0", "~")]
+                key = part.replace("~1", "/").replace("~0", "~")
+                node = node[int(key)] if isinstance(node, list) else node[key]
         return node, ref
 
     def _operations(
@@ -232,13 +238,21 @@ def _host_and_path(service: str, url_or_path: str) -> tuple[str, str]:
 
 
 def check_request(
-    service: str, method: str, url_or_path: str, query: dict[str, Any] | None, body: Any
+    service: str,
+    method: str,
+    url_or_path: str,
+    query: dict[str, Any] | None,
+    body: Any,
+    *,
+    strict: bool = False,
 ) -> list[str]:
     """What in this request does not conform to the published spec (empty: it conforms).
 
     ``service``: ``"azure-devops"`` or ``"arm"``. ``query``: the query parameters (a query
     string in ``url_or_path`` is read too; ``query`` wins). ``body``: the parsed JSON body,
-    or None when there is none.
+    or None when there is none. ``strict``: also report body properties the schema does not
+    declare where it leaves ``additionalProperties`` unsaid (the Azure DevOps specs never set
+    it to false, so without this a misspelt property passes).
     """
     operations, problems = find_operations(service, method, url_or_path)
     if not operations:
@@ -246,11 +260,13 @@ def check_request(
     params = dict(parse_qsl(urlsplit(url_or_path).query, keep_blank_values=True))
     params.update({k: str(v) for k, v in (query or {}).items()})
     _, path = _host_and_path(service, url_or_path)
-    results = [_check_operation(op, path, params, body) for op in operations]
+    results = [_check_operation(op, path, params, body, strict) for op in operations]
     return min(results, key=len)
 
 
-def _check_operation(op: Operation, path: str, params: dict[str, str], body: Any) -> list[str]:
+def _check_operation(
+    op: Operation, path: str, params: dict[str, str], body: Any, strict: bool
+) -> list[str]:
     values = op.regex.fullmatch(path).groupdict()  # type: ignore[union-attr]
     where = op.describe()
     problems = _check_api_version(op, params.get(_API_VERSION), where)
@@ -272,7 +288,7 @@ def _check_operation(op: Operation, path: str, params: dict[str, str], body: Any
             if value is not None:
                 problems += _check_simple(f"path parameter {name!r}", value, param, where)
         elif location == "body":
-            problems += _check_body(param, ref, body, where)
+            problems += _check_body(param, ref, body, where, strict)
     for name in params:
         if name.lower() not in declared_query:
             problems.append(f"unknown query parameter {name!r}: {where} does not define it")
@@ -309,7 +325,7 @@ def _check_simple(what: str, value: str, param: dict[str, Any], where: str) -> l
     return problems
 
 
-def _check_body(param: dict[str, Any], ref: str, body: Any, where: str) -> list[str]:
+def _check_body(param: dict[str, Any], ref: str, body: Any, where: str, strict: bool) -> list[str]:
     if body is None:
         return [f"missing body: {where} requires one"] if param.get("required") else []
     validator = jsonschema.Draft4Validator({"$ref": f"{ref}/schema"}, registry=_specs().registry)
@@ -323,14 +339,86 @@ def _check_body(param: dict[str, Any], ref: str, body: Any, where: str) -> list[
             "enum": "value not allowed",
         }.get(str(error.validator), f"body does not conform ({error.validator})")
         problems.append(f"{kind} at {location}: {error.message} ({where})")
+    if strict:
+        base, _, pointer = ref.partition("#")
+        problems += [
+            f"undeclared body property at {location}: the schema does not declare it ({where})"
+            for location in _undeclared(base, {"$ref": f"#{pointer}/schema"}, body, "")
+        ]
     return problems
 
 
+def _undeclared(base: str, schema: Any, value: Any, at: str) -> list[str]:
+    """Where ``value`` has object properties that ``schema`` (with its ``allOf``) does not name."""
+    schema, ref = _specs().resolve(base, schema)
+    if ref.endswith(_ANY_JSON):
+        return []
+    base = ref.partition("#")[0] if ref else base
+    if isinstance(value, list) and isinstance(schema, dict) and "items" in schema:
+        return [
+            found
+            for index, item in enumerate(value)
+            for found in _undeclared(base, schema["items"], item, f"{at}/{index}")
+        ]
+    if not isinstance(value, dict):
+        return []
+    declared, extra = _declared(base, schema)
+    if declared is None and extra is None:
+        return []  # a free-form object
+    found = []
+    for key, item in value.items():
+        if key in (declared or {}):
+            found += _undeclared(*declared[key], item, f"{at}/{key}")  # type: ignore[index]
+        elif extra is not None:
+            found += _undeclared(*extra, item, f"{at}/{key}")
+        else:
+            found.append(f"{at}/{key}".lstrip("/"))
+    return found
+
+
+def _declared(
+    base: str, schema: Any
+) -> tuple[dict[str, tuple[str, Any]] | None, tuple[str, Any] | None]:
+    """The properties a schema and its ``allOf`` declare, and the schema of any others."""
+    declared: dict[str, tuple[str, Any]] | None = None
+    extra: tuple[str, Any] | None = None
+    for part_base, part in _all_of(base, schema):
+        if "properties" in part:
+            declared = declared or {}
+            declared.update({k: (part_base, v) for k, v in part["properties"].items()})
+        if (
+            isinstance(part.get("additionalProperties"), dict)
+            or part.get("additionalProperties") is True
+        ):
+            extra = (
+                part_base,
+                part["additionalProperties"] if part["additionalProperties"] is not True else {},
+            )
+    return declared, extra
+
+
+def _all_of(base: str, schema: Any) -> list[tuple[str, dict[str, Any]]]:
+    schema, ref = _specs().resolve(base, schema)
+    base = ref.partition("#")[0] if ref else base
+    if not isinstance(schema, dict):
+        return []
+    parts = [(base, schema)]
+    for part in schema.get("allOf", []):
+        parts += _all_of(base, part)
+    return parts
+
+
 def assert_conforms(
-    service: str, method: str, url_or_path: str, query: dict[str, Any] | None, body: Any
+    service: str,
+    method: str,
+    url_or_path: str,
+    query: dict[str, Any] | None,
+    body: Any,
+    *,
+    strict: bool = False,
 ) -> None:
     """Raise AssertionError listing every problem ``check_request`` finds."""
-    problems = check_request(service, method, url_or_path, query, body)
+    problems = check_request(service, method, url_or_path, query, body, strict=strict)
     if problems:
         raise AssertionError(
             f"{method.upper()} {url_or_path} does not conform to the published spec:\n- "
