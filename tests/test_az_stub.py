@@ -160,3 +160,14 @@ def test_only_the_resource_managers_token_opens_its_double(signed_in: AzStub) ->
             for resource, token in tokens.items()
         }
     assert statuses == {RESOURCE_MANAGER: 200, AZURE_DEVOPS_RESOURCE: 401}
+
+
+def test_a_renewed_token_is_given_from_the_next_call_on(signed_in: AzStub) -> None:
+    first = json.loads(az(signed_in, *token_args(RESOURCE_MANAGER)).stdout)["accessToken"]
+    renewed = signed_in.renew(RESOURCE_MANAGER)
+    second = json.loads(az(signed_in, *token_args(RESOURCE_MANAGER)).stdout)["accessToken"]
+    assert first != renewed == second
+    assert (
+        json.loads(az(signed_in, *token_args(AZURE_DEVOPS_RESOURCE)).stdout)["accessToken"]
+        == signed_in.tokens[AZURE_DEVOPS_RESOURCE]
+    )

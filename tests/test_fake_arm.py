@@ -332,3 +332,12 @@ def test_requests_are_recorded_without_the_token(api: Arm) -> None:
     assert recorded.query == {"api-version": V_MI} and recorded.json() == {"location": "westeurope"}
     assert "authorization" not in {k.lower() for k in recorded.headers}
     assert TOKEN not in repr(api.fake.requests)
+
+
+def test_an_expired_token_is_refused_and_its_successor_accepted(api: Arm) -> None:
+    api.fake.expire(TOKEN)
+    expired = api.call("GET", f"{api.sub}/resourcegroups/rg-ml", V_RG)
+    assert expired.status_code == 401 and _error(expired) == "ExpiredAuthenticationToken"
+    api.fake.add_caller("the-next-token", api.fake.caller_id)
+    renewed = api.call("GET", f"{api.sub}/resourcegroups/rg-ml", V_RG, token="the-next-token")
+    assert renewed.status_code == 200

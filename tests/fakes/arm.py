@@ -20,7 +20,8 @@ and https://learn.microsoft.com/azure/role-based-access-control/troubleshooting:
 ``AuthorizationFailed`` (403, see :meth:`FakeResourceManager.forbid`), ``PrincipalNotFound``
 (400) while a just-created identity replicates, ``SubscriptionRequestsThrottled`` (429 with
 ``Retry-After``, see :meth:`FakeResourceManager.inject`), ``MissingApiVersionParameter``,
-``AuthenticationFailed`` / ``InvalidAuthenticationToken`` (401 with ``WWW-Authenticate``).
+``AuthenticationFailed`` / ``InvalidAuthenticationToken`` / ``ExpiredAuthenticationToken`` (401
+with ``WWW-Authenticate``; see :meth:`FakeResourceManager.expire`).
 
 Replication: Microsoft's troubleshooting guide says a role assignment for a service principal
 created moments before can fail with ``PrincipalNotFound`` while the principal replicates, and
@@ -145,6 +146,7 @@ class FakeResourceManager(LoopbackServer):
         self.replication_seconds = replication_seconds
         self.latency = 0.0
         self._tokens = {token: self.caller_id}
+        self._expired: set[str] = set()
         self._groups: dict[str, dict[str, Any]] = {}  # lower-case name -> group
         self._workspaces: dict[tuple[str, str], dict[str, Any]] = {}
         self._identities: dict[tuple[str, str], dict[str, Any]] = {}
@@ -162,6 +164,12 @@ class FakeResourceManager(LoopbackServer):
         with self._lock:
             self._tokens[token] = object_id
         return object_id
+
+    def expire(self, token: str) -> None:
+        """From now on ``token`` answers 401 ``ExpiredAuthenticationToken`` (it outlived its
+        hour); accept its successor with :meth:`add_caller` (same object id)."""
+        with self._lock:
+            self._expired.add(token)
 
     def add_resource_group(self, name: str, location: str = "westeurope") -> dict[str, Any]:
         group = {
@@ -317,13 +325,23 @@ class FakeResourceManager(LoopbackServer):
                 challenge,
             )
         scheme, _, token = value.partition(" ")
-        if scheme.lower() == "bearer":
-            for known, caller in self._tokens.items():
-                if hmac.compare_digest(token.strip().encode(), known.encode()):
-                    return caller
+        known = (
+            next((k for k in self._tokens if hmac.compare_digest(token.strip(), k)), None)
+            if scheme.lower() == "bearer"
+            else None
+        )
+        if known is not None and known not in self._expired:
+            return self._tokens[known]
         challenge["WWW-Authenticate"] = challenge["WWW-Authenticate"].replace(
             "missing 'Authorization' header", "invalid access token"
         )
+        if known is not None:
+            raise ArmError(
+                401,
+                "ExpiredAuthenticationToken",
+                "The access token expiry UTC time is earlier than current UTC time.",
+                challenge,
+            )
         raise ArmError(401, "InvalidAuthenticationToken", "The access token is invalid.", challenge)
 
     def _check_api_version(self, kind: str, query: dict[str, str], match: re.Match) -> None:

@@ -11,7 +11,8 @@ POSIX timestamp and ``expiresOn`` a local time, as the CLI gives both since 2.54
 Modes: ``signed-in``; ``signed-out`` (exits 1 with the CLI's "Please run 'az login' to setup
 account." on stderr); ``not-installed`` (no ``az`` on the PATH that :meth:`AzStub.env` gives).
 Tokens are per resource (Azure DevOps ``499b84ac-1321-427f-aa17-267ca6975798``, Resource
-Manager ``https://management.azure.com/``): give each double its own. Any other command exits 2
+Manager ``https://management.azure.com/``): give each double its own; :meth:`AzStub.renew`
+issues a new one, as after an expiry. Any other command exits 2
 and says so. Every call's argv is appended to a log (JSON lines) so tests can check that only
 the allowed commands ran and that no token was ever on a command line.
 """
@@ -161,6 +162,14 @@ class AzStub:
             return []
         lines = self.log_path.read_text(encoding="utf-8").splitlines()
         return [json.loads(line) for line in lines if line]
+
+    def renew(self, resource: str) -> str:
+        """Issue a new token for ``resource`` from the next call on (as the CLI does when the
+        cached one nears its expiry); returns it."""
+        key = next(r for r in self.tokens if _same_resource(r, resource))
+        self.tokens[key] = f"{self.tokens[key].rsplit('~', 1)[0]}~{uuid.uuid4().hex[:8]}"
+        _write_config(self)
+        return self.tokens[key]
 
     def set_mode(self, mode: str) -> None:
         """Sign in or out between calls (``not-installed`` only at install time)."""
