@@ -280,13 +280,8 @@ class FakeResourceManager(LoopbackServer):
         if fault and not fault.apply_first:
             raise self._fault_error(fault)
         kind, action, handler, match = self._route(method, path)
-        self._check_api_version(kind, query, match)
-        if match.groupdict().get("sub") and match["sub"].lower() != self.subscription_id:
-            raise ArmError(
-                404,
-                "SubscriptionNotFound",
-                f"The subscription '{match['sub']}' could not be found.",
-            )
+        self._check_api_version(kind, query)
+        self._check_subscription(path)
         scope = (
             path.split("/providers/Microsoft.Authorization/")[0]
             if kind == "authorization"
@@ -344,7 +339,7 @@ class FakeResourceManager(LoopbackServer):
             )
         raise ArmError(401, "InvalidAuthenticationToken", "The access token is invalid.", challenge)
 
-    def _check_api_version(self, kind: str, query: dict[str, str], match: re.Match) -> None:
+    def _check_api_version(self, kind: str, query: dict[str, str]) -> None:
         version = query.get("api-version")
         if not version:
             raise ArmError(
@@ -548,9 +543,18 @@ class FakeResourceManager(LoopbackServer):
         }
         return (201 if created else 200), copy.deepcopy(self._credentials[key])
 
+    def _check_subscription(self, path: str) -> None:
+        named = re.match(r"/subscriptions/([^/]+)", path, re.IGNORECASE)
+        if named and named.group(1).lower() != self.subscription_id.lower():
+            raise ArmError(
+                404,
+                "SubscriptionNotFound",
+                f"The subscription '{named.group(1)}' could not be found.",
+            )
+
     def _check_scope(self, scope: str) -> None:
         """A scope under a missing resource group or workspace: the same 404 ARM gives."""
-        if scope.rstrip("/").lower() == f"/subscriptions/{self.subscription_id}":
+        if scope.rstrip("/").lower() == f"/subscriptions/{self.subscription_id}".lower():
             return
         for pattern in (_WS, _RG):
             match = re.fullmatch(pattern, scope.rstrip("/"), re.IGNORECASE)
