@@ -23,12 +23,15 @@ and https://learn.microsoft.com/azure/role-based-access-control/troubleshooting:
 ``AuthenticationFailed`` / ``InvalidAuthenticationToken`` / ``ExpiredAuthenticationToken`` (401
 with ``WWW-Authenticate``; see :meth:`FakeResourceManager.expire`).
 
-Replication: Microsoft's troubleshooting guide says a role assignment for a service principal
-created moments before can fail with ``PrincipalNotFound`` while the principal replicates, and
-that setting ``principalType`` in the request avoids it (Resource Manager then does not look the
-principal up). So here, without ``principalType``, the first ``replication_calls`` role
-assignment PUTs for a new identity's principal (or every one within ``replication_seconds`` of
-its creation) fail with ``PrincipalNotFound``; with ``principalType`` they succeed at once.
+Replication: "If you create a new service principal and immediately try to assign a role to
+that service principal, that role assignment can fail in some cases ... To address this
+scenario, you should specify the principal type when creating the role assignment"
+(https://learn.microsoft.com/azure/role-based-access-control/role-assignments-rest, "Create a
+role assignment for a new service principal"; the error is ``PrincipalNotFound``, whose message
+points to https://aka.ms/docs-principaltype). So here, without ``principalType``, the first
+``replication_calls`` role assignment PUTs for a new identity's principal (or every one within
+``replication_seconds`` of its creation) fail with ``PrincipalNotFound``; with
+``principalType`` they succeed at once.
 
 Usage::
 
