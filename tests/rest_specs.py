@@ -46,7 +46,7 @@ import referencing
 import referencing.jsonschema
 
 SPECS = Path(__file__).resolve().parent / "specs"
-# Spec files per service: (folder under SPECS, host that spec files name).
+# The folder under SPECS that holds the spec files of each service.
 SERVICES = {
     "azure-devops": "vsts-rest-api-specs",
     "arm": "azure-rest-api-specs",
