@@ -15,6 +15,7 @@ import yaml
 from conftest import CONFIGURATIONS, COOKIECUTTER_JSON, HOSTILE_ANSWERS, REPO_ROOT
 
 COMMON_FILES = {
+    ".cruft.json",
     ".azureml/test.json",
     ".gitignore",
     ".pre-commit-config.yaml",
