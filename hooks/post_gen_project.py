@@ -49,9 +49,8 @@ def is_update_bake(answers: dict[str, str], project_dir: Path) -> bool:
     """
     made_by_cruft = "_commit" in answers and "_output_dir" not in answers
     parent = project_dir.resolve().parent
-    in_fresh_temporary_dir = parent.parent == Path(
-        tempfile.gettempdir()
-    ).resolve() and parent.name.startswith("tmp")
+    temporary = Path(tempfile.gettempdir()).resolve()
+    in_fresh_temporary_dir = parent.parent == temporary and parent.name.startswith("tmp")
     return made_by_cruft and in_fresh_temporary_dir
 
 
@@ -65,9 +64,9 @@ def record_template_source(answers: dict[str, str], project_dir: Path) -> bool:
     or the template is not a git checkout (``cruft link <template>`` then
     links the project).
     """
-    repo_dir = Path(answers.get("_repo_dir") or ".").resolve()
-    if "_commit" in answers or "_repo_dir" not in answers or shutil.which("git") is None:
+    if "_commit" in answers or not answers.get("_repo_dir") or shutil.which("git") is None:
         return False
+    repo_dir = Path(answers["_repo_dir"]).resolve()
     try:
         top = _run_git(["rev-parse", "--show-toplevel"], repo_dir).decode().strip()
         commit = _run_git(["rev-parse", "HEAD"], repo_dir).decode().strip()
@@ -85,7 +84,7 @@ def record_template_source(answers: dict[str, str], project_dir: Path) -> bool:
     state = {
         "template": source,
         "commit": commit,
-        "checkout": None,
+        "checkout": answers.get("_checkout"),  # cookiecutter --checkout, if given
         "context": {"cookiecutter": context},
         "directory": None,
     }
