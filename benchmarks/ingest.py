@@ -1,8 +1,11 @@
 """DataIngestor.get_df() against the plain SDK + pandas baseline, from Azurite.
 
 Bakes the default project, builds its environment, starts Azurite on
-127.0.0.1 and uploads a CSV of over 100 MB and the same data as parquet. Each
-measurement runs in a fresh process, so peak memory is that read's alone:
+127.0.0.1 and uploads two tables, each as a CSV of about 100 MB and as
+parquet: ``numeric`` (eight float columns and a label) and ``mixed`` (ids,
+dates, categories, free text with commas and quotes, amounts, flags, missing
+values), so that the figures do not depend on one file. Each measurement runs
+in a fresh process, so peak memory is that read's alone:
 
 - ours: ``DataIngestor(blob, secrets).get_df()``
 - baseline: ``download_blob().readall()`` then ``pandas.read_csv(BytesIO(...))``

@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -23,6 +24,72 @@ from pathlib import Path
 VARIANTS_DIR = "_variants"
 
 FIRST_COMMIT_MESSAGE = "Initial commit from mlops-template"
+
+# Where cruft keeps a project's template source, commit and answers.
+CRUFT_FILE = ".cruft.json"
+
+
+def is_update_bake(answers: dict[str, str], project_dir: Path) -> bool:
+    """Whether this bake is cruft's throw-away one (``cruft update``, ``cruft diff``).
+
+    cruft bakes the template twice into a fresh ``tempfile.TemporaryDirectory``
+    and diffs the two; a repository, a commit or provisioning there would only
+    break the diff. Two signs together mark that bake, each from cruft's own
+    code (cruft/_commands/utils/generate.py, utils/cookiecutter.py):
+
+    - the context comes from cruft, not from cookiecutter's ``main``: cruft
+      adds ``_commit``; ``cookiecutter`` (2.2 and later) always adds
+      ``_output_dir``, cruft never does;
+    - the project is written straight into a new ``tmp*`` directory of the
+      system's temporary folder, where ``cruft create`` writes to the folder
+      the user chose.
+
+    ``cruft create`` therefore still gets its repository and provisioning, and
+    a plain ``cookiecutter`` bake is never taken for an update, even under /tmp.
+    """
+    made_by_cruft = "_commit" in answers and "_output_dir" not in answers
+    parent = project_dir.resolve().parent
+    temporary = Path(tempfile.gettempdir()).resolve()
+    in_fresh_temporary_dir = parent.parent == temporary and parent.name.startswith("tmp")
+    return made_by_cruft and in_fresh_temporary_dir
+
+
+def record_template_source(answers: dict[str, str], project_dir: Path) -> bool:
+    """Write ``.cruft.json`` for a plain cookiecutter bake from a git checkout.
+
+    It holds what ``cruft update`` needs to adopt the project, as ``cruft
+    create`` writes it: the template (its clone URL, or its path when baked
+    from a local folder), the commit baked and the answers. Returns False,
+    writing nothing, when cruft made the bake (cruft writes the file itself)
+    or the template is not a git checkout (``cruft link <template>`` then
+    links the project).
+    """
+    if "_commit" in answers or not answers.get("_repo_dir") or shutil.which("git") is None:
+        return False
+    repo_dir = Path(answers["_repo_dir"]).resolve()
+    try:
+        top = _run_git(["rev-parse", "--show-toplevel"], repo_dir).decode().strip()
+        commit = _run_git(["rev-parse", "HEAD"], repo_dir).decode().strip()
+        if Path(top).resolve() != repo_dir:  # a folder inside some other repository
+            return False
+        local = Path(str(answers.get("_template", ""))).expanduser()
+        if local.is_dir():
+            source = str(local.resolve())
+        else:  # cookiecutter cloned it (gh:org/name, a URL): the URL it cloned
+            source = _run_git(["remote", "get-url", "origin"], repo_dir).decode().strip()
+    except GitError:
+        return False
+    context = {key: value for key, value in answers.items() if not key.startswith("_")}
+    context.update({"_template": source, "_commit": commit})
+    state = {
+        "template": source,
+        "commit": commit,
+        "checkout": answers.get("_checkout"),  # cookiecutter --checkout, if given
+        "context": {"cookiecutter": context},
+        "directory": None,
+    }
+    (project_dir / CRUFT_FILE).write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
+    return True
 
 
 def apply_variant(project_dir: Path, azureml_sdk: str) -> list[Path]:
@@ -189,9 +256,18 @@ def main() -> int:
     answers = json.loads(r"""{{ cookiecutter | tojson }}""")
     project_dir = Path.cwd()
     apply_variant(project_dir, answers["azureml_sdk"])
-    problem = init_git(project_dir, answers["author_name"], answers["author_email"])
-    if problem:
-        print(f"WARNING: the git repository was not created. {problem}")
+    if is_update_bake(answers, project_dir):
+        return 0  # cruft diffs this bake and deletes it: no repository, no provisioning
+    record_template_source(answers, project_dir)
+    if (project_dir / ".git").exists():  # `cookiecutter -f` over an existing project
+        print(
+            f"The git repository in {project_dir} is kept as it was: the regenerated files "
+            "are working-tree changes. Review them with `git status` and `git diff`."
+        )
+    else:
+        problem = init_git(project_dir, answers["author_name"], answers["author_email"])
+        if problem:
+            print(f"WARNING: the git repository was not created. {problem}")
     message = hand_over_to_provisioning(answers, project_dir)
     if message:
         print(message)

@@ -16,6 +16,7 @@ import json
 import keyword
 import re
 import sys
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,15 +37,76 @@ sys.path.insert(0, str(_template_source()))
 from mlops_template import organization  # noqa: E402  (from the template checkout)
 
 SUPPORTED_DATA_EXTENSIONS = (".csv", ".csv.gz", ".parquet", ".json", ".jsonl")
-PYTHON_VERSIONS = ("3.11", "3.12")
+PYTHON_VERSIONS = ("3.11", "3.12", "3.13")
 AZUREML_SDKS = ("v2", "v1")
 YES_NO = ("no", "yes")
 
-# Top-level names the generated project imports; a package named like one of
-# them would shadow it.
+# Top-level names the generated project, its tools and its tests import, and
+# packages of its dependencies that they load in turn: a package named like
+# one of them would shadow it (tests/test_pre_gen_hook.py checks that every
+# import in the template is listed).
 DEPENDENCY_MODULES = frozenset(
-    {"azure", "joblib", "numpy", "pandas", "pyarrow", "pytest", "sklearn", "scipy"}
+    {
+        # The project's own top-level folders and test helpers.
+        "ops",
+        "tests",
+        "conftest",
+        "azurite_service",
+        "inference_server",
+        "prerequisites",
+        # Imported by the project (requirements/*.txt and the SDK variants).
+        "azure",
+        "azureml",
+        "azureml_inference_server_http",
+        "joblib",
+        "nbclient",
+        "nbformat",
+        "numpy",
+        "packaging",
+        "pandas",
+        "pyarrow",
+        "pydantic_core",
+        "pytest",
+        "requests",
+        "rich",
+        "scipy",
+        "sklearn",
+        "yaml",
+        # Loaded by those, or run as tools in the project's environment.
+        "_pytest",
+        "check_jsonschema",
+        "certifi",
+        "coverage",
+        "flask",
+        "gunicorn",
+        "ipykernel",
+        "jinja2",
+        "jsonschema",
+        "marshmallow",
+        "msal",
+        "nbstripout",
+        "pip",
+        "pluggy",
+        "pre_commit",
+        "pydantic",
+        "pytest_cov",
+        "ruff",
+        "setuptools",
+        "typing_extensions",
+        "urllib3",
+    }
 )
+
+# Jinja markup. cookiecutter renders an answer given on its command line or in
+# its config as a template, and `cruft update` renders every recorded answer
+# again: an answer holding markup would not stay as it was typed.
+# (Spelled in two halves: cookiecutter renders this file with Jinja first.)
+JINJA_MARKUP = tuple("{" + second for second in ("{", "%", "#"))
+_NO_MARKUP = "without " + ", ".join(repr(markup) for markup in JINJA_MARKUP)
+
+# The project_slug that cookiecutter.json derives from a project_name with no
+# letter or digit, so that the folder exists and this hook can say so.
+EMPTY_SLUG = "-"
 
 _SLUG = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 _MODULE = re.compile(r"[a-z_][a-z0-9_]*")
@@ -94,6 +156,28 @@ def _is_module_name(value: str) -> bool:
     )
 
 
+def _is_plain_text(value: str) -> bool:
+    """One line of text without Jinja markup, safe in TOML, YAML and JSON strings.
+
+    Letters from any plane (emoji, CJK) are welcome; control characters (line
+    breaks, tabs) and lone surrogates are not.
+    """
+    return not any(unicodedata.category(char) in ("Cc", "Cs") for char in value) and not any(
+        markup in value for markup in JINJA_MARKUP
+    )
+
+
+def empty_slug_error(answers: dict[str, object]) -> str | None:
+    """The one error line for a project name from which no folder name derives."""
+    if answers.get("project_slug") != EMPTY_SLUG:
+        return None
+    return (
+        f"ERROR: project_name={answers.get('project_name')!r} gives an empty folder name "
+        "(project_slug): it must hold at least one letter or digit. Answer again with a "
+        "name such as 'Churn Model', or give project_slug yourself."
+    )
+
+
 def _is_devops_project(value: str) -> bool:
     return (
         0 < len(value) <= 64
@@ -119,9 +203,9 @@ def _is_data_file(value: str) -> bool:
 RULES: tuple[Rule, ...] = (
     Rule(
         "project_name",
-        "a non-empty name",
+        f"a non-empty name on one line, {_NO_MARKUP}",
         "Churn Model",
-        lambda value: value.strip() != "",
+        lambda value: value.strip() != "" and _is_plain_text(value),
     ),
     Rule(
         "project_slug",
@@ -132,15 +216,23 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "module_name",
         "a lowercase Python identifier that is not a keyword and does not shadow "
-        "a standard-library module or a dependency (pandas, sklearn, azure, ...)",
+        "a standard-library module, a package the project imports (pandas, requests, "
+        "rich, yaml, azureml, ...) or its own ops/ and test helpers",
         "churn_model",
         _is_module_name,
     ),
     Rule(
+        "description",
+        f"one line of text, {_NO_MARKUP}",
+        "Churn prediction for the retail team",
+        _is_plain_text,
+    ),
+    Rule(
         "author_name",
-        "a non-empty name without '<', '>' or line breaks (it signs the first git commit)",
+        f"a non-empty name on one line, without '<' or '>', {_NO_MARKUP} "
+        "(it signs the first git commit)",
         "Data Science Team",
-        lambda value: value.strip() != "" and not set(value) & set("<>\n\r"),
+        lambda value: value.strip() != "" and _is_plain_text(value) and not set(value) & set("<>"),
     ),
     Rule(
         "author_email",
@@ -254,7 +346,14 @@ RULES: tuple[Rule, ...] = (
 
 
 def validate(answers: dict[str, object]) -> list[str]:
-    """Return one error line per answer that breaks its rule (empty when valid)."""
+    """Return one error line per answer that breaks its rule (empty when valid).
+
+    A project name without a letter or digit gives one line only: every name
+    derived from it would be wrong for that one reason.
+    """
+    empty = empty_slug_error(answers)
+    if empty:
+        return [empty]
     errors = []
     for rule in RULES:
         value = answers.get(rule.answer)

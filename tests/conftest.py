@@ -22,8 +22,9 @@ COOKIECUTTER_JSON = json.loads((REPO_ROOT / "cookiecutter.json").read_text(encod
 # Answers that must survive rendering into TOML, JSON, Markdown and Python.
 HOSTILE_ANSWERS = {
     "project_name": "Ünïcödé \"Quoted\" 'Single' \\back\\slash {braces} <tag> & 100%",
-    "description": 'Says "hi", \'bye\', C:\\path\\ {x} ¿qué? 数据 """triple""" \\',
-    "author_name": 'Zoë O\'Brien "ZOB"',
+    # Characters beyond the Basic Multilingual Plane: an emoji, an emoji sequence.
+    "description": 'Says "hi", \'bye\', C:\\path\\ {x} ¿qué? 数据 🚀 """triple""" \\',
+    "author_name": 'Zoë O\'Brien "ZOB" 👩‍💻',
     "module_name": "a_rather_long_module_name_that_tests_line_wrapping",
 }
 

@@ -52,26 +52,59 @@ def run(
     return result
 
 
+class InterpreterMissing(AssertionError):
+    """No interpreter of an offered ``python_version`` on this machine (fails under CI)."""
+
+
+def _pyenv(*args: str) -> Path | None:
+    """The path ``pyenv args`` prints, or None without pyenv or on failure."""
+    pyenv = shutil.which("pyenv")
+    if pyenv is None:
+        return None
+    result = subprocess.run([pyenv, *args], capture_output=True, text=True, check=False)
+    return Path(result.stdout.strip()) if result.returncode == 0 and result.stdout.strip() else None
+
+
+def _candidates(python_version: str) -> list[str]:
+    """Where ``pythonX.Y`` may be, without assuming a path: PATH, then pyenv."""
+    name = f"python{python_version}"
+    found = [shutil.which(name)]
+    # `pyenv prefix 3.12` names the newest installed 3.12.x, selected or not.
+    prefix = _pyenv("prefix", python_version)
+    found.append(str(prefix / "bin" / name) if prefix else None)
+    root = _pyenv("root")
+    if root:
+        versions = sorted((root / "versions").glob(f"{python_version}.*"), reverse=True)
+        found += [str(version / "bin" / name) for version in versions]
+    return [candidate for candidate in found if candidate]
+
+
 def interpreter_for(python_version: str) -> str:
     """The interpreter for a project's ``python_version`` answer.
 
-    ``pythonX.Y`` from PATH when this machine has it; otherwise the running
-    interpreter (the generated package supports Python 3.11 and later).
+    Looked up on PATH, then through pyenv (``pyenv prefix X.Y``, then the
+    versions under ``pyenv root``); each candidate must really run and report
+    that version (a pyenv shim for a version that is not selected does not).
+    Under ``CI`` a missing interpreter raises ``InterpreterMissing``; elsewhere
+    the running interpreter stands in, with a warning.
     """
-    found = shutil.which(f"python{python_version}")
-    if found:
+    for candidate in _candidates(python_version):
         probe = subprocess.run(
-            [found, "-c", "import sys; print(sys.version_info[:2])"],
+            [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
             capture_output=True,
             text=True,
             check=False,
         )
-        if probe.returncode == 0:
-            return found
+        if probe.returncode == 0 and probe.stdout.strip() == python_version:
+            return candidate
+    message = (
+        f"python{python_version} was found neither on PATH nor through pyenv: install it "
+        f"(e.g. `pyenv install {python_version}`) to test the python_version={python_version} bake"
+    )
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        raise InterpreterMissing(message)
     warnings.warn(
-        f"python{python_version} is not available here: the Python {python_version} "
-        f"bake is tested with Python {sys.version.split()[0]}, which it also supports",
-        stacklevel=2,
+        f"{message}; it is tested with Python {sys.version.split()[0]} instead", stacklevel=2
     )
     return sys.executable
 

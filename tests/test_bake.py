@@ -15,6 +15,7 @@ import yaml
 from conftest import CONFIGURATIONS, COOKIECUTTER_JSON, HOSTILE_ANSWERS, REPO_ROOT
 
 COMMON_FILES = {
+    ".cruft.json",
     ".azureml/test.json",
     ".gitignore",
     ".pre-commit-config.yaml",
@@ -255,3 +256,29 @@ def test_readme_generate_command_bakes_without_input_or_git_identity(tmp_path: P
         ["git", "log", "--format=%an"], cwd=project, capture_output=True, text=True, check=True
     )
     assert log.stdout.strip() == COOKIECUTTER_JSON["author_name"]
+
+
+def test_bake_over_an_existing_project_keeps_its_repository_and_says_so(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`cookiecutter -f` over a project made before: no git warning, history kept."""
+    from cookiecutter.main import cookiecutter
+
+    monkeypatch.setenv("COOKIECUTTER_CONFIG", str(tmp_path / "config.yaml"))
+    (tmp_path / "config.yaml").write_text(f"replay_dir: {tmp_path / 'replay'}\n")
+    project = Path(cookiecutter(str(REPO_ROOT), no_input=True, output_dir=str(tmp_path)))
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=project, capture_output=True, text=True, check=True
+        ).stdout
+
+    head = git("rev-parse", "HEAD")
+    capfd.readouterr()
+    cookiecutter(str(REPO_ROOT), no_input=True, output_dir=str(tmp_path), overwrite_if_exists=True)
+    output = capfd.readouterr()
+    assert "is kept as it was" in output.out
+    assert "WARNING" not in output.out + output.err
+    assert "git init" not in output.out + output.err
+    assert git("rev-parse", "HEAD") == head
+    assert git("status", "--porcelain") == ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -225,3 +226,124 @@ def test_hand_over_runs_provisioning_with_the_token(
 ) -> None:
     answers = write_provisioning_stub(tmp_path / "t", "assert pat == 'token'; return 0")
     assert post_gen.hand_over_to_provisioning(answers, tmp_path, interactive=True) is None
+
+
+def cruft_update_bake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """A project folder where `cruft update` bakes: straight in a new tmp* folder."""
+    monkeypatch.setattr(post_gen.tempfile, "gettempdir", lambda: str(tmp_path))
+    project = tmp_path / "tmpa1b2c3d4" / "churn-model"
+    project.mkdir(parents=True)
+    return project
+
+
+def test_cruft_temporary_bake_is_an_update_bake(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    project = cruft_update_bake(monkeypatch, tmp_path)
+    assert post_gen.is_update_bake({"_commit": "abc", "_template": "t"}, project)
+
+
+def test_cookiecutter_bake_in_a_temporary_folder_is_not_an_update_bake(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    project = cruft_update_bake(monkeypatch, tmp_path)
+    answers = {"_template": "t", "_output_dir": str(project.parent)}
+    assert not post_gen.is_update_bake(answers, project)
+
+
+def test_cruft_create_in_a_chosen_folder_is_not_an_update_bake(tmp_path: Path) -> None:
+    project = tmp_path / "projects" / "churn-model"
+    project.mkdir(parents=True)
+    assert not post_gen.is_update_bake({"_commit": "abc", "_template": "t"}, project)
+
+
+def test_main_in_an_update_bake_makes_no_repository_and_provisions_nothing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    project = cruft_update_bake(monkeypatch, tmp_path)
+    make_project(project.parent / "staging").rename(project / "staged")
+    monkeypatch.chdir(project)
+    answers = {"azureml_sdk": "v2", "_commit": "abc", "azure_devops_org_url": "https://x"}
+    monkeypatch.setattr(post_gen.json, "loads", lambda _: answers)
+    monkeypatch.setenv("AZURE_DEVOPS_EXT_PAT", "token")
+
+    def fail(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("no side effect in cruft's temporary bake")
+
+    monkeypatch.setattr(post_gen, "init_git", fail)
+    monkeypatch.setattr(post_gen, "hand_over_to_provisioning", fail)
+    monkeypatch.setattr(post_gen, "record_template_source", fail)
+    assert post_gen.main() == 0
+    assert not (project / ".git").exists()
+
+
+def template_checkout(tmp_path: Path) -> tuple[Path, str]:
+    """A template folder that is a git repository with one commit."""
+    template = tmp_path / "template"
+    template.mkdir()
+    (template / "cookiecutter.json").write_text("{}")
+    git = ["git", "-c", "user.name=T", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], cwd=template, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=template, check=True)
+    subprocess.run([*git, "commit", "-qm", "template"], cwd=template, check=True)
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=template, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    return template, head
+
+
+def test_plain_bake_records_the_template_source_for_cruft(tmp_path: Path) -> None:
+    template, head = template_checkout(tmp_path)
+    project = make_project(tmp_path)
+    answers = {
+        "project_name": "Churn",
+        "_template": str(template),
+        "_repo_dir": str(template),
+        "_output_dir": str(tmp_path),
+    }
+    assert post_gen.record_template_source(answers, project)
+    state = json.loads((project / post_gen.CRUFT_FILE).read_text())
+    assert state["template"] == str(template.resolve())
+    assert state["commit"] == head
+    assert state["context"]["cookiecutter"] == {
+        "project_name": "Churn",
+        "_template": str(template.resolve()),
+        "_commit": head,
+    }
+
+
+def test_cloned_template_is_recorded_by_its_url(tmp_path: Path) -> None:
+    template, head = template_checkout(tmp_path)
+    url = "https://github.com/contoso/mlops-template.git"
+    subprocess.run(["git", "remote", "add", "origin", url], cwd=template, check=True)
+    project = make_project(tmp_path)
+    answers = {"_template": "gh:contoso/mlops-template", "_repo_dir": str(template)}
+    assert post_gen.record_template_source(answers, project)
+    state = json.loads((project / post_gen.CRUFT_FILE).read_text())
+    assert (state["template"], state["commit"]) == (url, head)
+
+
+def test_template_that_is_not_a_git_checkout_records_nothing(tmp_path: Path) -> None:
+    template = tmp_path / "template"
+    template.mkdir()
+    project = make_project(tmp_path)
+    answers = {"_template": str(template), "_repo_dir": str(template)}
+    assert not post_gen.record_template_source(answers, project)
+    assert not (project / post_gen.CRUFT_FILE).exists()
+
+
+def test_main_over_an_existing_repository_keeps_it_and_says_so(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = make_project(tmp_path)
+    (project / ".git").mkdir()
+    monkeypatch.chdir(project)
+    monkeypatch.setattr(post_gen.json, "loads", lambda _: {"azureml_sdk": "v2"})
+
+    def fail(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the existing repository must be kept")
+
+    monkeypatch.setattr(post_gen, "init_git", fail)
+    assert post_gen.main() == 0
+    out = capsys.readouterr().out
+    assert "is kept as it was" in out and "WARNING" not in out

@@ -2,23 +2,37 @@
 
 from __future__ import annotations
 
+import re
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import COOKIECUTTER_JSON, load_hook
+from conftest import COOKIECUTTER_JSON, REPO_ROOT, load_hook
 
 pre_gen = load_hook("pre_gen_project")
 
 # One bad value per rule: (answer, value, why it is bad).
 BAD_ANSWERS = [
     ("project_name", "   ", "blank"),
+    ("project_name", "Churn {{ 7*7 }}", "Jinja expression"),
+    ("project_name", "Churn\tModel", "tab"),
+    ("description", "Predicts {% if x %}churn{% endif %}", "Jinja statement"),
+    ("description", "Two\nlines", "line break"),
+    ("description", "Comment {# x #}", "Jinja comment"),
+    ("author_name", "{{ cookiecutter.author_email }}", "Jinja expression"),
     ("project_slug", "My Project", "spaces and capitals"),
     ("project_slug", "9lives", "starts with a digit"),
     ("project_slug", "a--b", "double hyphen"),
     ("module_name", "class", "keyword"),
     ("module_name", "json", "shadows the standard library"),
     ("module_name", "pandas", "shadows a dependency"),
+    ("module_name", "requests", "shadows what ops/ imports"),
+    ("module_name", "rich", "shadows the provisioning console"),
+    ("module_name", "yaml", "shadows what the tests import"),
+    ("module_name", "azureml", "shadows the Azure ML SDK v1"),
+    ("module_name", "ops", "shadows the project's ops package"),
+    ("module_name", "azurite_service", "shadows a test helper"),
     ("module_name", "my-module", "not an identifier"),
     ("module_name", "MyModule", "not lowercase"),
     ("author_name", "", "empty"),
@@ -69,6 +83,10 @@ GOOD_ANSWERS = [
     ("data_file", "raw/2026/churn.csv.gz"),
     ("data_file", "features.parquet"),
     ("model_name", "churn.model_v2"),
+    ("description", 'Churn 🚀 für das Team: 数据, "quoted" C:\\path {x}'),
+    ("author_name", "Zoë 👩‍💻 O'Brien"),
+    ("project_name", "Churn Model 🚀"),
+    ("python_version", "3.13"),
     ("azure_service_connection", "Azure ML (prod) connection"),
 ]
 
@@ -100,8 +118,7 @@ def test_every_rule_has_a_bad_answer_case() -> None:
 
 def test_every_prompted_answer_with_rules_is_validated() -> None:
     asked = {key for key in COOKIECUTTER_JSON if not key.startswith("_")}
-    free_text = {"description"}
-    assert {rule.answer for rule in pre_gen.RULES} == asked - free_text
+    assert {rule.answer for rule in pre_gen.RULES} == asked
 
 
 @pytest.mark.parametrize(("answer", "value"), GOOD_ANSWERS)
@@ -126,10 +143,16 @@ def test_bad_value_gives_one_error_line_naming_answer_rule_and_example(
     assert rule.rule in line and repr(rule.example) in line
 
 
+# cookiecutter renders an answer given as extra context as a template before any
+# hook runs; these reach the hook as typed only at the prompt (tested below).
+TYPED_ONLY = [case for case in BAD_ANSWERS if any(m in case[1] for m in pre_gen.JINJA_MARKUP)]
+BAKED_BAD_ANSWERS = [case for case in BAD_ANSWERS if case not in TYPED_ONLY]
+
+
 @pytest.mark.parametrize(
     ("answer", "value"),
-    [(answer, value) for answer, value, _ in BAD_ANSWERS],
-    ids=[f"{answer}-{why}" for answer, _, why in BAD_ANSWERS],
+    [(answer, value) for answer, value, _ in BAKED_BAD_ANSWERS],
+    ids=[f"{answer}-{why}" for answer, _, why in BAKED_BAD_ANSWERS],
 )
 def test_bake_is_refused_and_leaves_no_directory(
     cookies: Any, tmp_path: Path, capfd: pytest.CaptureFixture[str], answer: str, value: str
@@ -152,3 +175,70 @@ def test_bake_is_refused_and_leaves_no_directory(
 def test_every_rule_example_is_itself_valid() -> None:
     for rule in pre_gen.RULES:
         assert rule.check(rule.example), rule.answer
+
+
+def test_every_import_of_the_template_is_refused_as_a_module_name() -> None:
+    """A module named like anything the generated project imports would shadow it."""
+    template = REPO_ROOT / "{{cookiecutter.project_slug}}"
+    imported = set()
+    for path in template.rglob("*.py"):
+        if "node_modules" not in path.parts:
+            text = path.read_text(encoding="utf-8")
+            imported |= set(re.findall(r"^\s*(?:from|import) ([A-Za-z_]\w*)", text, re.M))
+    imported -= {"__future__", "here"} | set(sys.stdlib_module_names)
+    imported = {name for name in imported if "cookiecutter" not in name}
+    assert imported <= pre_gen.DEPENDENCY_MODULES, imported - pre_gen.DEPENDENCY_MODULES
+    helpers = {path.stem for path in (template / "tests").glob("*.py")}
+    assert {name for name in helpers if not name.startswith("test_")} <= pre_gen.DEPENDENCY_MODULES
+
+
+@pytest.mark.parametrize("name", ["requests", "!!!", "🚀"])
+def test_project_name_behind_a_refused_slug_or_module_gives_one_error_line(
+    cookies: Any, capfd: pytest.CaptureFixture[str], name: str
+) -> None:
+    """The derived answers are left to cookiecutter.json, as in a real bake."""
+    result = cookies.bake(extra_context={"project_name": name})
+    assert result.exit_code != 0
+    errors = [line for line in capfd.readouterr().err.splitlines() if "ERROR: " in line]
+    errors = [line[line.index("ERROR: ") :] for line in errors if "pre_gen" not in line]
+    assert len(errors) == 1, errors
+    expected = "ERROR: module_name='requests'" if name == "requests" else "empty folder name"
+    assert expected in errors[0]
+
+
+def test_an_emoji_slug_gives_one_error_line_naming_the_project_name() -> None:
+    answers = {**default_answers(), "project_name": "🚀", "project_slug": pre_gen.EMPTY_SLUG}
+    assert pre_gen.validate(answers) == [pre_gen.empty_slug_error(answers)]
+    assert "project_name='🚀'" in pre_gen.validate(answers)[0]
+
+
+@pytest.mark.parametrize(
+    ("answer", "value"),
+    [(answer, value) for answer, value, _ in TYPED_ONLY],
+    ids=[f"{answer}-{why}" for answer, _, why in TYPED_ONLY],
+)
+def test_jinja_typed_at_the_prompt_is_refused_not_evaluated(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture[str],
+    answer: str,
+    value: str,
+) -> None:
+    """An interactive bake where the user types Jinja markup as one answer."""
+    from cookiecutter import prompt
+    from cookiecutter.exceptions import FailedHookException
+    from cookiecutter.main import cookiecutter
+
+    def typed(name: str, default: Any, *args: Any, **kwargs: Any) -> Any:
+        return value if name == answer else default
+
+    monkeypatch.setattr(prompt, "read_user_variable", typed)
+    monkeypatch.setattr(prompt, "read_user_choice", lambda name, options, *a, **k: options[0])
+    monkeypatch.setenv("COOKIECUTTER_CONFIG", str(tmp_path / "none.yaml"))
+    (tmp_path / "none.yaml").write_text(f"replay_dir: {tmp_path / 'replay'}\n")
+    with pytest.raises(FailedHookException):
+        cookiecutter(str(REPO_ROOT), no_input=False, output_dir=str(tmp_path / "out"))
+    errors = [line for line in capfd.readouterr().err.splitlines() if line.startswith("ERROR:")]
+    assert errors == [pre_gen.validate({**default_answers(), answer: value})[0]]
+    assert repr(value) in errors[0]
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []

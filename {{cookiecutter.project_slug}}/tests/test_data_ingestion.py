@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import gzip
 import json
+import socket
+import time
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -17,9 +20,11 @@ from {{ cookiecutter.module_name }} import (
     settings,
 )
 from {{ cookiecutter.module_name }}.data_ingestion import (
+    DataIngestionError,
     DataIngestor,
     DataParseError,
     InvalidSecretsError,
+    LocalFileError,
     LocalFileNotFoundError,
     MissingCredentialsError,
     StorageAuthenticationError,
@@ -32,7 +37,11 @@ from {{ cookiecutter.module_name }}.data_ingestion import (
     ingestor as ingestor_module,
 )
 from {{ cookiecutter.module_name }}.data_ingestion.ingestor import (
+    CONNECT_ATTEMPTS,
+    FIRST_BACKOFF_MAX,
+    RETRY_JITTER,
     blob_service_client,
+    bounded_client_options,
     local_path,
 )
 
@@ -320,3 +329,113 @@ def test_credential_without_a_token_says_how_to_sign_in() -> None:
         StorageAuthenticationError, match=r"could not sign in.*az login"
     ):
         ingestor.get_df()
+
+
+@pytest.mark.parametrize("content", [b"", b"\n", b"  \r\n\t"])
+@pytest.mark.parametrize("extension", ["csv", "json", "jsonl", "csv.gz", "parquet"])
+def test_empty_file_is_a_parse_error_in_every_format(
+    extension: str, content: bytes, tmp_path: Path
+) -> None:
+    path = tmp_path / f"empty.{extension}"
+    path.write_bytes(content)
+    with pytest.raises(DataParseError, match=r"empty\.\S+ is empty"):
+        DataIngestor(path).get_df()
+
+
+def test_directory_given_as_the_data_file_is_a_local_file_error(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "folder.csv").mkdir()
+    with pytest.raises(LocalFileError, match=r"folder\.csv.*path of a data file"):
+        DataIngestor(tmp_path / "folder.csv").get_df()
+
+
+def test_directory_given_as_the_secrets_file_is_invalid_secrets(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "secrets-dir").mkdir()
+    with pytest.raises(InvalidSecretsError, match=r"secrets-dir.*JSON file"):
+        resolve_storage_config(tmp_path / "secrets-dir")
+
+
+def test_directory_named_secrets_json_is_invalid_secrets(tmp_path: Path) -> None:
+    (tmp_path / "secrets.json").mkdir()
+    with pytest.raises(InvalidSecretsError, match=r"secrets\.json.*JSON file"):
+        DataIngestor("raw/churn.csv")
+
+
+def test_secrets_file_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    content = json.dumps({"connection_string": "UseDevelopmentStorage=true"})
+    (tmp_path / "secrets.json").write_bytes(b"\xef\xbb\xbf" + content.encode())
+    assert resolve_storage_config().connection_string == "UseDevelopmentStorage=true"
+
+
+@pytest.mark.parametrize(
+    ("secrets", "key"),
+    [
+        ({"connection_string": "not-a-connection-string"}, "connection_string"),
+        ({"connection_string": "AccountKey=TOPSECRET;broken"}, "connection_string"),
+        ({"storage_account_name": "acct", "blob_endpoint": "http://"}, "blob_endpoint"),
+    ],
+)
+def test_unusable_connection_settings_are_invalid_secrets(
+    secrets: dict[str, str], key: str
+) -> None:
+    with pytest.raises(InvalidSecretsError, match=f"'{key}' in the secrets argument"):
+        DataIngestor("iris.csv", secrets, credential=StaticTokenCredential()).get_df()
+
+
+# A SAS token: the SDK signs in with a token credential over https only.
+SAS_SECRETS = {"storage_account_name": "acct", "sas_token": "sv=2024-01-01&sig=x"}
+
+
+@pytest.fixture
+def silent_endpoint() -> Iterator[str]:
+    """A 127.0.0.1 port whose connections never complete, like a blocked network.
+
+    A listener with a backlog of one, filled by one connection: the kernel
+    drops later connection requests, so a client waits for its own timeout.
+    """
+    with socket.socket() as server, socket.socket() as filler:
+        server.bind(("127.0.0.1", 0))
+        server.listen(0)
+        filler.connect(server.getsockname())
+        yield f"http://127.0.0.1:{server.getsockname()[1]}/acct"
+
+
+def test_silent_endpoint_fails_within_the_connect_timeout(silent_endpoint: str) -> None:
+    secrets = {**SAS_SECRETS, "blob_endpoint": silent_endpoint}
+    ingestor = DataIngestor("iris.csv", secrets, connect_timeout=6)
+    started = time.monotonic()
+    with pytest.raises(StorageConnectionError, match="cannot reach"):
+        ingestor.get_df()
+    elapsed = time.monotonic() - started
+    # Two attempts wait out their (6 - 4) / 2 s, with a back-off of 2 to 4 s between.
+    shortest = 2 * (6 - FIRST_BACKOFF_MAX) / 2 + FIRST_BACKOFF_MAX - 2 * RETRY_JITTER
+    assert shortest <= elapsed <= 6 + 0.5, elapsed
+
+
+def test_refused_endpoint_fails_after_one_back_off_by_default() -> None:
+    secrets = {**SAS_SECRETS, "blob_endpoint": f"http://127.0.0.1:{free_port()}/acct"}
+    ingestor = DataIngestor("iris.csv", secrets)
+    started = time.monotonic()
+    with pytest.raises(StorageConnectionError, match="cannot reach"):
+        ingestor.get_df()
+    assert time.monotonic() - started <= FIRST_BACKOFF_MAX + 1
+
+
+def test_default_connect_timeout_bounds_the_worst_case_at_15_seconds() -> None:
+    options = bounded_client_options(settings.STORAGE_CONNECT_TIMEOUT)
+    attempts = options["retry_connect"] + 1
+    worst = attempts * options["connection_timeout"] + FIRST_BACKOFF_MAX
+    assert attempts == CONNECT_ATTEMPTS == 2
+    assert worst == settings.STORAGE_CONNECT_TIMEOUT <= 15
+
+
+def test_connect_timeout_shorter_than_the_back_off_is_refused() -> None:
+    with pytest.raises(DataIngestionError, match="connect_timeout=1 is too short"):
+        DataIngestor(
+            "iris.csv",
+            {"connection_string": "UseDevelopmentStorage=true"},
+            connect_timeout=1,
+        )

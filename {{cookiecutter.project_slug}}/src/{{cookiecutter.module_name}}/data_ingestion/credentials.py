@@ -66,11 +66,17 @@ class StorageConfig:
 
 def _read_secrets_file(path: Path) -> dict[str, Any]:
     try:
-        content = json.loads(path.read_text(encoding="utf-8"))
+        # utf-8-sig: editors on Windows may start the file with a byte-order mark.
+        content = json.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError as error:
         raise InvalidSecretsError(
             f"the secrets file {path} does not exist. Create it from "
             "secrets.example.json, or pass secrets=None to use environment variables."
+        ) from error
+    except OSError as error:  # a directory, no permission, ...
+        raise InvalidSecretsError(
+            f"cannot read the secrets file {path}: {error.strerror or error}. "
+            "Give the path of a JSON file like secrets.example.json."
         ) from error
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise InvalidSecretsError(
@@ -105,7 +111,7 @@ def _load(secrets: SecretsSource) -> tuple[dict[str, Any], str, list[str]]:
         f"{default} (not found)",
         "environment variables " + ", ".join(ENVIRONMENT_VARIABLES.values()),
     ]
-    if default.is_file():
+    if default.exists():  # a folder of that name is an error, not a miss
         return _read_secrets_file(default), f"secrets file {default}", [str(default)]
     return _from_environment(), "environment variables", looked
 

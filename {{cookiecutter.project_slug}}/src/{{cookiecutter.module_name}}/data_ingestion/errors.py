@@ -21,7 +21,11 @@ class DataParseError(DataIngestionError):
     """The file was read but its content is not valid for its format."""
 
 
-class LocalFileNotFoundError(DataIngestionError, FileNotFoundError):
+class LocalFileError(DataIngestionError, OSError):
+    """A local source (path or file:// URL) cannot be read: a directory, say."""
+
+
+class LocalFileNotFoundError(LocalFileError, FileNotFoundError):
     """A local source (path or file:// URL) does not exist."""
 
 

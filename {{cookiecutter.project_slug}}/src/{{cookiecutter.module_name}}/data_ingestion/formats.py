@@ -49,6 +49,22 @@ def detect_extension(name: str) -> str:
     )
 
 
+# Bytes read ahead to tell an empty (or blank) file from one with data.
+_PEEK_SIZE = 64 * 1024
+
+
+def _is_empty(stream: IO[bytes]) -> bool:
+    """Whether ``stream`` holds nothing but whitespace; its position is kept.
+
+    pandas reads an empty ``.jsonl`` as an empty DataFrame but refuses an
+    empty ``.csv`` or ``.json``: every format is refused alike here.
+    """
+    start = stream.tell()
+    head = stream.read(_PEEK_SIZE)
+    stream.seek(start)
+    return len(head) < _PEEK_SIZE and not head.strip()
+
+
 def read_frame(
     stream: IO[bytes], extension: str, source: str, read_kwargs: dict[str, Any]
 ) -> pd.DataFrame:
@@ -57,6 +73,11 @@ def read_frame(
     ``source`` names the file in the error raised when the content cannot be
     parsed.
     """
+    if _is_empty(stream):
+        raise DataParseError(
+            f"{source} is empty: it holds no {extension} data. Check that the "
+            "file was written completely, or choose another file."
+        )
     try:
         return READERS[extension](stream, **read_kwargs)
     except _PARSE_ERRORS as error:

@@ -20,11 +20,14 @@ from azure.core.exceptions import (
 )
 from azure.storage.blob import BlobServiceClient
 
+from .. import settings
 from .credentials import SecretsSource, StorageConfig, resolve_storage_config
 from .errors import (
     BlobNotFoundError,
     ContainerNotFoundError,
     DataIngestionError,
+    InvalidSecretsError,
+    LocalFileError,
     LocalFileNotFoundError,
     StorageAuthenticationError,
     StorageConnectionError,
@@ -34,6 +37,42 @@ from .formats import detect_extension, read_frame
 # Parallel connections for large blobs; the SDK downloads in ranges past its
 # first 32 MiB request.
 DEFAULT_MAX_CONCURRENCY = 8
+
+# An unreachable endpoint gets CONNECT_ATTEMPTS connection attempts with one
+# back-off between them. The keywords are those of the Azure Storage client's
+# retry policy (ExponentialRetry: back-off number n waits INITIAL_BACKOFF +
+# INCREMENT_BASE**n seconds, give or take RETRY_JITTER) and of its transport:
+# https://learn.microsoft.com/azure/storage/blobs/storage-retry-policy-python
+CONNECT_ATTEMPTS = 2
+INITIAL_BACKOFF = 1.0
+INCREMENT_BASE = 2
+RETRY_JITTER = 1.0
+# The longest back-off between the two connection attempts.
+FIRST_BACKOFF_MAX = INITIAL_BACKOFF + INCREMENT_BASE + RETRY_JITTER
+
+
+def bounded_client_options(connect_timeout: float) -> dict[str, Any]:
+    """Client options under which an unreachable endpoint fails within ``connect_timeout`` s.
+
+    Each connection attempt may take ``(connect_timeout - back-off) / attempts``
+    seconds; a refused connection fails at once and is retried once. Other
+    retries (HTTP 500 and 503, a broken download) keep the SDK's exponential
+    policy, with these shorter back-offs (3, 5, 9 s). ``read_timeout`` (how
+    long a connected endpoint may stay silent) keeps the SDK's default, 60 s.
+    """
+    if connect_timeout <= FIRST_BACKOFF_MAX:
+        raise DataIngestionError(
+            f"connect_timeout={connect_timeout!r} is too short: give more than "
+            f"{FIRST_BACKOFF_MAX:g} seconds (default settings.STORAGE_CONNECT_TIMEOUT, "
+            f"{settings.STORAGE_CONNECT_TIMEOUT:g} s)."
+        )
+    return {
+        "connection_timeout": (connect_timeout - FIRST_BACKOFF_MAX) / CONNECT_ATTEMPTS,
+        "retry_connect": CONNECT_ATTEMPTS - 1,
+        "initial_backoff": INITIAL_BACKOFF,
+        "increment_base": INCREMENT_BASE,
+        "random_jitter_range": RETRY_JITTER,
+    }
 
 
 def local_path(source: str | os.PathLike[str]) -> Path | None:
@@ -76,17 +115,25 @@ def blob_service_client(
     ``credential`` is used only when the config has an account name but no
     key or SAS token; None means ``DefaultAzureCredential``.
     """
-    if config.connection_string:
-        return BlobServiceClient.from_connection_string(
-            config.connection_string, **client_options
-        )
-    if config.account_key:
-        auth: Any = AzureNamedKeyCredential(config.account_name, config.account_key)
-    elif config.sas_token:
-        auth = AzureSasCredential(config.sas_token.lstrip("?"))
-    else:
-        auth = credential if credential is not None else default_credential()
-    return BlobServiceClient(config.account_url, credential=auth, **client_options)
+    try:
+        if config.connection_string:
+            return BlobServiceClient.from_connection_string(
+                config.connection_string, **client_options
+            )
+        if config.account_key:
+            auth: Any = AzureNamedKeyCredential(config.account_name, config.account_key)
+        elif config.sas_token:
+            auth = AzureSasCredential(config.sas_token.lstrip("?"))
+        else:
+            auth = credential if credential is not None else default_credential()
+        return BlobServiceClient(config.account_url, credential=auth, **client_options)
+    except ValueError as error:  # the SDK's message names no secret
+        what = "connection_string" if config.connection_string else "blob_endpoint"
+        raise InvalidSecretsError(
+            f"the '{what}' in {config.source} cannot be used: {error} Copy the "
+            "connection string from the Azure portal (storage account > Access keys), "
+            "or give an endpoint such as https://<account>.blob.core.windows.net."
+        ) from error
 
 
 def _code(error: AzureError) -> str:
@@ -117,12 +164,18 @@ class DataIngestor:
             account name with neither key nor SAS token; default
             ``DefaultAzureCredential``.
         max_concurrency: Parallel connections for large blobs.
+        connect_timeout: Seconds after which an unreachable storage endpoint
+            fails with ``StorageConnectionError`` (see
+            ``bounded_client_options``); default
+            ``settings.STORAGE_CONNECT_TIMEOUT``.
         client_options: Passed to ``BlobServiceClient`` (for example
-            ``max_single_get_size`` or ``max_chunk_get_size``).
+            ``max_single_get_size``, ``max_chunk_get_size``, or its retry
+            keywords, which replace the bounded ones).
 
     Raises:
         UnsupportedFormatError: The extension is not supported.
         MissingCredentialsError: A blob is named but no credentials are found.
+        InvalidSecretsError: The credentials found cannot be used as they are.
     """
 
     def __init__(
@@ -133,6 +186,7 @@ class DataIngestor:
         container_name: str | None = None,
         credential: Any = None,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        connect_timeout: float = settings.STORAGE_CONNECT_TIMEOUT,
         **client_options: Any,
     ) -> None:
         self.filename = filename
@@ -141,6 +195,9 @@ class DataIngestor:
         self.max_concurrency = max_concurrency
         self._credential = credential
         self._client_options = client_options
+        if not any(key.startswith("retry_") for key in client_options):
+            bounded = bounded_client_options(connect_timeout)
+            self._client_options = {**bounded, **client_options}
         self.storage: StorageConfig | None = None
         if self.path is None:
             self.storage = resolve_storage_config(secrets, container_name)
@@ -169,6 +226,7 @@ class DataIngestor:
         Raises:
             DataParseError: The content is not valid for the format.
             LocalFileNotFoundError: A local source does not exist.
+            LocalFileError: A local source cannot be read (a directory, say).
             ContainerNotFoundError, BlobNotFoundError: Not in the storage account.
             StorageAuthenticationError: The account rejected the credentials.
             StorageConnectionError: The storage endpoint cannot be reached.
@@ -181,6 +239,11 @@ class DataIngestor:
                 raise LocalFileNotFoundError(
                     f"the local file {self.path.resolve()} does not exist. Check "
                     "the path; a blob name must not start with './' or '/'."
+                ) from error
+            except OSError as error:  # a directory, no permission, ...
+                raise LocalFileError(
+                    f"cannot read the local file {self.path.resolve()}: "
+                    f"{error.strerror or error}. Give the path of a data file."
                 ) from error
         stream = self._download(self.storage)
         return read_frame(stream, self.extension, self.source, read_kwargs)
