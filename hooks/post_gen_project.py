@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -118,6 +120,32 @@ def init_git(project_dir: Path, author_name: str, author_email: str) -> str | No
     return None
 
 
+def provision_command(project_dir: Path) -> str:
+    """The provisioning command that works right after the bake.
+
+    It runs with this interpreter (cookiecutter's), which has what provisioning
+    needs (requests, rich) before the project's own environment exists.
+    """
+    python = shlex.quote(sys.executable)
+    return (
+        f"cd {shlex.quote(str(project_dir))} && AZURE_DEVOPS_EXT_PAT=<token> "
+        f"{python} -m ops.azure_devops provision"
+    )
+
+
+def next_steps(project_dir: Path) -> str:
+    """The next step after the bake: cd into the project, run the README's setup."""
+    readme = project_dir / "README.md"
+    text = readme.read_text(encoding="utf-8") if readme.is_file() else ""
+    setup = re.search(r"^## Set up\n.*?```bash\n(.+?)\n```", text, re.M | re.S)
+    command = setup.group(1) if setup else 'pip install -e ".[dev]"'
+    return (
+        f"Next: cd {shlex.quote(str(project_dir))} && {command}\n"
+        "Then README.md shows how to test, train on your own data, serve and open "
+        "the notebooks."
+    )
+
+
 def hand_over_to_provisioning(
     answers: dict[str, str], project_dir: Path, interactive: bool | None = None
 ) -> str | None:
@@ -129,7 +157,7 @@ def hand_over_to_provisioning(
     plan, progress and summary. Never raises: the project is kept whatever
     happens, and every failure names the command that resumes.
     """
-    later = f"cd {project_dir} && AZURE_DEVOPS_EXT_PAT=<token> python -m ops.azure_devops provision"
+    later = provision_command(project_dir)
     if not answers.get("azure_devops_org_url", ""):
         return (
             "Azure DevOps setup skipped: no organization URL was given. The project is ready "
@@ -181,6 +209,7 @@ def main() -> int:
     message = hand_over_to_provisioning(answers, project_dir)
     if message:
         print(message)
+    print(next_steps(project_dir))
     return 0
 
 

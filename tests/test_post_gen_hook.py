@@ -162,7 +162,27 @@ def test_hand_over_skips_without_an_organization_url(tmp_path: Path) -> None:
     line = post_gen.hand_over_to_provisioning({"azure_devops_org_url": ""}, tmp_path)
     assert line is not None
     assert "Azure DevOps setup skipped: no organization URL was given" in line
-    assert str(tmp_path) in line and "python -m ops.azure_devops provision" in line
+    assert str(tmp_path) in line and "-m ops.azure_devops provision" in line
+
+
+def test_provision_command_runs_with_the_bakes_own_interpreter(tmp_path: Path) -> None:
+    # Right after the bake the project has no environment: cookiecutter's
+    # interpreter has what provisioning needs (requests, rich).
+    command = post_gen.provision_command(tmp_path / "my project")
+    assert command == (
+        f"cd '{tmp_path / 'my project'}' && AZURE_DEVOPS_EXT_PAT=<token> "
+        f"{sys.executable} -m ops.azure_devops provision"
+    )
+
+
+def test_next_steps_name_the_folder_and_the_readme_setup_command(tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text(
+        "# P\n\n## Set up\n\nOne command:\n\n"
+        "```bash\npython3 -m venv .venv && pip install -e .\n```\n"
+    )
+    assert post_gen.next_steps(tmp_path).splitlines()[0] == (
+        f"Next: cd {tmp_path} && python3 -m venv .venv && pip install -e ."
+    )
 
 
 def write_provisioning_stub(project: Path, run_body: str) -> None:
