@@ -104,7 +104,9 @@ def commit_all(project: Path) -> None:
 @pytest.mark.parametrize("dataset", sorted(DATASETS))
 def test_project_runs_on_a_foreign_dataset_by_its_settings_alone(bake: Any, dataset: str) -> None:
     relative, write, expected_metrics = DATASETS[dataset]
-    result = bake({"project_name": f"Own data {dataset}"})
+    # The default module name: its requirement files, and so its environment,
+    # are the default bake's (project_env caches environments by them).
+    result = bake({"project_slug": f"own-data-{dataset}", "module_name": "my_mlops_project"})
     project = result.project_path
     module = result.context["module_name"]
     env_dir = project_environment(project, result.context["python_version"])

@@ -10,8 +10,8 @@ Run it as a module of this package (``python -m <package>.model_building.train``
 
 The task (``settings.TASK``) is classification or regression; the estimator
 at the end of the pipeline is chosen in ``make_model``, the one place to edit
-to try another model. It writes the fitted pipeline with ``joblib`` (default ``outputs/model.pkl``)
-and ``metrics.json`` beside it. With ``--compute`` alone it only submits the
+to try another model. It writes the fitted pipeline with ``joblib`` (default
+``outputs/model.pkl``) and ``metrics.json`` beside it. With ``--compute`` alone it only submits the
 job and prints its address; with ``--wait`` too it waits for the job, then
 downloads the job's model.pkl and metrics.json to ``--output`` and its folder,
 as if the training had run here (so ``deployment.register`` finds the model).
@@ -83,7 +83,7 @@ def make_model(task: str, seed: int = 0) -> BaseEstimator:
     return LogisticRegression(max_iter=1000, random_state=seed)
 
 
-def task() -> str:
+def configured_task() -> str:
     """``settings.TASK``, checked.
 
     Raises:
@@ -201,7 +201,7 @@ def prepare(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
         raise TrainingError(
             f"the data has only the target column {target!r}; add feature columns."
         )
-    if task() == "regression" and not is_numeric_dtype(clean[target]):
+    if configured_task() == "regression" and not is_numeric_dtype(clean[target]):
         raise TrainingError(
             f"TASK is 'regression' but the target column {target!r} is not numeric "
             f'({clean[target].dtype}); set TASK = "classification" in settings.py, '
@@ -230,7 +230,7 @@ def split_data(
     """
     if not 0 < test_size < 1:
         raise TrainingError(f"test_size must be between 0 and 1, got {test_size!r}.")
-    if task() == "regression":
+    if configured_task() == "regression":
         x_train, x_test, y_train, y_test = train_test_split(
             features, target, test_size=test_size, random_state=seed
         )
@@ -272,7 +272,7 @@ def evaluate(
     rows. Regression: RMSE, MAE and R².
     """
     predicted = model.predict(features)
-    if task() == "regression":
+    if configured_task() == "regression":
         return {
             "rmse": float(root_mean_squared_error(target, predicted)),
             "mae": float(mean_absolute_error(target, predicted)),
@@ -334,10 +334,10 @@ def train_model(
     x_train, x_test, y_train, y_test = split_data(
         features, target, seed=seed, test_size=test_size
     )
-    model = build_pipeline(x_train, seed=seed, task=task())
+    model = build_pipeline(x_train, seed=seed, task=configured_task())
     model.fit(x_train, y_train)
     metrics = {
-        "task": task(),
+        "task": configured_task(),
         **evaluate(model, x_test, y_test),
         "n_train": len(x_train),
         "n_test": len(x_test),
@@ -359,8 +359,8 @@ def train_and_save(
     """Read ``source``, train, and write the model and ``metrics.json``.
 
     Args:
-        source: A blob name in the storage container, or a local path or
-            ``file://`` URL (see ``DataIngestor``).
+        source: A local file, or a blob name in the storage container (see
+            ``data_ingestion.sources``).
         output: Where to write the pipeline with ``joblib.dump``; its folder
             is created, and ``metrics.json`` is written beside it.
         seed: Seeds the split and the classifier.
