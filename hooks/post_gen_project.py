@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -196,6 +198,19 @@ def template_source(answers: dict[str, str]) -> Path:
     return Path(repo_dir) / "src"
 
 
+def next_steps(project_dir: Path) -> str:
+    """The next step after the bake: cd into the project, run the README's setup."""
+    readme = project_dir / "README.md"
+    text = readme.read_text(encoding="utf-8") if readme.is_file() else ""
+    setup = re.search(r"^## Set up\n.*?```bash\n(.+?)\n```", text, re.M | re.S)
+    command = setup.group(1) if setup else 'pip install -e ".[dev]"'
+    return (
+        f"Next: cd {shlex.quote(str(project_dir))} && {command}\n"
+        "Then README.md shows how to test, train on your own data, serve and open "
+        "the notebooks."
+    )
+
+
 def hand_over_to_provisioning(
     answers: dict[str, str], project_dir: Path, interactive: bool | None = None
 ) -> str | None:
@@ -271,6 +286,7 @@ def main() -> int:
     message = hand_over_to_provisioning(answers, project_dir)
     if message:
         print(message)
+    print(next_steps(project_dir))
     return 0
 
 

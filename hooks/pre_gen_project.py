@@ -362,12 +362,30 @@ def validate(answers: dict[str, object]) -> list[str]:
     return errors
 
 
+def rerun_hint(answers: dict[str, object]) -> str:
+    """How to bake again without typing every answer again.
+
+    Cookiecutter saves the answers in its replay file before this hook runs,
+    named after the template's folder (cookiecutter/main.py).
+    """
+    template = str(answers.get("_template", "<template>"))
+    repo_name = Path(str(answers.get("_repo_dir", template))).name
+    replay = f"~/.cookiecutter_replay/{repo_name}.json"
+    return (
+        f"To try again without retyping the other answers: correct the answer in "
+        f"{replay} (cookiecutter's replay file; elsewhere if your cookiecutter "
+        f"config sets replay_dir), then run: cookiecutter --replay-file {replay} {template}"
+    )
+
+
 def main() -> int:
     """Validate the rendered answers; print the errors and return 1 if any."""
     answers = json.loads(r"""{{ cookiecutter | tojson }}""")
     errors = validate(answers)
     for line in errors:
         print(line, file=sys.stderr)
+    if errors:
+        print(rerun_hint(answers), file=sys.stderr)
     return 1 if errors else 0
 
 

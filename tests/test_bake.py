@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
+import time
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -48,6 +50,7 @@ COMMON_FILES = {
     "src/{module}/data_ingestion/errors.py",
     "src/{module}/data_ingestion/formats.py",
     "src/{module}/data_ingestion/ingestor.py",
+    "src/{module}/data_ingestion/sources.py",
     "src/{module}/data_preprocessing/__init__.py",
     "src/{module}/data_preprocessing/preprocessor.py",
     "src/{module}/deployment/__init__.py",
@@ -59,6 +62,7 @@ COMMON_FILES = {
     "src/{module}/deployment/stages.py",
     "src/{module}/devtools/__init__.py",
     "src/{module}/devtools/environment_files.py",
+    "src/{module}/devtools/sample_payload.py",
     "src/{module}/model_building/__init__.py",
     "src/{module}/model_building/azureml_job.py",
     "src/{module}/model_building/train.py",
@@ -77,6 +81,9 @@ COMMON_FILES = {
     "tests/test_data_ingestion_azurite.py",
     "tests/test_data_preprocessing.py",
     "tests/test_environment_files.py",
+    "tests/test_project_model.py",
+    "tests/test_sample_payload.py",
+    "tests/data/iris_payload.json",
     "tests/test_notebooks.py",
     "tests/test_pipelines.py",
     "tests/test_score.py",
@@ -180,7 +187,10 @@ def test_hostile_answers_are_kept_verbatim(bake: Any) -> None:
     notebook = json.loads(
         (project / "experiment_nbs/01_explore_data.ipynb").read_text(encoding="utf-8")
     )
-    assert HOSTILE_ANSWERS["project_name"] in notebook["cells"][0]["source"]
+    # The notebooks carry no free-text answer (Jupyter would re-save an escaped
+    # one differently); only the module name, which is an identifier.
+    imports = "".join(notebook["cells"][2]["source"])
+    assert f"from {HOSTILE_ANSWERS['module_name']}.data_ingestion import" in imports
 
 
 @pytest.mark.parametrize(("sdk", "package"), [("v1", "azureml-core"), ("v2", "azure-ai-ml")])
@@ -282,3 +292,95 @@ def test_bake_over_an_existing_project_keeps_its_repository_and_says_so(
     assert "git init" not in output.out + output.err
     assert git("rev-parse", "HEAD") == head
     assert git("status", "--porcelain") == ""
+
+
+def _old_python() -> str:
+    """The real executable of a Python older than the project supports (3.10).
+
+    Asked of the interpreter itself: a pyenv shim linked under another name
+    would run another version.
+    """
+    candidates = [
+        *map(str, sorted(Path.home().glob(".pyenv/versions/3.10*/bin/python3.10"))),
+        shutil.which("python3.10"),
+    ]
+    probe = "import sys; assert sys.version_info[:2] == (3, 10); print(sys.executable)"
+    for candidate in filter(None, candidates):
+        answer = subprocess.run([candidate, "-c", probe], capture_output=True, text=True)
+        if answer.returncode == 0:
+            return answer.stdout.strip()
+    message = "Python 3.10 is not installed (for example: pyenv install 3.10)"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def test_readme_setup_stops_at_once_on_an_old_python(bake: Any, tmp_path: Path) -> None:
+    project = bake().project_path
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    setup = re.search(r"^## Set up\n.*?```bash\n(.+?)\n```", readme, re.M | re.S).group(1)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python3").symlink_to(_old_python())
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("VIRTUAL_ENV", None)
+    started = time.monotonic()
+    result = subprocess.run(
+        ["bash", "-c", setup], cwd=project, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert time.monotonic() - started < 10
+    assert result.returncode == 1
+    assert "Python 3.11 or later is needed; python3 is 3.10." in result.stderr
+    assert not (project / ".venv").exists()
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    assert pyproject["project"]["requires-python"] == ">=3.11"
+
+
+# A valid answer, other than the default, for every prompted variable: scripts and
+# CI pass them as `--no-input key=value`, so each name must keep working.
+OLD_KEY_ANSWERS = {
+    "project_name": "Churn Model",
+    "project_slug": "churn-model-x",
+    "module_name": "churn_model_x",
+    "description": "Predicts churn.",
+    "author_name": "Ana Analyst",
+    "author_email": "ana@example.com",
+    "python_version": "3.12",
+    "storage_account": "churnstore",
+    "storage_container": "raw-data",
+    "data_file": "raw/churn.parquet",
+    "azureml_sdk": "v1",
+    "model_name": "churn-model",
+    "azure_subscription_id": "00000000-0000-0000-0000-000000000001",
+    "azureml_resource_group": "churn-rg",
+    "azureml_workspace": "churn-ws",
+    "azure_devops_org_url": "https://dev.azure.com/contoso",
+    "azure_devops_project": "Churn Team",
+    "azure_devops_create_project": "yes",
+    "release_approvers": "lead@example.com",
+    "azure_tenant_id": "00000000-0000-0000-0000-000000000002",
+    "azure_client_id": "00000000-0000-0000-0000-000000000003",
+    "azure_service_connection": "churn-azure",
+}
+
+
+def test_every_prompted_variable_has_an_old_key_answer() -> None:
+    prompted = {key for key in COOKIECUTTER_JSON if not key.startswith("_")}
+    assert set(OLD_KEY_ANSWERS) == prompted
+
+
+@pytest.mark.parametrize("key", sorted(OLD_KEY_ANSWERS))
+def test_each_variable_name_still_answers_as_extra_context(
+    cookies: Any, monkeypatch: pytest.MonkeyPatch, key: str
+) -> None:
+    monkeypatch.delenv("AZURE_DEVOPS_EXT_PAT", raising=False)  # no provisioning
+    value = OLD_KEY_ANSWERS[key]
+    result = cookies.bake(extra_context={key: value})
+    assert result.exit_code == 0, result.exception
+    assert result.context[key] == value
+    texts = (
+        path.read_text(encoding="utf-8", errors="replace")
+        for path in result.project_path.rglob("*")
+        if path.is_file() and ".git" not in path.parts
+    )
+    assert any(value in text for text in texts), f"{key}={value!r} is in no generated file"

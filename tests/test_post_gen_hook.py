@@ -166,6 +166,16 @@ def test_hand_over_skips_without_an_organization_url(tmp_path: Path) -> None:
     assert str(tmp_path) in line and "mlops_template provision" in line
 
 
+def test_next_steps_name_the_folder_and_the_readme_setup_command(tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text(
+        "# P\n\n## Set up\n\nOne command:\n\n"
+        "```bash\npython3 -m venv .venv && pip install -e .\n```\n"
+    )
+    assert post_gen.next_steps(tmp_path).splitlines()[0] == (
+        f"Next: cd {tmp_path} && python3 -m venv .venv && pip install -e ."
+    )
+
+
 def write_provisioning_stub(checkout: Path, run_body: str) -> dict[str, str]:
     """A template checkout whose mlops_template.cli runs ``run_body``; the answers naming it."""
     package = checkout / "src" / "mlops_template"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -242,3 +243,37 @@ def test_jinja_typed_at_the_prompt_is_refused_not_evaluated(
     assert errors == [pre_gen.validate({**default_answers(), answer: value})[0]]
     assert repr(value) in errors[0]
     assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+
+def test_a_bad_answer_says_how_to_bake_again_from_the_replay_file(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from conftest import REPO_ROOT
+    from cookiecutter.exceptions import FailedHookException
+    from cookiecutter.main import cookiecutter
+
+    replay_dir = tmp_path / "replay"
+    config = tmp_path / "config.yaml"
+    config.write_text(f"replay_dir: {replay_dir}\ncookiecutters_dir: {tmp_path / 'cc'}\n")
+    output = tmp_path / "out"
+    with pytest.raises(FailedHookException):
+        cookiecutter(
+            str(REPO_ROOT),
+            no_input=True,
+            extra_context={"project_name": "Churn Model", "storage_account": "Bad!"},
+            output_dir=str(output),
+            config_file=str(config),
+        )
+    hint = capfd.readouterr().err.splitlines()[-1]
+    replay = replay_dir / f"{REPO_ROOT.name}.json"
+    assert hint.startswith("To try again without retyping the other answers")
+    assert f"~/.cookiecutter_replay/{replay.name}" in hint
+    assert f"cookiecutter --replay-file ~/.cookiecutter_replay/{replay.name} {REPO_ROOT}" in hint
+    # The replay file holds every answer: correct the bad one and bake again.
+    saved = json.loads(replay.read_text(encoding="utf-8"))
+    saved["cookiecutter"]["storage_account"] = "churnmodeldata"
+    replay.write_text(json.dumps(saved), encoding="utf-8")
+    project = cookiecutter(
+        str(REPO_ROOT), replay=str(replay), output_dir=str(output), config_file=str(config)
+    )
+    assert Path(project).name == "churn-model"

@@ -29,10 +29,27 @@ from {{ cookiecutter.module_name }}.data_ingestion import (
 LOCAL_ADDRESSES = {"127.0.0.1", "::1"}
 
 
+# What the tests of the template's code train on: the bundled iris sample,
+# whatever settings.py says. The project's own data is tested in
+# test_project_model.py.
+IRIS_SETTINGS = {
+    "TRAINING_DATA": str(sample_data_path()),
+    "TARGET_COLUMN": "species",
+    "TASK": "classification",
+}
+
+
 @pytest.fixture
 def iris() -> pd.DataFrame:
     """The bundled iris sample."""
     return pd.read_csv(sample_data_path())
+
+
+@pytest.fixture
+def iris_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """settings.TRAINING_DATA, TARGET_COLUMN and TASK of the iris sample."""
+    for name, value in IRIS_SETTINGS.items():
+        monkeypatch.setattr(settings, name, value)
 
 
 @pytest.fixture(autouse=True)
@@ -56,13 +73,16 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
 
 @pytest.fixture(scope="session")
 def trained_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder holding model.pkl and metrics.json, trained once on the sample."""
+    """A folder holding model.pkl and metrics.json, trained once on the iris sample."""
     from {{ cookiecutter.module_name }}.model_building.train import (
         train_and_save,
     )
 
     folder = tmp_path_factory.mktemp("model")
-    train_and_save(sample_data_path(), folder / "model.pkl")
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in IRIS_SETTINGS.items():
+            patch.setattr(settings, name, value)
+        train_and_save(sample_data_path(), folder / "model.pkl")
     return folder
 
 

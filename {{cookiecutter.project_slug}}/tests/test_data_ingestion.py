@@ -86,6 +86,34 @@ def test_reads_a_relative_path_starting_with_dot(
     pd.testing.assert_frame_equal(DataIngestor("./local.csv").get_df(), iris)
 
 
+def test_reads_an_existing_relative_path_without_dot(
+    iris: pd.DataFrame, tmp_path: Path
+) -> None:
+    (tmp_path / "data").mkdir()
+    iris.to_csv(tmp_path / "data" / "churn.csv", index=False)
+    ingestor = DataIngestor("data/churn.csv")
+    assert ingestor.storage is None
+    pd.testing.assert_frame_equal(ingestor.get_df(), iris)
+
+
+def test_neither_local_file_nor_blob_credentials_names_both_places() -> None:
+    with pytest.raises(MissingCredentialsError) as raised:
+        DataIngestor("data/churn.csv")
+    message = str(raised.value)
+    assert str(Path("data/churn.csv").resolve()) in message
+    assert "AZURE_STORAGE_CONNECTION_STRING" in message
+    assert "./data/churn.csv" in message and "blob:data/churn.csv" in message
+
+
+def test_blob_prefix_forces_a_blob_even_beside_a_local_file(tmp_path: Path) -> None:
+    (tmp_path / "churn.csv").write_text("a\n1\n")
+    with pytest.raises(MissingCredentialsError) as raised:
+        DataIngestor("blob:churn.csv")
+    assert "No local file" not in str(raised.value)
+    ingestor = DataIngestor("blob:churn.csv", ACCOUNT_KEY_SECRETS)
+    assert ingestor.source.startswith("blob churn.csv in container 'raw'")
+
+
 def test_passes_read_kwargs_to_pandas(tmp_path: Path) -> None:
     path = tmp_path / "semicolon.csv"
     path.write_text("a;b\n1;2\n")
@@ -106,6 +134,7 @@ def test_extension_is_case_insensitive(iris: pd.DataFrame, tmp_path: Path) -> No
         ("./churn.csv", Path("./churn.csv")),
         ("../churn.csv", Path("../churn.csv")),
         ("/data/churn.csv", Path("/data/churn.csv")),
+        ("blob:./churn.csv", None),
         ("file:///data/my%20churn.csv", Path("/data/my churn.csv")),
         (Path("churn.csv"), Path("churn.csv")),
     ],

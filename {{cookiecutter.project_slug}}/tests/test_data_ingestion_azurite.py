@@ -7,6 +7,7 @@ import traceback
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -140,6 +141,28 @@ def test_missing_blob_names_account_container_and_blob(
     assert "nothere.csv" in message
     assert repr(container) in message
     assert repr(AZURITE_ACCOUNT) in message
+
+
+def test_missing_blob_also_names_the_local_file_looked_for(
+    azurite: Azurite, container: str
+) -> None:
+    ingestor = DataIngestor("data/nothere.csv", connection_secrets(azurite, container))
+    with pytest.raises(BlobNotFoundError) as raised:
+        ingestor.get_df()
+    message = str(raised.value)
+    assert f"no blob data/nothere.csv in the container {container!r}" in message
+    assert str(Path("data/nothere.csv").resolve()) in message
+    assert "./data/nothere.csv" in message and "blob:data/nothere.csv" in message
+
+
+def test_blob_prefix_reads_the_blob_even_beside_a_local_file(
+    azurite: Azurite, container: str, iris: pd.DataFrame, tmp_path: Path
+) -> None:
+    upload(azurite, container, "iris.csv", SERIALIZERS["csv"](iris))
+    (tmp_path / "iris.csv").write_text("a,b\n1,2\n")  # the current folder
+    secrets = connection_secrets(azurite, container)
+    pd.testing.assert_frame_equal(DataIngestor("blob:iris.csv", secrets).get_df(), iris)
+    assert list(DataIngestor("iris.csv", secrets).get_df().columns) == ["a", "b"]
 
 
 def test_missing_container_names_account_and_container(azurite: Azurite) -> None:

@@ -140,3 +140,22 @@ def test_command_line_lets_other_errors_through() -> None:
         registration.main(
             FakeRegistry(RuntimeError("boom")), [], description="Register."
         )
+
+
+def test_command_line_without_an_azure_login_says_run_az_login_in_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from azure.identity import CredentialUnavailableError
+
+    error = CredentialUnavailableError(
+        "DefaultAzureCredential failed to retrieve a token from the included "
+        "credentials.\nAttempted credentials:\n\tEnvironmentCredential: ...\n"
+    )
+    with pytest.raises(SystemExit) as caught:
+        registration.main(FakeRegistry(error), [], description="Register.")
+
+    assert caught.value.code == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "Run az login" in err
+    assert "DefaultAzureCredential failed to retrieve a token" in err

@@ -20,12 +20,13 @@ from {{ cookiecutter.module_name }}.deployment import (
     score,
 )
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-TEST_PAYLOAD = PROJECT_ROOT / ".azureml" / "test.json"
 SCORE_SCRIPT = Path(score.__file__).resolve()
 FEATURES = ["sepal_length_cm", "sepal_width_cm", "petal_length_cm", "petal_width_cm"]
 ROWS = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]
 RECORDS = [dict(zip(FEATURES, row, strict=True)) for row in ROWS]
+# The model here is trained on the bundled iris sample (see conftest.py); the
+# project's own payload and data are tested in test_project_model.py.
+IRIS_PAYLOAD = (Path(__file__).parent / "data" / "iris_payload.json").read_text()
 SERVER_SECONDS = 180
 
 # Runs in a fresh interpreter: the server reads its configuration when it is
@@ -52,6 +53,11 @@ BAD_REQUESTS = {
     "not_an_object": (json.dumps(ROWS), 400, 'a "data" key'),
     "no_data_key": (json.dumps({"rows": ROWS}), 400, 'a "data" key'),
     "empty_data": ('{"data": []}', 400, "non-empty list"),
+    "probabilities_not_a_boolean": (
+        json.dumps({"data": ROWS, "probabilities": "yes"}),
+        400,
+        '"probabilities" must be true or false',
+    ),
     "data_not_a_list": (json.dumps({"data": RECORDS[0]}), 400, "non-empty list"),
     "bare_values": (json.dumps({"data": ROWS[0]}), 400, "each entry of data"),
     "too_few_values": (json.dumps({"data": [[5.1, 3.5, 1.4]]}), 400, "4 values"),
@@ -129,7 +135,8 @@ def server_answers(
     """The answers of one server process to every request of this module."""
     requests: dict[str, str | None] = {
         "health": None,
-        "test_json": TEST_PAYLOAD.read_text(),
+        "test_json": IRIS_PAYLOAD,
+        "probabilities": json.dumps({"data": ROWS, "probabilities": True}),
         "records": json.dumps({"data": RECORDS}),
         "records_in_another_order": json.dumps(
             {"data": [dict(reversed(record.items())) for record in RECORDS]}
@@ -154,16 +161,38 @@ def test_server_is_healthy(server_answers: dict[str, dict[str, Any]]) -> None:
     assert "Healthy" in server_answers["health"]["body"]
 
 
-def test_project_payload_gets_one_prediction_per_row(
+def test_rows_get_one_prediction_per_row(
     server_answers: dict[str, dict[str, Any]], trained_model_dir: Path
 ) -> None:
     answer = server_answers["test_json"]
     assert answer["status"] == 200, answer["body"]
-    rows = json.loads(TEST_PAYLOAD.read_text())["data"]
     assert json.loads(answer["body"]) == {
-        "predictions": expected_predictions(trained_model_dir, rows)
+        "predictions": expected_predictions(trained_model_dir, ROWS)
     }
     assert json.loads(answer["body"])["predictions"] == ["setosa", "virginica"]
+
+
+def test_probabilities_on_request_give_each_class_per_row(
+    server_answers: dict[str, dict[str, Any]], trained_model_dir: Path
+) -> None:
+    answer = server_answers["probabilities"]
+    assert answer["status"] == 200, answer["body"]
+    body = json.loads(answer["body"])
+    assert body["predictions"] == ["setosa", "virginica"]
+    model = joblib.load(trained_model_dir / "model.pkl")
+    expected = model.predict_proba(pd.DataFrame(ROWS, columns=FEATURES))
+    assert [list(row) for row in body["probabilities"]] == [
+        ["setosa", "versicolor", "virginica"]
+    ] * 2
+    np.testing.assert_allclose(
+        [list(row.values()) for row in body["probabilities"]], expected
+    )
+
+
+def test_predictions_alone_without_the_option(
+    server_answers: dict[str, dict[str, Any]],
+) -> None:
+    assert "probabilities" not in json.loads(server_answers["test_json"]["body"])
 
 
 @pytest.mark.parametrize("name", ["records", "records_in_another_order"])
@@ -196,7 +225,7 @@ def test_model_in_nested_folders_is_found(
     nested.mkdir(parents=True)
     shutil.copy(trained_model_dir / "model.pkl", nested / "model.pkl")
     process, answers = run_in_server(
-        tmp_path / "model_dir", {"test_json": TEST_PAYLOAD.read_text()}, tmp_path
+        tmp_path / "model_dir", {"test_json": IRIS_PAYLOAD}, tmp_path
     )
     assert process.returncode == 0, process.stdout[-5000:] + process.stderr[-5000:]
     assert answers["test_json"]["status"] == 200
@@ -230,7 +259,7 @@ def test_init_reads_the_model_dir_variable(
     monkeypatch.setenv("AZUREML_MODEL_DIR", str(trained_model_dir))
     fresh_score.init()
     assert fresh_score._features == FEATURES
-    answer = fresh_score.run(TEST_PAYLOAD.read_text())
+    answer = fresh_score.run(IRIS_PAYLOAD)
     assert answer == {"predictions": ["setosa", "virginica"]}
     json.dumps(answer)  # plain Python values
 
@@ -278,7 +307,7 @@ def test_init_rejects_a_model_fitted_without_column_names(
 def test_run_before_init_is_an_error(fresh_score: Any) -> None:
     fresh_score.model = None
     with pytest.raises(fresh_score.ModelLoadError, match="call init"):
-        fresh_score.run(TEST_PAYLOAD.read_text())
+        fresh_score.run(IRIS_PAYLOAD)
 
 
 def test_run_matches_the_model_on_many_rows(
@@ -309,7 +338,7 @@ def test_run_also_parses_with_the_standard_library(
     # score.py falls back to json.loads where pydantic-core is not installed.
     monkeypatch.setattr(fresh_score, "parse_json", json.loads)
     fresh_score.init(trained_model_dir)
-    answer = fresh_score.run(TEST_PAYLOAD.read_text())
+    answer = fresh_score.run(IRIS_PAYLOAD)
     assert answer == {"predictions": ["setosa", "virginica"]}
     bad = fresh_score.run(BAD_REQUESTS["malformed_json"][0])
     assert bad.status_code == 400
@@ -339,3 +368,17 @@ def test_score_script_loads_by_path_without_the_package(tmp_path: Path) -> None:
         timeout=120,
     )
     assert json.loads(result.stdout) == []
+
+
+def test_probabilities_of_a_regression_are_a_400_saying_why(
+    fresh_score: Any, tmp_path: Path
+) -> None:
+    from sklearn.linear_model import LinearRegression
+
+    features = pd.DataFrame(ROWS, columns=FEATURES)
+    joblib.dump(LinearRegression().fit(features, [1.0, 2.0]), tmp_path / "m.pkl")
+    fresh_score.init(tmp_path)
+    answer = fresh_score.run(json.dumps({"data": ROWS, "probabilities": True}))
+    assert answer.status_code == 400
+    assert "no class probabilities" in json.loads(answer.get_data())["error"]
+    assert len(fresh_score.run(IRIS_PAYLOAD)["predictions"]) == 2

@@ -27,8 +27,9 @@ from {{ cookiecutter.module_name }}.deployment import (
     smoke_test,
 )
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-TEST_PAYLOAD = PROJECT_ROOT / ".azureml" / "test.json"
+# Two rows of the iris sample, which the fixture model is trained on; the
+# project's own .azureml/test.json is tested in test_project_model.py.
+TEST_PAYLOAD = Path(__file__).parent / "data" / "iris_payload.json"
 SMOKE_TEST_MODULE = smoke_test.__name__
 # The folder that holds the package, so `python -m` finds it from any directory.
 PACKAGE_PARENT = Path(smoke_test.__file__).resolve().parents[2]
@@ -291,3 +292,28 @@ def test_bad_payload_file_fails_before_any_request(
     uri = f"http://127.0.0.1:{free_port()}/score"
     assert smoke_test.main(["--scoring-uri", uri, "--payload", str(path)]) == 1
     assert expected in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [
+        ("http://127.0.0.1:5001/score", smoke_test.LOCAL_TIMEOUT),
+        ("http://localhost:5001/score", smoke_test.LOCAL_TIMEOUT),
+        ("http://[::1]:5001/score", smoke_test.LOCAL_TIMEOUT),
+        ("https://ep.westeurope.inference.ml.azure.com/score", 120.0),
+        ("http://10.0.0.4:80/api/v1/service/x/score", 120.0),
+    ],
+)
+def test_default_patience_is_short_only_on_this_machine(
+    uri: str, expected: float
+) -> None:
+    assert smoke_test.default_timeout(uri) == expected
+
+
+def test_local_server_that_is_not_running_fails_in_seconds() -> None:
+    uri = f"http://127.0.0.1:{free_port()}/score"
+    started = time.monotonic()
+    result = run_smoke_test("--scoring-uri", uri, "--payload", str(TEST_PAYLOAD))
+    assert result.returncode == 1
+    assert time.monotonic() - started < smoke_test.LOCAL_TIMEOUT + 15
+    assert f"in {smoke_test.LOCAL_TIMEOUT:g} s" in result.stderr

@@ -265,3 +265,23 @@ def test_print_key_refuses_an_unusable_key(
     assert captured.out == ""
     assert "auth_mode: key" in captured.err
     assert "lines" not in captured.err
+
+
+@pytest.mark.parametrize("print_key", [False, True])
+def test_command_line_without_an_azure_login_says_run_az_login_in_one_line(
+    capsys: pytest.CaptureFixture[str], print_key: bool
+) -> None:
+    from azure.core.exceptions import ClientAuthenticationError
+
+    error = ClientAuthenticationError("no token\nline two\nline three")
+    argv = ["--stage", "qa", *(["--print-key"] if print_key else [])]
+    with pytest.raises(SystemExit) as caught:
+        run_main(FakeDeploy(error), argv, FakeEndpointKey(error=error))
+
+    assert caught.value.code == 1
+    captured = capsys.readouterr()
+    assert captured.err == (
+        "error: not signed in to Azure (no token). Run az login (and az account "
+        "set --subscription <id>), then try again.\n"
+    )
+    assert captured.out == ""

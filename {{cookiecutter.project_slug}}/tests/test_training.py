@@ -19,9 +19,19 @@ from {{ cookiecutter.module_name }}.model_building import (
     train,
 )
 
+# These tests check the training code on the bundled iris sample, whatever
+# settings.py says; test_project_model.py trains on the project's own data.
+pytestmark = pytest.mark.usefixtures("iris_settings")
+
 IRIS_CLASSES = ["setosa", "versicolor", "virginica"]
 METRIC_KEYS = {
+    "task",
     "accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "roc_auc",
+    "average",
     "classes",
     "f1_macro",
     "features",
@@ -351,3 +361,113 @@ def test_compute_with_a_module_of_the_package_missing_is_not_blamed_on_the_sdk(
     monkeypatch.setitem(sys.modules, f"{train.__package__}.azureml_job", None)
     with pytest.raises(ModuleNotFoundError):
         train.main(["--compute", "cpu-cluster"])
+
+
+# -- tasks, metrics and where the training data is read from -------------------------
+
+
+def churn_frame(rows: int = 80) -> pd.DataFrame:
+    """A small binary table with text, numbers and missing values."""
+    frame = pd.DataFrame(
+        {
+            "plan": ["basic", "pro", None, "basic"] * (rows // 4),
+            "monthly_fee": [10.0, 30.0, 12.5, None] * (rows // 4),
+            "tenure": list(range(rows)),
+        }
+    )
+    frame["churned"] = ["yes" if tenure % 3 else "no" for tenure in frame["tenure"]]
+    return frame
+
+
+def test_binary_metrics_are_for_the_positive_class(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(settings, "TARGET_COLUMN", "churned")
+    _model, metrics = train.train_model(churn_frame())
+    assert metrics["task"] == "classification"
+    assert metrics["average"] == "binary"
+    assert metrics["classes"] == ["no", "yes"]
+    for name in ("accuracy", "precision", "recall", "f1", "roc_auc"):
+        assert 0.0 <= metrics[name] <= 1.0, name
+
+
+def test_multiclass_metrics_are_macro_averaged(iris: pd.DataFrame) -> None:
+    _, metrics = train.train_model(iris)
+    assert metrics["average"] == "macro"
+    assert metrics["roc_auc"] > 0.9
+    assert metrics["f1"] == metrics["f1_macro"]
+
+
+def test_regression_reports_rmse_mae_and_r2(
+    monkeypatch: pytest.MonkeyPatch, iris: pd.DataFrame
+) -> None:
+    monkeypatch.setattr(settings, "TARGET_COLUMN", "petal_length_cm")
+    monkeypatch.setattr(settings, "TASK", "regression")
+    model, metrics = train.train_model(iris)
+    assert set(metrics) >= {"task", "rmse", "mae", "r2", "n_train", "n_test"}
+    assert "accuracy" not in metrics
+    assert metrics["r2"] > 0.8
+    assert model.named_steps["model"].__class__.__name__ == "Ridge"
+    assert "R²" in train._summary(metrics, Path("m.pkl"))
+
+
+def test_regression_on_a_text_target_says_to_change_the_task(
+    monkeypatch: pytest.MonkeyPatch, iris: pd.DataFrame
+) -> None:
+    monkeypatch.setattr(settings, "TASK", "regression")
+    with pytest.raises(train.TrainingError, match='TASK = "classification"'):
+        train.train_model(iris)
+
+
+def test_unknown_task_names_the_choices(
+    monkeypatch: pytest.MonkeyPatch, iris: pd.DataFrame
+) -> None:
+    monkeypatch.setattr(settings, "TASK", "clustering")
+    with pytest.raises(train.TrainingError, match="'classification', 'regression'"):
+        train.train_model(iris)
+
+
+def test_the_model_is_chosen_in_make_model(
+    monkeypatch: pytest.MonkeyPatch, iris: pd.DataFrame
+) -> None:
+    from sklearn.tree import DecisionTreeClassifier
+
+    monkeypatch.setattr(
+        train,
+        "make_model",
+        lambda task, seed=0: DecisionTreeClassifier(random_state=seed),
+    )
+    model, _ = train.train_model(iris)
+    assert isinstance(model.named_steps["model"], DecisionTreeClassifier)
+
+
+def test_training_data_relative_to_the_project_is_found_from_any_folder(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from {{ cookiecutter.module_name }}.azureml_config import (
+        PROJECT_DIR,
+    )
+    from {{ cookiecutter.module_name }}.data_ingestion import (
+        sample_data_path,
+    )
+
+    relative = sample_data_path().relative_to(PROJECT_DIR)
+    monkeypatch.setattr(settings, "TRAINING_DATA", str(relative))
+    assert train.training_source() == str(PROJECT_DIR / relative)
+
+
+@pytest.mark.parametrize("value", ["raw/churn.csv", "blob:data/x.csv", "azureml:d:1"])
+def test_training_data_that_is_no_project_file_is_passed_on(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setattr(settings, "TRAINING_DATA", value)
+    assert train.training_source() == value
+
+
+def test_cli_reads_a_relative_path_without_dot_slash(
+    tmp_path: Path, iris: pd.DataFrame
+) -> None:
+    (tmp_path / "data").mkdir()
+    iris.to_csv(tmp_path / "data" / "mine.csv", index=False)
+    metrics = run_cli(tmp_path / "model.pkl", "--data", "data/mine.csv")
+    assert metrics["n_train"] + metrics["n_test"] == len(iris.drop_duplicates())

@@ -9,6 +9,7 @@ to the workspace with the project's SDK.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -85,3 +86,23 @@ def conda_file() -> Path:
         ProjectFileNotFoundError: The conda file is missing.
     """
     return project_file(AZUREML_DIR.name, CONDA_FILE_NAME)
+
+
+def quiet_azure_logging() -> None:
+    """Show the Azure SDKs' warnings and errors only.
+
+    At INFO they log every HTTP request and, when nobody is signed in, each
+    credential ``DefaultAzureCredential`` tried: a hundred lines that hide the
+    one that matters.
+    """
+    logging.getLogger("azure").setLevel(logging.WARNING)
+    logging.getLogger("azure.identity").setLevel(logging.ERROR)
+
+
+def sign_in_message(error: Exception) -> str:
+    """One line for a command that could not sign in to Azure: run az login."""
+    first = next(iter(str(error).strip().splitlines()), type(error).__name__)
+    return (
+        f"error: not signed in to Azure ({first.rstrip('.')}). Run az login (and "
+        "az account set --subscription <id>), then try again.\n"
+    )

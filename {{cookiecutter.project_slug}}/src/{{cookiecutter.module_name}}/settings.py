@@ -21,8 +21,17 @@ AZURE_SUBSCRIPTION_ID = "{{ cookiecutter.azure_subscription_id }}"
 AZUREML_RESOURCE_GROUP = "{{ cookiecutter.azureml_resource_group }}"
 AZUREML_WORKSPACE = "{{ cookiecutter.azureml_workspace }}"
 
-# The model: trained on DATA_FILE, predicting TARGET_COLUMN from the other columns.
+# Your data. The model is trained on TRAINING_DATA and predicts TARGET_COLUMN
+# from every other column. TRAINING_DATA is a local file (a path relative to
+# the project folder, such as "data/churn.csv", or an absolute path) or a blob
+# name in STORAGE_CONTAINER (such as DATA_FILE's value; "blob:<name>" forces a
+# blob); formats: .csv, .csv.gz, .parquet, .json, .jsonl. TASK is
+# "classification" or "regression". After changing them, run
+#   python -m {{ cookiecutter.module_name }}.devtools.sample_payload --write
+# to write the smoke test's payload (.azureml/test.json) from the new data.
+TRAINING_DATA = "src/{{ cookiecutter.module_name }}/sample_data/iris.csv"
 TARGET_COLUMN = "species"
+TASK = "classification"
 
 # Azure ML compute and deployment. Endpoint names: 3 to 32 letters, digits and
 # hyphens, unique in the Azure region.

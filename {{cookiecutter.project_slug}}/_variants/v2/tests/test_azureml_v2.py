@@ -260,6 +260,11 @@ def test_training_job_accepts_an_environment_reference() -> None:
             f"https://{settings.STORAGE_ACCOUNT}.blob.core.windows.net/"
             f"{settings.STORAGE_CONTAINER}/raw/iris.csv",
         ),
+        (
+            "blob:raw/iris.csv",
+            f"https://{settings.STORAGE_ACCOUNT}.blob.core.windows.net/"
+            f"{settings.STORAGE_CONTAINER}/raw/iris.csv",
+        ),
         ("azureml:iris:1", "azureml:iris:1"),
         (
             "azureml://datastores/data/paths/iris.csv",

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import os
 from io import BytesIO
-from pathlib import Path
 from typing import IO, Any
-from urllib.parse import unquote, urlsplit
-from urllib.request import url2pathname
 
 import pandas as pd
 from azure.core.credentials import AzureNamedKeyCredential, AzureSasCredential
@@ -29,10 +26,12 @@ from .errors import (
     InvalidSecretsError,
     LocalFileError,
     LocalFileNotFoundError,
+    MissingCredentialsError,
     StorageAuthenticationError,
     StorageConnectionError,
 )
 from .formats import detect_extension, read_frame
+from .sources import blob_name, local_path, not_local_hint
 
 # Parallel connections for large blobs; the SDK downloads in ranges past its
 # first 32 MiB request.
@@ -73,28 +72,6 @@ def bounded_client_options(connect_timeout: float) -> dict[str, Any]:
         "increment_base": INCREMENT_BASE,
         "random_jitter_range": RETRY_JITTER,
     }
-
-
-def local_path(source: str | os.PathLike[str]) -> Path | None:
-    """The local path ``source`` names, or None if it names a blob.
-
-    A local source is a ``pathlib.Path`` (or other path object), a
-    ``file://`` URL, an absolute path, or a path starting with ``./`` or
-    ``../``. Any other string is a blob name, such as ``raw/churn.csv``.
-    """
-    if isinstance(source, os.PathLike):
-        return Path(source)
-    if source.startswith("file://"):
-        parts = urlsplit(source)
-        if parts.netloc not in ("", "localhost"):
-            raise DataIngestionError(
-                f"cannot read {source!r}: only file:// URLs on this machine "
-                "(file:///path/to/file.csv) are supported."
-            )
-        return Path(url2pathname(unquote(parts.path)))
-    if os.path.isabs(source) or source.startswith(("./", "../", ".\\", "..\\")):
-        return Path(source)
-    return None
 
 
 def default_credential() -> Any:
@@ -148,7 +125,7 @@ class DataIngestor:
     """Reads one data file into a pandas DataFrame.
 
     The file is a blob in Azure Blob Storage, or a local file for offline work
-    (see ``local_path``). Its format follows its extension: ``.csv``,
+    (see ``sources``: the rule that tells them apart). Its format follows its extension: ``.csv``,
     ``.csv.gz``, ``.parquet``, ``.json`` or ``.jsonl``.
 
     Example:
@@ -200,7 +177,12 @@ class DataIngestor:
             self._client_options = {**bounded, **client_options}
         self.storage: StorageConfig | None = None
         if self.path is None:
-            self.storage = resolve_storage_config(secrets, container_name)
+            try:
+                self.storage = resolve_storage_config(secrets, container_name)
+            except MissingCredentialsError as error:
+                raise MissingCredentialsError(
+                    f"{error}{not_local_hint(filename)}"
+                ) from None
 
     def __repr__(self) -> str:
         """Name the source without any secret."""
@@ -212,7 +194,7 @@ class DataIngestor:
         if self.storage is None:
             return str(self.path)
         return (
-            f"blob {self.filename!s} in container {self.storage.container_name!r} "
+            f"blob {blob_name(self.filename)} in container {self.storage.container_name!r} "
             f"of storage account {self.storage.account!r}"
         )
 
@@ -252,7 +234,7 @@ class DataIngestor:
         """Stream the blob into memory, in parallel ranges when it is large."""
         client = blob_service_client(
             storage, self._credential, **self._client_options
-        ).get_blob_client(storage.container_name, os.fspath(self.filename))
+        ).get_blob_client(storage.container_name, blob_name(self.filename))
         buffer = BytesIO()
         try:
             client.download_blob(max_concurrency=self.max_concurrency).readinto(buffer)
@@ -296,6 +278,6 @@ class DataIngestor:
                 f"{storage.source} (or AZURE_STORAGE_CONTAINER)."
             )
         return BlobNotFoundError(
-            f"no blob {self.filename!s} in the {where}. Check the file name "
-            "and upload the file if it is missing."
+            f"no blob {blob_name(self.filename)} in the {where}. Check the file "
+            f"name and upload the file if it is missing.{not_local_hint(self.filename)}"
         )

@@ -15,9 +15,13 @@ import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from azure.core.exceptions import ClientAuthenticationError
+
 from ..azureml_config import (
     PACKAGE_NAME,
     WorkspaceConfigurationError,
+    quiet_azure_logging,
+    sign_in_message,
 )
 
 logger = logging.getLogger(__name__)
@@ -123,10 +127,13 @@ def main(
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
+    quiet_azure_logging()
     try:
         info = register_model(args.model)
     except (ModelFileNotFoundError, WorkspaceConfigurationError) as error:
         parser.exit(1, f"error: {error}\n")
+    except ClientAuthenticationError as error:
+        parser.exit(1, sign_in_message(error))
     write_metadata(info, args.metadata)
     print(f"Registered model {info['name']} version {info['version']}")
     return 0

@@ -9,8 +9,10 @@ Requests::
     {"data": [[5.1, 3.5, 1.4, 0.2], ...]}            # values in training column order
     {"data": [{"sepal_length_cm": 5.1, ...}, ...]}   # one object per row
 
-Answer: ``{"predictions": [...]}``, one per row. A request that cannot be
-scored gets a 400 with ``{"error": "..."}`` saying what is wrong.
+Answer: ``{"predictions": [...]}``, one per row. With ``"probabilities": true``
+in the request, a classifier's answer also holds ``"probabilities"``: one
+object per row, class label -> probability. A request that cannot be scored
+gets a 400 with ``{"error": "..."}`` saying what is wrong.
 """
 
 from __future__ import annotations
@@ -159,8 +161,8 @@ def _records_frame(data: list[Any]) -> pd.DataFrame:
     return frame[_features]
 
 
-def _frame(raw: str | bytes) -> pd.DataFrame:
-    """The request body as a DataFrame of the model's features."""
+def _body(raw: str | bytes) -> dict[str, Any]:
+    """The request body, parsed."""
     try:
         body = parse_json(raw)
     except ValueError as error:
@@ -170,6 +172,24 @@ def _frame(raw: str | bytes) -> pd.DataFrame:
             'the body must be a JSON object with a "data" key: '
             '{"data": [[...], ...]} or {"data": [{"column": value, ...}, ...]}'
         )
+    return body
+
+
+def _wants_probabilities(body: dict[str, Any]) -> bool:
+    """Whether the request asks for class probabilities (``"probabilities": true``)."""
+    wanted = body.get("probabilities", False)
+    if not isinstance(wanted, bool):
+        raise BadRequestError('"probabilities" must be true or false')
+    if wanted and not hasattr(model, "predict_proba"):
+        raise BadRequestError(
+            "this model gives no class probabilities (a regression, or a classifier "
+            'without predict_proba); leave out "probabilities"'
+        )
+    return wanted
+
+
+def _frame(body: dict[str, Any]) -> pd.DataFrame:
+    """The request's data as a DataFrame of the model's features."""
     data = body["data"]
     if not isinstance(data, list) or not data:
         raise BadRequestError(
@@ -187,6 +207,15 @@ def _frame(raw: str | bytes) -> pd.DataFrame:
     )
 
 
+def _probabilities(frame: pd.DataFrame) -> list[dict[str, float]]:
+    """Per row, each class label (as text) with its probability."""
+    labels = [str(label) for label in model.classes_]
+    return [
+        dict(zip(labels, row, strict=True))
+        for row in model.predict_proba(frame).tolist()
+    ]
+
+
 def run(raw: str) -> dict[str, list[Any]] | AMLResponse:
     """Score one request body.
 
@@ -194,8 +223,9 @@ def run(raw: str) -> dict[str, list[Any]] | AMLResponse:
         raw: The request body, JSON text.
 
     Returns:
-        ``{"predictions": [...]}`` with one prediction per row, or a 400
-        response ``{"error": "..."}`` for a request that cannot be scored.
+        ``{"predictions": [...]}`` with one prediction per row (and
+        ``"probabilities"`` if asked for), or a 400 response
+        ``{"error": "..."}`` for a request that cannot be scored.
 
     Raises:
         ModelLoadError: ``init()`` has not loaded a model.
@@ -203,11 +233,15 @@ def run(raw: str) -> dict[str, list[Any]] | AMLResponse:
     if model is None:
         raise ModelLoadError("no model loaded: call init() before run()")
     try:
-        frame = _frame(raw)
+        body = _body(raw)
+        frame = _frame(body)
+        with_probabilities = _wants_probabilities(body)
     except BadRequestError as error:
         return _error(str(error))
     try:
-        predictions = model.predict(frame)
+        answer = {"predictions": np.asarray(model.predict(frame)).tolist()}
+        if with_probabilities:
+            answer["probabilities"] = _probabilities(frame)
     except (ValueError, TypeError) as error:
         return _error(f"the model could not score data: {error}")
-    return {"predictions": np.asarray(predictions).tolist()}
+    return answer

@@ -5,7 +5,9 @@
 The endpoint's key comes from the ``SCORING_KEY`` environment variable (or
 ``--key``, which wins) and is sent as ``Authorization: Bearer <key>``; it is
 never printed. Connection errors and 5xx answers (an endpoint still starting)
-are retried with exponential backoff until ``--timeout`` seconds have passed;
+are retried with exponential backoff until ``--timeout`` seconds have passed
+(default: 120 s for a deployed endpoint, which may still be starting; 15 s on
+this machine, where a server that is not running will not start by itself);
 any other answer but a 200 fails at once. Exits 0 with a one-line summary, or
 1 with the reason.
 """
@@ -21,6 +23,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -29,6 +32,8 @@ logger = logging.getLogger(__name__)
 KEY_VARIABLE = "SCORING_KEY"
 DEFAULT_PAYLOAD = Path(".azureml") / "test.json"
 DEFAULT_TIMEOUT = 120.0
+LOCAL_TIMEOUT = 15.0  # for a scoring URI on this machine (localhost, 127.0.0.1, ::1)
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 FIRST_WAIT = 0.5  # seconds before the first retry; doubles after each one
 MAX_WAIT = 10.0  # the longest wait between two attempts
 MAX_REQUEST_SECONDS = 60.0  # the longest one request may take
@@ -205,6 +210,12 @@ def _post_until_answered(
         wait *= 2
 
 
+def default_timeout(scoring_uri: str) -> float:
+    """How long to keep retrying ``scoring_uri`` when no ``--timeout`` is given."""
+    host = urlsplit(scoring_uri).hostname or ""
+    return LOCAL_TIMEOUT if host in LOCAL_HOSTS else DEFAULT_TIMEOUT
+
+
 def _redact(text: str, key: str | None) -> str:
     """``text`` with every occurrence of ``key`` masked."""
     return text.replace(key, "***") if key else text
@@ -231,8 +242,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--timeout",
         type=float,
-        default=DEFAULT_TIMEOUT,
-        help="seconds to keep retrying connection errors and 5xx (default: %(default)s)",
+        default=None,
+        help="seconds to keep retrying connection errors and 5xx (default: "
+        f"{DEFAULT_TIMEOUT:g}, or {LOCAL_TIMEOUT:g} for a server on this machine)",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
@@ -240,9 +252,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     try:
         payload = load_payload(args.payload)
-        predictions = smoke_test(
-            args.scoring_uri, payload, key=key, timeout=args.timeout
-        )
+        timeout = args.timeout or default_timeout(args.scoring_uri)
+        predictions = smoke_test(args.scoring_uri, payload, key=key, timeout=timeout)
     except SmokeTestError as error:
         print(f"Smoke test FAILED: {_redact(str(error), key)}", file=sys.stderr)
         return 1

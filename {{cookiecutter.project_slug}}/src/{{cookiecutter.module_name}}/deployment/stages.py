@@ -22,9 +22,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal
 
+from azure.core.exceptions import ClientAuthenticationError
+
 from ..azureml_config import (
     ProjectFileNotFoundError,
     WorkspaceConfigurationError,
+    quiet_azure_logging,
+    sign_in_message,
 )
 
 Stage = Literal["qa", "prod"]
@@ -104,6 +108,7 @@ def main(
             "--print-key deploys nothing: leave out --model-version and --output-uri."
         )
     logging.basicConfig(level=logging.INFO)
+    quiet_azure_logging()
     known_errors = (
         ModelVersionNotFoundError,
         EndpointNotFoundError,
@@ -118,6 +123,8 @@ def main(
                 key = endpoint_key(args.stage)
         except known_errors as error:
             parser.exit(1, f"error: {error}\n")
+        except ClientAuthenticationError as error:
+            parser.exit(1, sign_in_message(error))
         if not key or "\n" in key:
             parser.exit(
                 1,
@@ -131,6 +138,8 @@ def main(
         scoring_uri = deploy(args.stage, model_version)
     except known_errors as error:
         parser.exit(1, f"error: {error}\n")
+    except ClientAuthenticationError as error:
+        parser.exit(1, sign_in_message(error))
     if args.output_uri:
         args.output_uri.parent.mkdir(parents=True, exist_ok=True)
         args.output_uri.write_text(scoring_uri + "\n", encoding="utf-8")

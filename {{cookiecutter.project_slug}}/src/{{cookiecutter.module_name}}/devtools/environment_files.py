@@ -115,13 +115,20 @@ def stale_files(root: Path) -> list[Path]:
     ]
 
 
+def parse_write_or_check(
+    argv: list[str] | None, description: str
+) -> argparse.Namespace:
+    """The ``--write`` / ``--check`` command line of a generated-file tool."""
+    parser = argparse.ArgumentParser(description=description)
+    action = parser.add_mutually_exclusive_group(required=True)
+    action.add_argument("--write", action="store_true", help="regenerate the file(s)")
+    action.add_argument("--check", action="store_true", help="exit 1 if one is stale")
+    return parser.parse_args(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line: ``--write`` regenerates the files, ``--check`` reports drift."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    action = parser.add_mutually_exclusive_group(required=True)
-    action.add_argument("--write", action="store_true", help="regenerate the files")
-    action.add_argument("--check", action="store_true", help="exit 1 if any is stale")
-    args = parser.parse_args(argv)
+    args = parse_write_or_check(argv, __doc__.splitlines()[0])
     root = find_project_root()
     if args.write:
         for path, content in generated_files(root).items():

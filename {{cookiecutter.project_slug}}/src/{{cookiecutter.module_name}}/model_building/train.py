@@ -2,14 +2,16 @@
 
 Run it as a module of this package (``python -m <package>.model_building.train``)::
 
-    train                              # the bundled iris sample, here
-    train --data raw/data.csv          # a blob in the storage container
-    train --data ./data/local.csv      # a local file (or a file:// URL)
+    train                              # settings.TRAINING_DATA, here
+    train --data data/local.csv        # a local file (or a file:// URL)
+    train --data raw/data.csv          # else a blob in the storage container
     train --compute cpu-cluster        # the same script, as an Azure ML job
     train --compute cpu-cluster --wait # ... then wait and download its model
 
-It writes the fitted pipeline with ``joblib`` (default ``outputs/model.pkl``)
-and ``metrics.json`` beside it. With ``--compute`` alone it only submits the
+The task (``settings.TASK``) is classification or regression; the estimator
+at the end of the pipeline is chosen in ``make_model``, the one place to edit
+to try another model. It writes the fitted pipeline with ``joblib`` (default
+``outputs/model.pkl``) and ``metrics.json`` beside it. With ``--compute`` alone it only submits the
 job and prints its address; with ``--wait`` too it waits for the job, then
 downloads the job's model.pkl and metrics.json to ``--output`` and its folder,
 as if the training had run here (so ``deployment.register`` finds the model).
@@ -30,17 +32,29 @@ import joblib
 import pandas as pd
 import sklearn
 from pandas.api.types import is_numeric_dtype, is_object_dtype, is_string_dtype
+from sklearn.base import BaseEstimator
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import accuracy_score, f1_score
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import (
+    accuracy_score,
+    f1_score,
+    mean_absolute_error,
+    precision_score,
+    r2_score,
+    recall_score,
+    roc_auc_score,
+    root_mean_squared_error,
+)
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from .. import settings
-from ..data_ingestion import DataIngestor, sample_data_path
+from ..azureml_config import PROJECT_DIR
+from ..data_ingestion import DataIngestor
 from ..data_ingestion.credentials import SecretsSource
+from ..data_ingestion.sources import BLOB_PREFIX
 from ..data_preprocessing import DataPreprocessor
 
 logger = logging.getLogger(__name__)
@@ -50,8 +64,52 @@ DEFAULT_OUTPUT = Path("outputs") / "model.pkl"
 INSTALL_AZUREML = 'pip install -e ".[dev,azureml]"'
 
 
+TASKS = ("classification", "regression")
+
+
 class TrainingError(ValueError):
     """The data cannot be used to train the model as it is."""
+
+
+def make_model(task: str, seed: int = 0) -> BaseEstimator:
+    """The estimator at the end of the pipeline: edit here to try another model.
+
+    Any scikit-learn estimator works (``RandomForestClassifier``,
+    ``HistGradientBoostingRegressor``, ...); a classifier should have
+    ``predict_proba`` for ``/score``'s probabilities and the ROC-AUC.
+    """
+    if task == "regression":
+        return Ridge()
+    return LogisticRegression(max_iter=1000, random_state=seed)
+
+
+def configured_task() -> str:
+    """``settings.TASK``, checked.
+
+    Raises:
+        TrainingError: It is neither "classification" nor "regression".
+    """
+    if settings.TASK not in TASKS:
+        raise TrainingError(
+            f"settings.TASK is {settings.TASK!r}; set it to one of {list(TASKS)} "
+            "in settings.py."
+        )
+    return settings.TASK
+
+
+def training_source() -> str:
+    """Where ``settings.TRAINING_DATA`` is read from.
+
+    A relative path to a file in the project folder is made absolute, so that
+    it is found from any current folder (tests, notebooks); anything else is
+    passed on as it is (see ``data_ingestion.sources``).
+    """
+    value = settings.TRAINING_DATA
+    if value and not value.startswith(BLOB_PREFIX) and "://" not in value:
+        in_project = PROJECT_DIR / value
+        if in_project.is_file():
+            return str(in_project)
+    return value
 
 
 def _is_categorical(series: pd.Series) -> bool:
@@ -62,13 +120,15 @@ def _is_categorical(series: pd.Series) -> bool:
     )
 
 
-def build_pipeline(feature_frame: pd.DataFrame, seed: int = 0) -> Pipeline:
+def build_pipeline(
+    feature_frame: pd.DataFrame, seed: int = 0, task: str = "classification"
+) -> Pipeline:
     """An unfitted pipeline for the columns of ``feature_frame``.
 
     Numeric (and boolean) columns are imputed with the median and scaled;
     text and categorical columns are imputed with the most frequent value and
-    one-hot encoded (categories unseen in training are ignored). A logistic
-    regression classifies; the same data and seed give the same model.
+    one-hot encoded (categories unseen in training are ignored). The estimator
+    is ``make_model(task)``; the same data and seed give the same model.
 
     Raises:
         TrainingError: A column is neither numeric nor text/categorical
@@ -93,11 +153,11 @@ def build_pipeline(feature_frame: pd.DataFrame, seed: int = 0) -> Pipeline:
         ("impute", SimpleImputer(strategy="median")),
         ("scale", StandardScaler()),
     ]
-    classifier = ("classifier", LogisticRegression(max_iter=1000, random_state=seed))
+    estimator = ("model", make_model(task, seed))
     if not categorical:
         # All numeric: no ColumnTransformer, whose column routing would cost
         # more than the model itself for every scoring request.
-        return Pipeline([*numeric_steps, classifier])
+        return Pipeline([*numeric_steps, estimator])
     transformers: list[tuple[str, Any, list[Any]]] = [
         (
             "categorical",
@@ -112,7 +172,7 @@ def build_pipeline(feature_frame: pd.DataFrame, seed: int = 0) -> Pipeline:
     ]
     if numeric:
         transformers.insert(0, ("numeric", Pipeline(numeric_steps), numeric))
-    return Pipeline([("features", ColumnTransformer(transformers)), classifier])
+    return Pipeline([("features", ColumnTransformer(transformers)), estimator])
 
 
 def prepare(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
@@ -122,7 +182,8 @@ def prepare(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
     ``settings.TARGET_COLUMN``, the features are all the other columns.
 
     Raises:
-        TrainingError: The target column is missing, or nothing is left to learn.
+        TrainingError: The target column is missing, not numeric for a
+            regression, or nothing is left to learn.
     """
     target = settings.TARGET_COLUMN
     if target not in df.columns:
@@ -140,6 +201,12 @@ def prepare(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
         raise TrainingError(
             f"the data has only the target column {target!r}; add feature columns."
         )
+    if configured_task() == "regression" and not is_numeric_dtype(clean[target]):
+        raise TrainingError(
+            f"TASK is 'regression' but the target column {target!r} is not numeric "
+            f'({clean[target].dtype}); set TASK = "classification" in settings.py, '
+            "or convert the column to numbers."
+        )
     return clean.drop(columns=target), clean[target]
 
 
@@ -150,7 +217,9 @@ def split_data(
     seed: int = 0,
     test_size: float = 0.2,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series]:
-    """The stratified train/test split ``train_model`` uses, seeded.
+    """The seeded train/test split ``train_model`` uses (stratified by class).
+
+    A regression's split is not stratified.
 
     Returns:
         ``(X_train, X_test, y_train, y_test)``.
@@ -161,6 +230,11 @@ def split_data(
     """
     if not 0 < test_size < 1:
         raise TrainingError(f"test_size must be between 0 and 1, got {test_size!r}.")
+    if configured_task() == "regression":
+        x_train, x_test, y_train, y_test = train_test_split(
+            features, target, test_size=test_size, random_state=seed
+        )
+        return x_train, x_test, y_train, y_test
     counts = target.value_counts()
     rare = counts[counts < 2]
     if not rare.empty:
@@ -187,6 +261,56 @@ def split_data(
     return x_train, x_test, y_train, y_test
 
 
+def evaluate(
+    model: Pipeline, features: pd.DataFrame, target: pd.Series
+) -> dict[str, Any]:
+    """The metrics of ``model`` on held-out rows.
+
+    Classification: accuracy, precision, recall, F1 and ROC-AUC, for the
+    positive class (``classes[1]``) of a binary target, else macro-averaged
+    (ROC-AUC one-vs-rest); ROC-AUC needs ``predict_proba`` and both kinds of
+    rows. Regression: RMSE, MAE and R².
+    """
+    predicted = model.predict(features)
+    if configured_task() == "regression":
+        return {
+            "rmse": float(root_mean_squared_error(target, predicted)),
+            "mae": float(mean_absolute_error(target, predicted)),
+            "r2": float(r2_score(target, predicted)),
+        }
+    classes = model.classes_.tolist()
+    binary = len(classes) == 2
+    options: dict[str, Any] = (
+        {"average": "binary", "pos_label": classes[1]}
+        if binary
+        else {"average": "macro"}
+    )
+    metrics: dict[str, Any] = {
+        "accuracy": float(accuracy_score(target, predicted)),
+        "precision": float(
+            precision_score(target, predicted, zero_division=0, **options)
+        ),
+        "recall": float(recall_score(target, predicted, zero_division=0, **options)),
+        "f1": float(f1_score(target, predicted, zero_division=0, **options)),
+        "f1_macro": float(
+            f1_score(target, predicted, average="macro", zero_division=0)
+        ),
+        "average": options["average"],
+        "classes": classes,
+        "roc_auc": None,
+    }
+    if hasattr(model, "predict_proba") and target.nunique() == len(classes):
+        scores = model.predict_proba(features)
+        metrics["roc_auc"] = float(
+            roc_auc_score(target, scores[:, 1])
+            if binary
+            else roc_auc_score(
+                target, scores, multi_class="ovr", average="macro", labels=classes
+            )
+        )
+    return metrics
+
+
 def train_model(
     df: pd.DataFrame, *, seed: int = 0, test_size: float = 0.2
 ) -> tuple[Pipeline, dict[str, Any]]:
@@ -194,12 +318,13 @@ def train_model(
 
     Args:
         df: The data, with the target column ``settings.TARGET_COLUMN``.
-        seed: Seeds the split and the classifier; a seed gives the same model.
+        seed: Seeds the split and the model; a seed gives the same model.
         test_size: Share of the rows held out to compute the metrics.
 
     Returns:
-        The fitted pipeline and its metrics on the held-out rows: accuracy,
-        f1_macro, n_train, n_test, features, classes, seed, sklearn_version.
+        The fitted pipeline and its metrics on the held-out rows (see
+        ``evaluate``), with task, n_train, n_test, features, seed and
+        sklearn_version.
 
     Raises:
         TrainingError: The data cannot be used (see ``prepare`` and
@@ -209,25 +334,18 @@ def train_model(
     x_train, x_test, y_train, y_test = split_data(
         features, target, seed=seed, test_size=test_size
     )
-    model = build_pipeline(x_train, seed=seed)
+    model = build_pipeline(x_train, seed=seed, task=configured_task())
     model.fit(x_train, y_train)
-    predicted = model.predict(x_test)
     metrics = {
-        "accuracy": float(accuracy_score(y_test, predicted)),
-        "f1_macro": float(f1_score(y_test, predicted, average="macro")),
+        "task": configured_task(),
+        **evaluate(model, x_test, y_test),
         "n_train": len(x_train),
         "n_test": len(x_test),
         "features": [str(column) for column in features.columns],
-        "classes": model.classes_.tolist(),
         "seed": seed,
         "sklearn_version": sklearn.__version__,
     }
-    logger.info(
-        "trained on %d rows; accuracy %.3f on %d held-out rows",
-        metrics["n_train"],
-        metrics["accuracy"],
-        metrics["n_test"],
-    )
+    logger.info("trained on %d rows; %s", metrics["n_train"], _headline(metrics))
     return model, metrics
 
 
@@ -241,8 +359,8 @@ def train_and_save(
     """Read ``source``, train, and write the model and ``metrics.json``.
 
     Args:
-        source: A blob name in the storage container, or a local path or
-            ``file://`` URL (see ``DataIngestor``).
+        source: A local file, or a blob name in the storage container (see
+            ``data_ingestion.sources``).
         output: Where to write the pipeline with ``joblib.dump``; its folder
             is created, and ``metrics.json`` is written beside it.
         seed: Seeds the split and the classifier.
@@ -264,10 +382,19 @@ def train_and_save(
     return metrics
 
 
+def _headline(metrics: dict[str, Any]) -> str:
+    """The main metric and the number of held-out rows it was measured on."""
+    if "rmse" in metrics:
+        score = f"RMSE {metrics['rmse']:.4g}, R² {metrics['r2']:.3f}"
+    else:
+        score = f"accuracy {metrics['accuracy']:.3f}"
+    return f"{score} on {metrics['n_test']} held-out rows"
+
+
 def _summary(metrics: dict[str, Any], output: Path) -> str:
-    """One line on the trained model: its accuracy and where it was written."""
+    """One line on the trained model: its main metric and where it was written."""
     return (
-        f"accuracy {metrics['accuracy']:.3f} on {metrics['n_test']} held-out rows; "
+        f"{_headline(metrics)}; "
         f"model: {output}, metrics: {output.with_name(METRICS_FILE)}"
     )
 
@@ -316,9 +443,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--data",
-        default=str(sample_data_path()),
-        help="a blob name in the storage container, or a local path (./data.csv, "
-        "/abs/data.csv) or file:// URL (default: the bundled iris sample)",
+        default=None,
+        help="a local file (data/churn.csv, /abs/data.csv, file:// URL) or, if no "
+        "such file exists, a blob name in the storage container (blob:NAME forces "
+        "a blob) (default: settings.TRAINING_DATA)",
     )
     parser.add_argument(
         "--output",
@@ -350,9 +478,15 @@ def main(argv: list[str] | None = None) -> int:
         # The Azure SDK logs every HTTP request at INFO: keep only its warnings.
         logging.getLogger("azure").setLevel(logging.WARNING)
         return _submit(
-            args.compute, args.data, args.seed, wait=args.wait, output=args.output
+            args.compute,
+            args.data or training_source(),
+            args.seed,
+            wait=args.wait,
+            output=args.output,
         )
-    metrics = train_and_save(args.data, args.output, seed=args.seed)
+    metrics = train_and_save(
+        args.data or training_source(), args.output, seed=args.seed
+    )
     print(_summary(metrics, args.output))
     return 0
 

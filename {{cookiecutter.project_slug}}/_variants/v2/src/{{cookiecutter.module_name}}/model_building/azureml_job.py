@@ -42,6 +42,7 @@ from ..azureml_workspace import (
 )
 from ..data_ingestion.errors import LocalFileNotFoundError
 from ..data_ingestion.ingestor import local_path
+from ..data_ingestion.sources import blob_name
 
 if TYPE_CHECKING:
     from azure.ai.ml import MLClient
@@ -67,8 +68,8 @@ class TrainingJobError(RuntimeError):
 def data_uri(data: str) -> str:
     """Return the Azure ML input path for a training data source.
 
-    ``data`` is what ``train --data`` accepts: a local path (absolute, or
-    starting with ``./``) is uploaded with the job; an Azure ML URI
+    ``data`` is what ``train --data`` accepts: a local file (see
+    ``data_ingestion.sources``) is uploaded with the job; an Azure ML URI
     (``azureml:…``, ``azureml://…``) or a storage URL (``https://``,
     ``wasbs://``, ``abfss://``) is used as it is; any other string is a blob
     in ``settings.STORAGE_ACCOUNT`` / ``settings.STORAGE_CONTAINER``, read
@@ -89,7 +90,7 @@ def data_uri(data: str) -> str:
         return str(path.resolve())
     return (
         f"https://{settings.STORAGE_ACCOUNT}.blob.core.windows.net/"
-        f"{settings.STORAGE_CONTAINER}/{data.lstrip('/')}"
+        f"{settings.STORAGE_CONTAINER}/{blob_name(data).lstrip('/')}"
     )
 
 
