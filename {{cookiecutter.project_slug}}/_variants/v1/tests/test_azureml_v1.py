@@ -121,6 +121,7 @@ def models(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
         self.name = name
         self.version = version or 7
         self.id = f"{name}:{self.version}"
+        self.tags = {"accuracy": "0.5"}
 
     monkeypatch.setattr(Model, "__init__", fake_init)
     return lookups
@@ -584,6 +585,7 @@ def test_register_a_missing_model_says_how_to_train_it(
     assert registrations == []
 
 
+@pytest.mark.usefixtures("models")
 def test_register_command_line(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
@@ -597,8 +599,35 @@ def test_register_command_line(
     argv = ["--model", str(model_file), "--metadata", str(metadata)]
     assert register.main(argv) == 0
     assert registrations[0]["workspace"] is workspace
-    assert f"{settings.MODEL_NAME} version 4" in capsys.readouterr().out
+    assert registrations[0]["tags"]["accuracy"] == "0.9"
+    out = capsys.readouterr().out
+    assert "new accuracy 0.9, registered (version 7) 0.5" in out
+    assert f"{settings.MODEL_NAME} version 4" in out
     assert json.loads(metadata.read_text(encoding="utf-8"))["version"] == "4"
+
+
+def test_latest_registered_is_the_newest_version_and_its_tags(
+    models: list[dict[str, Any]],
+) -> None:
+    workspace = FakeWorkspace()
+
+    latest = register.latest_registered(workspace=workspace)
+
+    assert latest == registration.RegisteredVersion("7", {"accuracy": "0.5"})
+    assert models == [
+        {"workspace": workspace, "name": settings.MODEL_NAME, "version": None}
+    ]
+
+
+def test_latest_registered_of_a_model_never_registered_is_none(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def not_found(self: Model, workspace: Any, name: str | None = None) -> None:
+        raise WebserviceException(f"ModelNotFound: Model with name {name} not found")
+
+    monkeypatch.setattr(Model, "__init__", not_found)
+
+    assert register.latest_registered(workspace=FakeWorkspace()) is None
 
 
 # --- deployment ------------------------------------------------------------

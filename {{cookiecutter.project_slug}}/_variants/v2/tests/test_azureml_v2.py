@@ -137,7 +137,7 @@ class FakeMLClient:
         self.calls.append(("models.get", name, version, label))
         if self.latest_version is None:
             raise ResourceNotFoundError("model not found")
-        return SimpleNamespace(name=name, version=self.latest_version)
+        return SimpleNamespace(name=name, version=self.latest_version, tags={})
 
     def _create_endpoint(self, endpoint: Any) -> Poller:
         self.calls.append(("endpoint", endpoint.name, dict(endpoint.traffic or {})))
@@ -528,34 +528,7 @@ def test_unknown_stage_is_refused() -> None:
         deploy.build_endpoint("dev")  # type: ignore[arg-type]
 
 
-# --- deploy ------------------------------------------------------------------
-
-
-def test_deploy_creates_endpoint_then_deployment_then_routes_traffic() -> None:
-    client = FakeMLClient(latest_version="7")
-
-    scoring_uri = deploy.deploy("qa", client=client)
-
-    assert scoring_uri == SCORING_URI
-    name = settings.QA_ENDPOINT_NAME
-    assert client.calls == [
-        ("models.get", settings.MODEL_NAME, None, "latest"),
-        ("endpoint", name, {}),
-        ("deployment", "blue", f"azureml:{settings.MODEL_NAME}:7"),
-        ("endpoint", name, {"blue": 100}),
-        ("online_endpoints.get", name),
-    ]
-
-
-def test_deploy_prod_with_an_explicit_version() -> None:
-    client = FakeMLClient()
-
-    deploy.deploy("prod", "4", client=client)
-
-    assert [call for call in client.calls if call[0] == "models.get"] == []
-    name = settings.PROD_ENDPOINT_NAME
-    assert ("deployment", "blue", f"azureml:{settings.MODEL_NAME}:4") in client.calls
-    assert client.calls[-2] == ("endpoint", name, {"blue": 100})
+# --- deploy (the blue/green release itself: test_rollout.py) ----------------
 
 
 def test_deploy_latest_without_a_registered_model_says_to_register() -> None:
@@ -606,24 +579,3 @@ def test_deploy_command_line_print_key_before_any_deployment(
     captured = capsys.readouterr()
     assert captured.out == ""
     assert settings.QA_ENDPOINT_NAME in captured.err
-
-
-def test_deploy_command_line_prints_and_writes_the_uri_never_the_key(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    client = FakeMLClient()
-    monkeypatch.setattr(deploy, "get_ml_client", lambda: client)
-    uri_file = tmp_path / "out" / "scoring_uri.txt"
-
-    assert (
-        deploy.main(
-            ["--stage", "qa", "--model-version", "2", "--output-uri", str(uri_file)]
-        )
-        == 0
-    )
-
-    out = capsys.readouterr().out
-    assert SCORING_URI in out
-    assert uri_file.read_text().strip() == SCORING_URI
-    assert "fake-primary-key" not in out + uri_file.read_text()
-    assert not [call for call in client.calls if call[0] == "online_endpoints.get_keys"]
