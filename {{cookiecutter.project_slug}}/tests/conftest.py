@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -29,6 +30,25 @@ from {{ cookiecutter.module_name }}.data_ingestion import (
 
 # Addresses of this machine: the only ones a test may reach.
 LOCAL_ADDRESSES = {"127.0.0.1", "::1"}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def mlflow_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Training runs in tests go to a temporary MLflow store, never mlflow.db.
+
+    Set in the environment for the whole session, so that notebooks and
+    commands the tests start use it too; MLflow's telemetry stays off.
+    """
+    uri = f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
+    variables = {"MLFLOW_TRACKING_URI": uri, "MLFLOW_DISABLE_TELEMETRY": "true"}
+    previous = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    yield uri
+    for name, value in previous.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture

@@ -34,6 +34,7 @@ SCHEMA_CHECK = [
 ]
 MODULE = names.MODULE_NAME
 AZUREML_SDK = importlib.import_module(f"{MODULE}.settings").AZUREML_SDK
+registration = importlib.import_module(f"{MODULE}.deployment.registration")
 # Written in pieces: this file is itself rendered by the project template.
 EXPRESSION_START = "$" + "{" * 2
 TEMPLATE_TAGS = ("{" + "%", "{" + "#")
@@ -186,6 +187,8 @@ def test_release_runs_after_the_model_build_only() -> None:
     assert resource["pipeline"] == names.MODEL_BUILD_RESOURCE
     assert resource["source"] == names.MODEL_BUILD_PIPELINE
     assert resource["trigger"]["branches"]["include"] == ["main"]
+    # Only model builds whose model passed the quality gate start a release.
+    assert resource["trigger"]["tags"] == [registration.REGISTERED_TAG]
 
 
 def test_upstream_pipelines_are_created_first() -> None:
@@ -370,6 +373,12 @@ def test_model_build_trains_on_the_agent_by_default(tmp_path: Path) -> None:
     assert step["env"] == {secret: f"$({secret})"}
     # An undefined secret reaches the script as the unexpanded macro.
     _, calls = run_script(step, tmp_path, {secret: f"$({secret})"})
+    tracking, *calls = calls
+    assert tracking["args"] == [
+        "-m",
+        f"{MODULE}.model_building.tracking",
+        "--workspace-uri",
+    ]
     assert calls == [
         {
             "args": [
@@ -391,7 +400,7 @@ def test_model_build_trains_on_the_cluster_when_asked(tmp_path: Path) -> None:
         "AZURE_STORAGE_CONNECTION_STRING": "UseDevelopmentStorage=true",
     }
     _, calls = run_script(train_step(), tmp_path, variables)
-    (call,) = calls
+    _, call = calls  # the MLflow tracking URI, then the training
     args = call["args"]
     assert args[args.index("--data") + 1] == "raw/data.csv"
     assert args[args.index("--compute") :][:3] == ["--compute", "cpu-cluster", "--wait"]

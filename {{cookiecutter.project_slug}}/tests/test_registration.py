@@ -210,10 +210,9 @@ def test_in_azure_pipelines_a_registration_sets_model_registered(
 
     assert run_main(FakeRegistry(), []) == 0
 
-    assert (
-        "##vso[task.setvariable variable=MODEL_REGISTERED]true"
-        in capsys.readouterr().out
-    )
+    out = capsys.readouterr().out
+    assert "##vso[task.setvariable variable=MODEL_REGISTERED]true" in out
+    assert "##vso[build.addbuildtag]model-registered" in out
 
 
 @pytest.mark.usefixtures("model_file")

@@ -41,3 +41,6 @@ GATE_METRIC = "accuracy"
 GATE_TOLERANCE = 0.0
 # The most rows score.py scores in one request; a bigger request gets a 413.
 MAX_ROWS_PER_REQUEST = 100_000
+# Azure ML environment of training jobs (.azureml/conda_training.yml: with
+# MLflow); ENVIRONMENT_NAME serves the model, without it.
+TRAINING_ENVIRONMENT_NAME = "{{ cookiecutter.project_slug }}-train-env"

@@ -62,6 +62,7 @@ from {{ cookiecutter.module_name }}.model_building import (  # noqa: E402
 )
 
 CONDA_FILE = azureml_config.PROJECT_DIR / ".azureml" / "conda_dependencies.yml"
+TRAINING_CONDA_FILE = azureml_config.PROJECT_DIR / ".azureml" / "conda_training.yml"
 SCORING_URI = "http://127.0.0.1:5001/score"
 RUN_URL = "https://ml.azure.com/runs/run-1"
 # What the run writes to ./outputs: the files Run.download_file fetches.
@@ -179,8 +180,8 @@ def pip_packages(environment: Environment) -> list[str]:
     return list(environment.python.conda_dependencies.pip_packages)
 
 
-def conda_file_pip_lines() -> list[str]:
-    lines = CONDA_FILE.read_text(encoding="utf-8").splitlines()
+def conda_file_pip_lines(path: Path = CONDA_FILE) -> list[str]:
+    lines = path.read_text(encoding="utf-8").splitlines()
     start = lines.index("  - pip:") + 1
     return [line.strip().removeprefix("- ") for line in lines[start:] if line.strip()]
 
@@ -300,11 +301,12 @@ def test_training_job_runs_the_training_module_on_the_cluster() -> None:
     assert module_file.with_suffix(".py").is_file()
 
 
-def test_training_job_uses_the_conda_environment_and_the_storage_settings() -> None:
+def test_training_job_uses_the_training_environment_and_the_storage_settings() -> None:
     config = azureml_job.build_training_job("cpu-cluster", "raw/iris.csv")
     environment = config.run_config.environment
-    assert environment.name == settings.ENVIRONMENT_NAME
-    assert pip_packages(environment) == conda_file_pip_lines()
+    assert environment.name == settings.TRAINING_ENVIRONMENT_NAME
+    assert pip_packages(environment) == conda_file_pip_lines(TRAINING_CONDA_FILE)
+    assert "mlflow>=3.7,<4" in pip_packages(environment)
     variables = config.run_config.environment_variables
     assert variables["AZURE_STORAGE_ACCOUNT_NAME"] == settings.STORAGE_ACCOUNT
     assert variables["AZURE_STORAGE_CONTAINER"] == settings.STORAGE_CONTAINER
@@ -628,6 +630,13 @@ def test_latest_registered_of_a_model_never_registered_is_none(
     monkeypatch.setattr(Model, "__init__", not_found)
 
     assert register.latest_registered(workspace=FakeWorkspace()) is None
+
+
+def test_mlflow_tracking_uri_is_the_workspaces() -> None:
+    uri = "azureml://westeurope.api.azureml.ms/mlflow/v1.0/subscriptions/s"
+    workspace = SimpleNamespace(get_mlflow_tracking_uri=lambda: uri)
+
+    assert azureml_workspace.mlflow_tracking_uri(workspace) == uri
 
 
 # --- deployment ------------------------------------------------------------

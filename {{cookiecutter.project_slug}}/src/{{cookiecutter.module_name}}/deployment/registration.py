@@ -30,9 +30,12 @@ logger = logging.getLogger(__name__)
 DEFAULT_MODEL_PATH = Path("outputs/model.pkl")
 DEFAULT_METADATA_PATH = Path("model_metadata.json")
 METRICS_FILE = "metrics.json"
-# Azure Pipelines reads this line from a step's output and sets the variable
-# for the later steps: https://learn.microsoft.com/azure/devops/pipelines/scripts/logging-commands
+# In Azure Pipelines a registration sets this variable for the later steps
+# (the artifact is published only then) and tags the run, which the release's
+# pipeline-resource trigger requires: a refused model starts no release.
+# https://learn.microsoft.com/azure/devops/pipelines/scripts/logging-commands
 REGISTERED_VARIABLE = "MODEL_REGISTERED"
+REGISTERED_TAG = "model-registered"
 
 
 @dataclass(frozen=True)
@@ -171,7 +174,8 @@ def main(
     it, or ``--metrics``) with the newest registered version's; ``--force``
     skips it. A registered model gets its numeric metrics as tags, its
     metadata is written to ``--metadata`` and, in Azure Pipelines, the
-    MODEL_REGISTERED variable is set to true. A refused model is not
+    MODEL_REGISTERED variable is set to true and the run tagged
+    ``model-registered``. A refused model is not
     registered, no metadata is written, and the exit code is still 0. A
     missing model file, metrics file or workspace id exits with 1 and the
     error.
@@ -239,4 +243,5 @@ def main(
     print(f"Registered model {info['name']} version {info['version']}")
     if os.environ.get("TF_BUILD"):
         print(f"##vso[task.setvariable variable={REGISTERED_VARIABLE}]true")
+        print(f"##vso[build.addbuildtag]{REGISTERED_TAG}")
     return 0

@@ -42,6 +42,7 @@ from .. import settings
 from ..data_ingestion import DataIngestor, sample_data_path
 from ..data_ingestion.credentials import SecretsSource
 from ..data_preprocessing import DataPreprocessor
+from . import tracking
 
 logger = logging.getLogger(__name__)
 
@@ -261,6 +262,8 @@ def train_and_save(
         json.dumps(metrics, indent=2, sort_keys=True) + "\n", encoding="utf-8"
     )
     logger.info("wrote %s and %s", output, metrics_path)
+    params = {"seed": seed, "data": tracking.data_param(source)}
+    tracking.log_training_run(model, metrics, params)  # MLflow: see tracking.py
     return metrics
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -217,8 +217,3 @@ def _rolled_back(
             )
     where = f"traffic is back on {plan.old}" if plan.old else "no deployment serves"
     return RolloutError(f"{reason}. Rolled back: {where}; {plan.new} was deleted.")
-
-
-def describe(steps: Sequence[Step]) -> list[str]:
-    """The steps as text, one line each (for logs and tests)."""
-    return [str(step) for step in steps]
