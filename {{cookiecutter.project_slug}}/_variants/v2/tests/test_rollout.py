@@ -169,7 +169,7 @@ def test_plan_release(
 
 @pytest.mark.parametrize("canary", [-1, 100])
 def test_plan_refuses_a_canary_share_out_of_range(canary: int) -> None:
-    with pytest.raises(ValueError, match="CANARY_TRAFFIC_PERCENT"):
+    with pytest.raises(rollout.RolloutError, match="CANARY_TRAFFIC_PERCENT"):
         rollout.plan_release(EndpointState(), canary_percent=canary)
 
 

@@ -120,10 +120,10 @@ def plan_release(state: EndpointState, *, canary_percent: int = 0) -> Plan:
     endpoint goes to "blue", and to 100 % after its smoke test.
 
     Raises:
-        ValueError: ``canary_percent`` is not between 0 and 99.
+        RolloutError: ``canary_percent`` is not between 0 and 99.
     """
     if not 0 <= canary_percent < 100:
-        raise ValueError(
+        raise RolloutError(
             f"the canary share must be between 0 and 99 %, got {canary_percent}; "
             "set CANARY_TRAFFIC_PERCENT in settings.py"
         )
