@@ -3,6 +3,13 @@
 Bakes the default project, builds its environment, trains the model on the
 bundled sample, then, in that environment:
 
+(0) in one process, ``score.run(json)`` beside Microsoft's sample scoring
+    script (Azure/azureml-examples
+    ``cli/endpoints/online/model-1/onlinescoring/score.py``, reimplemented in
+    its four lines: json.loads, numpy.array, model.predict, tolist) on the same
+    model and payloads: 1 row (ratio, target <= 1.3) and 10,000 rows (ratio,
+    target <= 1.0); and a check that score.run() still refuses with a 4xx the
+    bad requests the sample does not;
 (a) in one process, ``score.run(json)`` against ``model.predict(frame)`` on
     the same rows: 1 row (overhead = median run - median predict, target
     <= 1 ms) and 10,000 rows (ratio of medians, target <= 1.3);

@@ -49,6 +49,62 @@ def run(raw):
 """
 
 
+def sample_run(model: object) -> Callable[[str], list]:
+    """Microsoft's sample scoring run(), reimplemented in its four lines.
+
+    Azure/azureml-examples cli/endpoints/online/model-1/onlinescoring/score.py:
+    json.loads, numpy.array, model.predict, tolist (its two logging.info calls
+    left out). It checks nothing: a bad request is an exception, a 500.
+    """
+    import numpy
+
+    def run(raw: str) -> list:
+        data = json.loads(raw)["data"]
+        data = numpy.array(data)
+        result = model.predict(data)
+        return result.tolist()
+
+    return run
+
+
+def against_the_sample(score: ModuleType, rows: list[list[float]]) -> None:
+    """score.run() beside Microsoft's sample run() on the same model and payloads."""
+    sample = sample_run(score.model)
+    for count, repeats, target in ((1, ONE_ROW_REPEATS, 1.3), (len(rows), MANY_ROWS_REPEATS, 1.0)):
+        raw = json.dumps({"data": rows[:count]})
+        assert score.run(raw)["predictions"] == sample(raw)
+        for _ in range(20):  # warm-up
+            score.run(raw)
+            sample(raw)
+        run_s, sample_s = interleaved_medians(
+            lambda raw=raw: score.run(raw), lambda raw=raw: sample(raw), repeats
+        )
+        print(
+            f"{count} row(s), median of {repeats}: score.run() {run_s * 1000:.3f} ms, "
+            f"sample run() {sample_s * 1000:.3f} ms; ratio {run_s / sample_s:.2f} "
+            f"(target <= {target})"
+        )
+    refused = [name for name, body in BAD_BODIES.items() if score.run(body).status_code >= 400]
+    assert refused == list(BAD_BODIES), set(BAD_BODIES) - set(refused)
+    print(
+        f"score.run() still refuses all {len(refused)} bad requests with a 4xx "
+        f"({', '.join(refused)}); the sample answers them with an exception (500) "
+        "or a wrong answer"
+    )
+
+
+# Requests the sample does not refuse with a 400 (a 500 or a wrong answer).
+BAD_BODIES = {
+    "malformed JSON": '{"data": [[5.1, 3.5,',
+    "no data key": '{"rows": [[5.1, 3.5, 1.4, 0.2]]}',
+    "empty data": '{"data": []}',
+    "too few values": '{"data": [[5.1, 3.5, 1.4]]}',
+    "all null": '{"data": [[null, null, null, null]]}',
+    "infinity": '{"data": [[Infinity, 3.5, 1.4, 0.2]]}',
+    "unknown column": '{"data": [{"colour": 1}]}',
+}
+
+
 def load_by_path(path: Path) -> ModuleType:
     """Import a scoring script from its path, as the inference server does."""
     spec = importlib.util.spec_from_file_location("entry_module", path)
@@ -203,6 +259,7 @@ def run(args: argparse.Namespace) -> None:
             f"model: {type(score.model[-1]).__name__} in a Pipeline; "
             f"python {sys.version.split()[0]}"
         )
+        against_the_sample(score, rows)
         in_process(score, rows)
         frame = pd.DataFrame([rows[0]], columns=score._features)
         predict_s, _ = interleaved_medians(lambda: score.model.predict(frame), lambda: None, 200)

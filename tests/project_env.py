@@ -21,7 +21,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ENV_CACHE = REPO_ROOT / ".cache" / "project-envs"
 # The baked project's requirement files behind `pip install -e ".[dev,azureml]"`.
-PROJECT_REQUIREMENTS = ("base.txt", "serving.txt", "dev.txt", "azureml.txt")
+PROJECT_REQUIREMENTS = ("base.txt", "training.txt", "serving.txt", "dev.txt", "azureml.txt")
 # Variables of the template's own environment that must not leak into a
 # baked project's commands.
 _LEAKY_VARIABLES = ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "PIP_REQUIRE_VIRTUALENV")

@@ -37,10 +37,12 @@ COMMON_FILES = {
     "pipelines/templates/test.yml",
     "pyproject.toml",
     ".azureml/conda_dependencies.yml",
+    ".azureml/conda_training.yml",
     "requirements/azureml.txt",
     "requirements/base.txt",
     "requirements/dev.txt",
     "requirements/serving.txt",
+    "requirements/training.txt",
     "secrets.example.json",
     "src/{module}/__init__.py",
     "src/{module}/azureml_config.py",
@@ -55,6 +57,7 @@ COMMON_FILES = {
     "src/{module}/data_preprocessing/preprocessor.py",
     "src/{module}/deployment/__init__.py",
     "src/{module}/deployment/deploy.py",
+    "src/{module}/deployment/gate.py",
     "src/{module}/deployment/register.py",
     "src/{module}/deployment/registration.py",
     "src/{module}/deployment/score.py",
@@ -65,6 +68,7 @@ COMMON_FILES = {
     "src/{module}/devtools/sample_payload.py",
     "src/{module}/model_building/__init__.py",
     "src/{module}/model_building/azureml_job.py",
+    "src/{module}/model_building/tracking.py",
     "src/{module}/model_building/train.py",
     "src/{module}/sample_data/__init__.py",
     "src/{module}/sample_data/iris.csv",
@@ -76,6 +80,9 @@ COMMON_FILES = {
     "tests/test_prerequisites.py",
     "tests/test_registration.py",
     "tests/conftest.py",
+    "tests/deployment_router.py",
+    "tests/test_gate.py",
+    "tests/test_tracking.py",
     "tests/inference_server.py",
     "tests/test_data_ingestion.py",
     "tests/test_data_ingestion_azurite.py",
@@ -99,6 +106,8 @@ VARIANT_FILES = {
         ".azureml/endpoint-prod.yml",
         ".azureml/endpoint-qa.yml",
         "tests/test_azureml_v2.py",
+        "src/{module}/deployment/rollout.py",
+        "tests/test_rollout.py",
     },
 }
 
@@ -217,7 +226,11 @@ def test_test_path_never_installs_an_azure_ml_sdk(bake: Any) -> None:
 @pytest.mark.parametrize("python_version", COOKIECUTTER_JSON["python_version"])
 def test_python_version_reaches_the_environments(bake: Any, python_version: str) -> None:
     project = bake({"python_version": python_version}).project_path
-    for conda_file in ("environment.yml", ".azureml/conda_dependencies.yml"):
+    for conda_file in (
+        "environment.yml",
+        ".azureml/conda_dependencies.yml",
+        ".azureml/conda_training.yml",
+    ):
         environment = yaml.safe_load((project / conda_file).read_text(encoding="utf-8"))
         assert f"python={python_version}" in environment["dependencies"]
     ruff = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["ruff"]
@@ -232,6 +245,8 @@ def test_ignored_files_are_the_secret_and_generated_ones(bake: Any) -> None:
         "outputs/metrics.json",
         "model_metadata.json",
         "data/raw.csv",
+        "mlflow.db",
+        "mlartifacts/1/model/MLmodel",
     ):
         probe = subprocess.run(["git", "check-ignore", "-q", name], cwd=project, check=False)
         assert probe.returncode == 0, f"{name} is not git-ignored"

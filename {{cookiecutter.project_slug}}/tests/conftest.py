@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import shutil
 import socket
 import subprocess
@@ -37,6 +40,25 @@ IRIS_SETTINGS = {
     "TARGET_COLUMN": "species",
     "TASK": "classification",
 }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def mlflow_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Training runs in tests go to a temporary MLflow store, never mlflow.db.
+
+    Set in the environment for the whole session, so that notebooks and
+    commands the tests start use it too; MLflow's telemetry stays off.
+    """
+    uri = f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
+    variables = {"MLFLOW_TRACKING_URI": uri, "MLFLOW_DISABLE_TELEMETRY": "true"}
+    previous = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    yield uri
+    for name, value in previous.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture
@@ -84,6 +106,59 @@ def trained_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
             patch.setattr(settings, name, value)
         train_and_save(sample_data_path(), folder / "model.pkl")
     return folder
+
+
+@pytest.fixture(scope="session")
+def blue_green_servers(
+    trained_model_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, str]]:
+    """Two inference servers (gunicorn on 127.0.0.1) running score.py.
+
+    "blue" serves the trained model; "green" a broken one, fitted on three of
+    the four columns, so it answers the test payload with a 400. Yields their
+    scoring URIs by deployment name.
+    """
+    import sys
+
+    import joblib
+    from inference_server import (
+        InferenceServerError,
+        gunicorn_path,
+        run_inference_server,
+    )
+    from sklearn.dummy import DummyClassifier
+
+    from {{ cookiecutter.module_name }}.deployment import (
+        score,
+    )
+
+    if not gunicorn_path().exists():
+        missing(
+            "gunicorn",
+            f"it is not installed beside {sys.executable}",
+            '`pip install -e ".[dev]"` (on Linux or macOS)',
+        )
+    broken_dir = tmp_path_factory.mktemp("broken-model")
+    frame = pd.read_csv(sample_data_path())
+    features = frame.drop(columns=settings.TARGET_COLUMN).iloc[:, :3]
+    broken = DummyClassifier().fit(features, frame[settings.TARGET_COLUMN])
+    joblib.dump(broken, broken_dir / "model.pkl")
+    script = Path(score.__file__).resolve()
+    logs = tmp_path_factory.mktemp("blue-green")
+    with contextlib.ExitStack() as servers:
+        try:
+            uris = {
+                name: servers.enter_context(
+                    run_inference_server(script, model_dir, logs / f"{name}.log")
+                )
+                for name, model_dir in (
+                    ("blue", trained_model_dir),
+                    ("green", broken_dir),
+                )
+            }
+        except InferenceServerError as error:
+            pytest.fail(str(error))
+        yield uris
 
 
 # --- Azure ML: fixtures for the tests of both SDKs and of the SDK-free modules.
@@ -141,10 +216,12 @@ def workspace_settings(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def model_file(tmp_path: Path) -> Path:
-    """A stand-in model file at outputs/model.pkl under tmp_path."""
+    """A stand-in model file at outputs/model.pkl under tmp_path, metrics.json beside."""
     path = tmp_path / "outputs" / "model.pkl"
     path.parent.mkdir()
     path.write_bytes(b"not really a model")
+    metrics = {"accuracy": 0.9, "n_test": 30, "features": ["a", "b"]}
+    path.with_name("metrics.json").write_text(json.dumps(metrics))
     return path
 
 

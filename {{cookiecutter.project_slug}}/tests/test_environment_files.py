@@ -46,7 +46,18 @@ def test_azureml_environment_has_runtime_and_server_but_no_dev_tools() -> None:
     pip = " ".join(conda["dependencies"][-1]["pip"])
     assert "scikit-learn" in pip and "azureml-inference-server-http" in pip
     assert "pytest" not in pip and "ruff" not in pip
+    assert "mlflow" not in pip  # the scoring environment does not track runs
     assert conda["name"] == settings.ENVIRONMENT_NAME
+
+
+def test_training_environment_has_runtime_and_mlflow_but_no_server() -> None:
+    conda = yaml.safe_load(
+        (PROJECT_ROOT / ".azureml" / "conda_training.yml").read_text()
+    )
+    pip = " ".join(conda["dependencies"][-1]["pip"])
+    assert "scikit-learn" in pip and "mlflow" in pip and "azureml-mlflow" in pip
+    assert "azureml-inference-server-http" not in pip and "pytest" not in pip
+    assert conda["name"] == settings.TRAINING_ENVIRONMENT_NAME
 
 
 def test_a_changed_requirement_makes_both_files_stale(tmp_path: Path) -> None:

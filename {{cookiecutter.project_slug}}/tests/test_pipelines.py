@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import re
@@ -29,6 +30,8 @@ SCHEMA_CHECK = [
     "azure-pipelines",
 ]
 MODULE = names.MODULE_NAME
+AZUREML_SDK = importlib.import_module(f"{MODULE}.settings").AZUREML_SDK
+registration = importlib.import_module(f"{MODULE}.deployment.registration")
 # Written in pieces: this file is itself rendered by the project template.
 EXPRESSION_START = "$" + "{" * 2
 TEMPLATE_TAGS = ("{" + "%", "{" + "#")
@@ -181,6 +184,8 @@ def test_release_runs_after_the_model_build_only() -> None:
     assert resource["pipeline"] == names.MODEL_BUILD_RESOURCE
     assert resource["source"] == names.MODEL_BUILD_PIPELINE
     assert resource["trigger"]["branches"]["include"] == ["main"]
+    # Only model builds whose model passed the quality gate start a release.
+    assert resource["trigger"]["tags"] == [registration.REGISTERED_TAG]
 
 
 def test_upstream_pipelines_are_created_first() -> None:
@@ -226,13 +231,18 @@ def test_release_stage_is_a_deployment_job_on_its_environment(
     assert steps[0] == {"checkout": "self"}
 
 
-def test_release_deploys_then_smoke_tests_with_the_test_payload() -> None:
+def test_release_smoke_tests_with_the_test_payload() -> None:
     script = deploy_script()
     deploy = script.index(f"python -m {MODULE}.deployment.deploy --stage")
-    key = script.index('SCORING_KEY="$(')
-    smoke = script.index(f"python -m {MODULE}.deployment.smoke_test")
-    assert deploy < key < smoke
-    assert "--payload .azureml/test.json" in script
+    if AZUREML_SDK == "v2":
+        # deploy.py smoke-tests .azureml/test.json at each step of its
+        # blue/green release (tests/test_rollout.py).
+        assert f"{MODULE}.deployment.smoke_test" not in script
+    else:
+        key = script.index('SCORING_KEY="$(')
+        smoke = script.index(f"python -m {MODULE}.deployment.smoke_test")
+        assert deploy < key < smoke
+        assert "--payload .azureml/test.json" in script
     assert (PROJECT_ROOT / ".azureml" / "test.json").is_file()
 
 
@@ -268,6 +278,10 @@ def test_model_build_publishes_the_model_metadata_artifact() -> None:
         "$(Build.ArtifactStagingDirectory)", "$BUILD_ARTIFACTSTAGINGDIRECTORY"
     )
     assert f"{folder}/{names.MODEL_METADATA_FILE}" in register
+    # A model refused by the quality gate publishes nothing: no release starts.
+    assert publish["condition"] == (
+        "and(succeeded(), eq(variables['MODEL_REGISTERED'], 'true'))"
+    )
 
 
 # --- The scripts of the Azure CLI steps, run by bash with a stand-in python.
@@ -358,6 +372,12 @@ def test_model_build_trains_on_the_agent_by_default(tmp_path: Path) -> None:
     assert step["env"] == {secret: f"$({secret})"}
     # An undefined secret reaches the script as the unexpanded macro.
     _, calls = run_script(step, tmp_path, {secret: f"$({secret})"})
+    tracking, *calls = calls
+    assert tracking["args"] == [
+        "-m",
+        f"{MODULE}.model_building.tracking",
+        "--workspace-uri",
+    ]
     assert calls == [
         {
             "args": [
@@ -379,7 +399,7 @@ def test_model_build_trains_on_the_cluster_when_asked(tmp_path: Path) -> None:
         "AZURE_STORAGE_CONNECTION_STRING": "UseDevelopmentStorage=true",
     }
     _, calls = run_script(train_step(), tmp_path, variables)
-    (call,) = calls
+    _, call = calls  # the MLflow tracking URI, then the training
     args = call["args"]
     assert args[args.index("--data") + 1] == "raw/data.csv"
     assert args[args.index("--compute") :][:3] == ["--compute", "cpu-cluster", "--wait"]
@@ -387,13 +407,17 @@ def test_model_build_trains_on_the_cluster_when_asked(tmp_path: Path) -> None:
     assert call["storage"] == "UseDevelopmentStorage=true"
 
 
-def test_model_build_registers_into_the_published_folder(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("force", "extra"), [("False", []), ("True", ["--force"])])
+def test_model_build_registers_into_the_published_folder(
+    tmp_path: Path, force: str, extra: list[str]
+) -> None:
     step = azure_cli_script(
         pipeline_path(names.MODEL_BUILD_PIPELINE), "deployment.register"
     )
-    (tmp_path / "staging" / "model_metadata").mkdir(parents=True)
-    (tmp_path / "staging" / "model_metadata" / "model_metadata.json").write_text("{}")
-    _, calls = run_script(step, tmp_path, {})
+    assert step["env"]["FORCE_REGISTRATION"] == expression(
+        "parameters.forceRegistration"
+    )
+    _, calls = run_script(step, tmp_path, {"FORCE_REGISTRATION": force})
     (call,) = calls
     metadata = str(tmp_path / "staging" / "model_metadata" / names.MODEL_METADATA_FILE)
     assert call["args"] == [
@@ -403,6 +427,7 @@ def test_model_build_registers_into_the_published_folder(tmp_path: Path) -> None
         "outputs/model.pkl",
         "--metadata",
         metadata,
+        *extra,
     ]
 
 
@@ -430,7 +455,7 @@ def test_release_deploys_the_resolved_version_and_smoke_tests_it(
         "MODEL_METADATA": str(metadata),
     }
     result, calls = run_script(step, tmp_path, variables)
-    deploy, print_key, smoke_test = calls
+    deploy = calls[0]
     assert deploy["args"][:6] == [
         "-m",
         f"{MODULE}.deployment.deploy",
@@ -439,6 +464,11 @@ def test_release_deploys_the_resolved_version_and_smoke_tests_it(
         "--model-version",
         deployed,
     ]
+    if AZUREML_SDK == "v2":
+        # deploy.py releases blue/green and smoke-tests every step itself.
+        assert len(calls) == 1
+        return
+    _, print_key, smoke_test = calls
     assert print_key["args"][-1] == "--print-key"
     assert smoke_test["args"] == [
         "-m",

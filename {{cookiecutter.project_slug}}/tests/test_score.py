@@ -94,11 +94,48 @@ BAD_REQUESTS = {
         400,
         "could not score",
     ),
+    "all_null_row": (
+        json.dumps({"data": [ROWS[0], [None] * 4]}),
+        400,
+        "row 1 of data has no values",
+    ),
+    "all_null_object": (
+        json.dumps({"data": [RECORDS[0], dict.fromkeys(FEATURES)]}),
+        400,
+        "row 1 of data has no values",
+    ),
+    "infinity": (
+        '{"data": [[5.1, 3.5, 1.4, 0.2], [5.1, Infinity, 1.4, 0.2]]}',
+        400,
+        "row 1 of data has an infinite value in 'sepal_width_cm'",
+    ),
+    "infinity_in_an_object": (
+        json.dumps({"data": [{**RECORDS[0], "petal_width_cm": float("-inf")}]}),
+        400,
+        "infinite value in 'petal_width_cm'",
+    ),
+    "many_unknown_columns": (
+        json.dumps({"data": [{**RECORDS[0], **{f"x{i:04}": 1 for i in range(5000)}}]}),
+        400,
+        "unknown: ['x0000', 'x0001', 'x0002', 'x0003', 'x0004'] and 4995 more",
+    ),
+}
+# The NaN/Infinity policy: null and NaN are missing values (imputed), a row of
+# only missing values and infinite values are refused.
+MISSING_VALUES = {
+    "null": json.dumps({"data": [[None, 3.5, 1.4, 0.2]]}),
+    "NaN": '{"data": [[NaN, 3.5, 1.4, 0.2]]}',
+    "null_in_an_object": json.dumps(
+        {"data": [{**RECORDS[0], "sepal_length_cm": None}]}
+    ),
 }
 
 
 def run_in_server(
-    model_dir: Path, requests: dict[str, str | None], work_dir: Path
+    model_dir: Path,
+    requests: dict[str, str | None],
+    work_dir: Path,
+    variables: dict[str, str] | None = None,
 ) -> tuple[subprocess.CompletedProcess[str], dict[str, dict[str, Any]]]:
     """Send ``requests`` (None: GET /) to score.py in a fresh inference server."""
     requests_file = work_dir / "requests.json"
@@ -109,6 +146,7 @@ def run_in_server(
         "AZUREML_ENTRY_SCRIPT": str(SCORE_SCRIPT),
         "AZUREML_MODEL_DIR": str(model_dir),
         "AML_APP_ROOT": str(SCORE_SCRIPT.parent),
+        **(variables or {}),
     }
     process = subprocess.run(
         [sys.executable, "-c", SERVER_CLIENT, str(requests_file), str(answers_file)],
@@ -142,6 +180,7 @@ def server_answers(
             {"data": [dict(reversed(record.items())) for record in RECORDS]}
         ),
         **{name: body for name, (body, _, _) in BAD_REQUESTS.items()},
+        **{f"missing_{name}": body for name, body in MISSING_VALUES.items()},
     }
     process, answers = run_in_server(
         trained_model_dir, requests, tmp_path_factory.mktemp("server")
@@ -216,6 +255,35 @@ def test_bad_request_gets_400_saying_why(
     error = json.loads(answer["body"])["error"]
     assert text in error
     assert "Traceback" not in error
+    assert len(error) < 400  # short, however large the request
+
+
+@pytest.mark.parametrize("name", sorted(MISSING_VALUES))
+def test_missing_values_are_imputed(
+    server_answers: dict[str, dict[str, Any]], name: str
+) -> None:
+    answer = server_answers[f"missing_{name}"]
+    assert answer["status"] == 200, answer["body"]
+    assert len(json.loads(answer["body"])["predictions"]) == 1
+
+
+def test_more_rows_than_the_limit_get_a_413_naming_it(
+    trained_model_dir: Path, tmp_path: Path
+) -> None:
+    process, answers = run_in_server(
+        trained_model_dir,
+        {
+            "three": json.dumps({"data": ROWS + ROWS[:1]}),
+            "two": json.dumps({"data": ROWS}),
+        },
+        tmp_path,
+        {score.MAX_ROWS_VARIABLE: "2"},
+    )
+    assert process.returncode == 0, process.stdout[-5000:] + process.stderr[-5000:]
+    assert answers["three"]["status"] == 413
+    error = json.loads(answers["three"]["body"])["error"]
+    assert "data has 3 rows; at most 2 rows" in error
+    assert answers["two"]["status"] == 200
 
 
 def test_model_in_nested_folders_is_found(
@@ -247,7 +315,7 @@ def test_server_without_a_model_stops_with_the_reason(tmp_path: Path) -> None:
 @pytest.fixture
 def fresh_score(monkeypatch: pytest.MonkeyPatch) -> Any:
     """The score module; its loaded model is restored after the test."""
-    for name in ("model", "_features", "_feature_set"):
+    for name in ("model", "_features", "_feature_set", "_max_rows", "_positional"):
         monkeypatch.setattr(score, name, getattr(score, name))
     monkeypatch.delenv(score.MODEL_DIR_VARIABLE, raising=False)
     return score
@@ -302,6 +370,40 @@ def test_init_rejects_a_model_fitted_without_column_names(
     )
     with pytest.raises(fresh_score.ModelLoadError, match="feature_names_in_"):
         fresh_score.init(tmp_path)
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "many"])
+def test_init_refuses_a_bad_row_limit(
+    fresh_score: Any,
+    trained_model_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    value: str,
+) -> None:
+    monkeypatch.setenv(score.MAX_ROWS_VARIABLE, value)
+    with pytest.raises(fresh_score.ModelLoadError, match=score.MAX_ROWS_VARIABLE):
+        fresh_score.init(trained_model_dir)
+
+
+def test_a_model_that_selects_columns_by_name_gets_a_dataframe(
+    fresh_score: Any, tmp_path: Path, iris: pd.DataFrame
+) -> None:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    frame = iris[FEATURES].assign(size=np.where(iris["petal_length_cm"] > 3, "L", "S"))
+    encode = ColumnTransformer(
+        [("size", OneHotEncoder(), ["size"])], remainder="passthrough"
+    )
+    model = make_pipeline(encode, LogisticRegression(max_iter=1000))
+    joblib.dump(model.fit(frame, iris["species"]), tmp_path / "model.pkl")
+    fresh_score.init(tmp_path)
+
+    assert fresh_score._positional is False
+    rows = frame.head(3).to_numpy().tolist()
+    answer = fresh_score.run(json.dumps({"data": rows}))
+    assert answer == {"predictions": model.predict(frame.head(3)).tolist()}
 
 
 def test_run_before_init_is_an_error(fresh_score: Any) -> None:

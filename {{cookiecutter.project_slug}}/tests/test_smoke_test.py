@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from azurite_service import free_port
+from deployment_router import run_router
 from inference_server import (
     InferenceServerError,
     gunicorn_path,
@@ -90,6 +91,56 @@ def test_smoke_test_passes_against_the_local_server(scoring_uri: str) -> None:
     assert lines[0].startswith("Smoke test OK")
     assert "2 predictions for 2 rows" in lines[0]
     assert FAKE_KEY not in result.stdout + result.stderr
+
+
+# -- a named deployment behind an endpoint: blue (good) and green (broken) ------
+
+
+@pytest.fixture
+def endpoint(blue_green_servers: dict[str, str]) -> Iterator[tuple[str, list[str]]]:
+    """A loopback endpoint: all traffic to blue; the header picks a deployment."""
+    with run_router(blue_green_servers, lambda: {"blue": 100, "green": 0}) as routed:
+        yield routed
+
+
+def test_smoke_test_reaches_the_named_deployment_at_0_percent(
+    endpoint: tuple[str, list[str]],
+) -> None:
+    uri, routed = endpoint
+    payload = smoke_test.load_payload(TEST_PAYLOAD)
+
+    with pytest.raises(smoke_test.SmokeTestError, match="answered 400") as caught:
+        smoke_test.smoke_test(uri, payload, timeout=30, deployment="green")
+
+    assert "each row of data must hold 3 values" in str(caught.value)
+    assert routed == ["green"]
+
+
+def test_smoke_test_without_a_deployment_follows_the_traffic(
+    endpoint: tuple[str, list[str]],
+) -> None:
+    uri, routed = endpoint
+    payload = smoke_test.load_payload(TEST_PAYLOAD)
+
+    assert len(smoke_test.smoke_test(uri, payload, timeout=30)) == 2
+    assert routed == ["blue"]
+
+
+@pytest.mark.parametrize(("deployment", "code"), [("blue", 0), ("green", 1)])
+def test_smoke_test_command_line_tests_one_deployment(
+    endpoint: tuple[str, list[str]], deployment: str, code: int
+) -> None:
+    uri, routed = endpoint
+
+    result = run_smoke_test(
+        *("--scoring-uri", uri, "--payload", str(TEST_PAYLOAD)),
+        *("--deployment", deployment, "--timeout", "30"),
+    )
+
+    assert result.returncode == code, result.stdout + result.stderr
+    assert routed == [deployment]
+    if code == 0:
+        assert f"(deployment {deployment})" in result.stdout
 
 
 def test_library_returns_the_predictions(scoring_uri: str) -> None:

@@ -22,6 +22,7 @@ SRC_DIR = Path(__file__).resolve().parent.parent
 PROJECT_DIR = SRC_DIR.parent
 AZUREML_DIR = PROJECT_DIR / ".azureml"
 CONDA_FILE_NAME = "conda_dependencies.yml"
+TRAINING_CONDA_FILE_NAME = "conda_training.yml"
 
 # settings name -> environment variable that overrides it.
 WORKSPACE_VARIABLES = {
@@ -79,13 +80,16 @@ def project_file(*parts: str) -> Path:
     return path
 
 
-def conda_file() -> Path:
-    """Return ``.azureml/conda_dependencies.yml``: the Azure ML environment's packages.
+def conda_file(name: str = CONDA_FILE_NAME) -> Path:
+    """Return ``.azureml/<name>``: an Azure ML environment's packages.
+
+    ``conda_dependencies.yml`` (the default) serves the model;
+    ``conda_training.yml`` (TRAINING_CONDA_FILE_NAME) runs training jobs.
 
     Raises:
         ProjectFileNotFoundError: The conda file is missing.
     """
-    return project_file(AZUREML_DIR.name, CONDA_FILE_NAME)
+    return project_file(AZUREML_DIR.name, name)
 
 
 def quiet_azure_logging() -> None:

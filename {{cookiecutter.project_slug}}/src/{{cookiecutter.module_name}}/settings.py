@@ -40,3 +40,20 @@ AKS_COMPUTE_NAME = "aks-inference"
 ENVIRONMENT_NAME = "{{ cookiecutter.project_slug }}-env"
 QA_ENDPOINT_NAME = "{{ cookiecutter.project_slug[:27].rstrip('-') }}-qa"
 PROD_ENDPOINT_NAME = "{{ cookiecutter.project_slug[:27].rstrip('-') }}-prod"
+
+# --- Releases and the model quality gate -------------------------------------
+# Share of Prod traffic (percent, 1-99; 0 = no canary) that a new deployment
+# gets, and passes a smoke test with, before it takes all traffic (SDK v2).
+CANARY_TRAFFIC_PERCENT = 10
+# A new model is registered only when this metric from metrics.json is not worse
+# than the registered version's by more than GATE_TOLERANCE (or when no version
+# is registered yet). Higher is better for accuracy, f1, precision, recall,
+# roc_auc and r2; lower for rmse, mae and other *error/*loss metrics. The
+# default follows TASK, so that switching TASK needs no other change.
+GATE_METRIC = {"classification": "accuracy", "regression": "rmse"}.get(TASK, "accuracy")
+GATE_TOLERANCE = 0.0
+# The most rows score.py scores in one request; a bigger request gets a 413.
+MAX_ROWS_PER_REQUEST = 100_000
+# Azure ML environment of training jobs (.azureml/conda_training.yml: with
+# MLflow); ENVIRONMENT_NAME serves the model, without it.
+TRAINING_ENVIRONMENT_NAME = "{{ cookiecutter.project_slug }}-train-env"

@@ -62,6 +62,7 @@ from {{ cookiecutter.module_name }}.model_building import (  # noqa: E402
 )
 
 CONDA_FILE = azureml_config.PROJECT_DIR / ".azureml" / "conda_dependencies.yml"
+TRAINING_CONDA_FILE = azureml_config.PROJECT_DIR / ".azureml" / "conda_training.yml"
 SCORING_URI = "http://127.0.0.1:5001/score"
 RUN_URL = "https://ml.azure.com/runs/run-1"
 # What the run writes to ./outputs: the files Run.download_file fetches.
@@ -121,6 +122,7 @@ def models(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
         self.name = name
         self.version = version or 7
         self.id = f"{name}:{self.version}"
+        self.tags = {"accuracy": "0.5"}
 
     monkeypatch.setattr(Model, "__init__", fake_init)
     return lookups
@@ -178,8 +180,8 @@ def pip_packages(environment: Environment) -> list[str]:
     return list(environment.python.conda_dependencies.pip_packages)
 
 
-def conda_file_pip_lines() -> list[str]:
-    lines = CONDA_FILE.read_text(encoding="utf-8").splitlines()
+def conda_file_pip_lines(path: Path = CONDA_FILE) -> list[str]:
+    lines = path.read_text(encoding="utf-8").splitlines()
     start = lines.index("  - pip:") + 1
     return [line.strip().removeprefix("- ") for line in lines[start:] if line.strip()]
 
@@ -299,11 +301,12 @@ def test_training_job_runs_the_training_module_on_the_cluster() -> None:
     assert module_file.with_suffix(".py").is_file()
 
 
-def test_training_job_uses_the_conda_environment_and_the_storage_settings() -> None:
+def test_training_job_uses_the_training_environment_and_the_storage_settings() -> None:
     config = azureml_job.build_training_job("cpu-cluster", "raw/iris.csv")
     environment = config.run_config.environment
-    assert environment.name == settings.ENVIRONMENT_NAME
-    assert pip_packages(environment) == conda_file_pip_lines()
+    assert environment.name == settings.TRAINING_ENVIRONMENT_NAME
+    assert pip_packages(environment) == conda_file_pip_lines(TRAINING_CONDA_FILE)
+    assert "mlflow>=3.7,<4" in pip_packages(environment)
     variables = config.run_config.environment_variables
     assert variables["AZURE_STORAGE_ACCOUNT_NAME"] == settings.STORAGE_ACCOUNT
     assert variables["AZURE_STORAGE_CONTAINER"] == settings.STORAGE_CONTAINER
@@ -584,6 +587,7 @@ def test_register_a_missing_model_says_how_to_train_it(
     assert registrations == []
 
 
+@pytest.mark.usefixtures("models")
 def test_register_command_line(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
@@ -597,8 +601,42 @@ def test_register_command_line(
     argv = ["--model", str(model_file), "--metadata", str(metadata)]
     assert register.main(argv) == 0
     assert registrations[0]["workspace"] is workspace
-    assert f"{settings.MODEL_NAME} version 4" in capsys.readouterr().out
+    assert registrations[0]["tags"]["accuracy"] == "0.9"
+    out = capsys.readouterr().out
+    assert "new accuracy 0.9, registered (version 7) 0.5" in out
+    assert f"{settings.MODEL_NAME} version 4" in out
     assert json.loads(metadata.read_text(encoding="utf-8"))["version"] == "4"
+
+
+def test_latest_registered_is_the_newest_version_and_its_tags(
+    models: list[dict[str, Any]],
+) -> None:
+    workspace = FakeWorkspace()
+
+    latest = register.latest_registered(workspace=workspace)
+
+    assert latest == registration.RegisteredVersion("7", {"accuracy": "0.5"})
+    assert models == [
+        {"workspace": workspace, "name": settings.MODEL_NAME, "version": None}
+    ]
+
+
+def test_latest_registered_of_a_model_never_registered_is_none(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def not_found(self: Model, workspace: Any, name: str | None = None) -> None:
+        raise WebserviceException(f"ModelNotFound: Model with name {name} not found")
+
+    monkeypatch.setattr(Model, "__init__", not_found)
+
+    assert register.latest_registered(workspace=FakeWorkspace()) is None
+
+
+def test_mlflow_tracking_uri_is_the_workspaces() -> None:
+    uri = "azureml://westeurope.api.azureml.ms/mlflow/v1.0/subscriptions/s"
+    workspace = SimpleNamespace(get_mlflow_tracking_uri=lambda: uri)
+
+    assert azureml_workspace.mlflow_tracking_uri(workspace) == uri
 
 
 # --- deployment ------------------------------------------------------------

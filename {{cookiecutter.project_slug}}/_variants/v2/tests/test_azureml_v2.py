@@ -62,7 +62,6 @@ SRC_DIR = PROJECT_DIR / "src"
 MODULE = "{{ cookiecutter.module_name }}"
 # Written in two pieces so that the template engine leaves it alone.
 DATA_PLACEHOLDER = "$" + "{" + "{inputs.data}}"
-SCORING_URI = "https://endpoint.westeurope.inference.ml.azure.com/score"
 JOB_URL = "https://ml.azure.com/runs/job-1"
 # What the job writes to ./outputs: the files MLClient.jobs.download fetches.
 JOB_OUTPUTS = {
@@ -80,14 +79,6 @@ def no_credential_chain(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(azureml_workspace, "default_credential", no_default_credential)
     monkeypatch.delenv("ARM_CLOUD_METADATA_URL", raising=False)
-
-
-class Poller:
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-    def result(self) -> Any:
-        return self.value
 
 
 class FakeMLClient:
@@ -108,14 +99,7 @@ class FakeMLClient:
         self.models = SimpleNamespace(
             create_or_update=self._create_model, get=self._get_model
         )
-        self.online_endpoints = SimpleNamespace(
-            begin_create_or_update=self._create_endpoint,
-            get=self._get_endpoint,
-            get_keys=self._get_keys,
-        )
-        self.online_deployments = SimpleNamespace(
-            begin_create_or_update=self._create_deployment
-        )
+        self.online_endpoints = SimpleNamespace(get_keys=self._get_keys)
         self.jobs = SimpleNamespace(
             create_or_update=self._create_job,
             stream=self._stream_job,
@@ -137,19 +121,7 @@ class FakeMLClient:
         self.calls.append(("models.get", name, version, label))
         if self.latest_version is None:
             raise ResourceNotFoundError("model not found")
-        return SimpleNamespace(name=name, version=self.latest_version)
-
-    def _create_endpoint(self, endpoint: Any) -> Poller:
-        self.calls.append(("endpoint", endpoint.name, dict(endpoint.traffic or {})))
-        return Poller(endpoint)
-
-    def _create_deployment(self, deployment: Any) -> Poller:
-        self.calls.append(("deployment", deployment.name, deployment.model))
-        return Poller(deployment)
-
-    def _get_endpoint(self, name: str) -> Any:
-        self.calls.append(("online_endpoints.get", name))
-        return SimpleNamespace(name=name, scoring_uri=SCORING_URI)
+        return SimpleNamespace(name=name, version=self.latest_version, tags={})
 
     def _get_keys(self, name: str) -> Any:
         self.calls.append(("online_endpoints.get_keys", name))
@@ -238,12 +210,25 @@ def test_training_job_runs_the_training_module_on_the_cluster(tmp_path: Path) ->
     assert (Path(job.code) / MODULE / "model_building" / "train.py").is_file()
 
 
-def test_training_job_environment_comes_from_the_conda_file() -> None:
+def test_training_job_environment_comes_from_the_training_conda_file() -> None:
     job = azureml_job.build_training_job(settings.TRAINING_COMPUTE_NAME, "iris.csv")
 
-    assert job.environment.name == settings.ENVIRONMENT_NAME
-    assert job.environment.conda_file == yaml.safe_load(CONDA_FILE.read_text())
+    assert job.environment.name == settings.TRAINING_ENVIRONMENT_NAME
+    conda = AZUREML_DIR / "conda_training.yml"
+    assert job.environment.conda_file == yaml.safe_load(conda.read_text())
     assert job.environment.image == azureml_workspace.BASE_IMAGE
+
+
+def test_mlflow_tracking_uri_is_the_workspaces() -> None:
+    uri = "azureml://westeurope.api.azureml.ms/mlflow/v1.0/subscriptions/s"
+    client = SimpleNamespace(
+        workspace_name="ws",
+        workspaces=SimpleNamespace(
+            get=lambda name: SimpleNamespace(name=name, mlflow_tracking_uri=uri)
+        ),
+    )
+
+    assert azureml_workspace.mlflow_tracking_uri(client) == uri
 
 
 def test_training_job_accepts_an_environment_reference() -> None:
@@ -533,34 +518,7 @@ def test_unknown_stage_is_refused() -> None:
         deploy.build_endpoint("dev")  # type: ignore[arg-type]
 
 
-# --- deploy ------------------------------------------------------------------
-
-
-def test_deploy_creates_endpoint_then_deployment_then_routes_traffic() -> None:
-    client = FakeMLClient(latest_version="7")
-
-    scoring_uri = deploy.deploy("qa", client=client)
-
-    assert scoring_uri == SCORING_URI
-    name = settings.QA_ENDPOINT_NAME
-    assert client.calls == [
-        ("models.get", settings.MODEL_NAME, None, "latest"),
-        ("endpoint", name, {}),
-        ("deployment", "blue", f"azureml:{settings.MODEL_NAME}:7"),
-        ("endpoint", name, {"blue": 100}),
-        ("online_endpoints.get", name),
-    ]
-
-
-def test_deploy_prod_with_an_explicit_version() -> None:
-    client = FakeMLClient()
-
-    deploy.deploy("prod", "4", client=client)
-
-    assert [call for call in client.calls if call[0] == "models.get"] == []
-    name = settings.PROD_ENDPOINT_NAME
-    assert ("deployment", "blue", f"azureml:{settings.MODEL_NAME}:4") in client.calls
-    assert client.calls[-2] == ("endpoint", name, {"blue": 100})
+# --- deploy (the blue/green release itself: test_rollout.py) ----------------
 
 
 def test_deploy_latest_without_a_registered_model_says_to_register() -> None:
@@ -611,24 +569,3 @@ def test_deploy_command_line_print_key_before_any_deployment(
     captured = capsys.readouterr()
     assert captured.out == ""
     assert settings.QA_ENDPOINT_NAME in captured.err
-
-
-def test_deploy_command_line_prints_and_writes_the_uri_never_the_key(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    client = FakeMLClient()
-    monkeypatch.setattr(deploy, "get_ml_client", lambda: client)
-    uri_file = tmp_path / "out" / "scoring_uri.txt"
-
-    assert (
-        deploy.main(
-            ["--stage", "qa", "--model-version", "2", "--output-uri", str(uri_file)]
-        )
-        == 0
-    )
-
-    out = capsys.readouterr().out
-    assert SCORING_URI in out
-    assert uri_file.read_text().strip() == SCORING_URI
-    assert "fake-primary-key" not in out + uri_file.read_text()
-    assert not [call for call in client.calls if call[0] == "online_endpoints.get_keys"]

@@ -2,7 +2,8 @@
 
 ``register.py`` registers the model with the project's Azure ML SDK; it uses
 this module for the git commit and build tags, the check that the model file
-exists, ``model_metadata.json`` and its command line.
+exists, the quality gate (``gate``: register only a model that is not worse
+than the registered version), ``model_metadata.json`` and its command line.
 """
 
 from __future__ import annotations
@@ -13,21 +14,40 @@ import logging
 import os
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from azure.core.exceptions import ClientAuthenticationError
 
+from .. import settings
 from ..azureml_config import (
     PACKAGE_NAME,
     WorkspaceConfigurationError,
     quiet_azure_logging,
     sign_in_message,
 )
+from . import gate
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL_PATH = Path("outputs/model.pkl")
 DEFAULT_METADATA_PATH = Path("model_metadata.json")
+METRICS_FILE = "metrics.json"
+# In Azure Pipelines a registration sets this variable for the later steps
+# (the artifact is published only then) and tags the run, which the release's
+# pipeline-resource trigger requires: a refused model starts no release.
+# https://learn.microsoft.com/azure/devops/pipelines/scripts/logging-commands
+REGISTERED_VARIABLE = "MODEL_REGISTERED"
+REGISTERED_TAG = "model-registered"
+
+
+@dataclass(frozen=True)
+class RegisteredVersion:
+    """The newest registered version of the model and its tags."""
+
+    version: str
+    tags: Mapping[str, str]
 
 
 class ModelFileNotFoundError(FileNotFoundError):
@@ -87,6 +107,56 @@ def check_model_file(model_path: Path) -> Path:
     return model_path
 
 
+def read_metrics(path: Path) -> dict[str, Any]:
+    """The metrics that training wrote to ``path`` (``metrics.json``).
+
+    Raises:
+        GateError: The file is missing or not a JSON object.
+    """
+    try:
+        metrics = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise gate.GateError(
+            f"{path} does not exist; training writes it beside model.pkl. Pass "
+            "--metrics, or --force to register without the gate."
+        ) from None
+    except ValueError as error:
+        raise gate.GateError(f"{path} is not valid JSON: {error}") from None
+    if not isinstance(metrics, dict):
+        raise gate.GateError(f"{path} must hold a JSON object of metrics")
+    return metrics
+
+
+def gate_decision(
+    metrics: Mapping[str, Any],
+    latest: RegisteredVersion | None,
+    *,
+    source: str = METRICS_FILE,
+) -> gate.Decision:
+    """The gate's decision on ``metrics`` against the ``latest`` registered version.
+
+    The metric and tolerance are ``settings.GATE_METRIC`` and
+    ``settings.GATE_TOLERANCE``. A registered version without that metric's
+    tag (registered before the gate) does not block the new model.
+    """
+    metric = settings.GATE_METRIC
+    candidate = gate.metric_value(metrics, metric, source)
+    tolerance = float(settings.GATE_TOLERANCE)
+    if latest is None:
+        return gate.decide(metric, candidate, None, tolerance)
+    if metric not in latest.tags:
+        gate.higher_is_better(metric)  # an unknown metric still fails here
+        return gate.Decision(
+            True,
+            f"registered version {latest.version} has no {metric!r} tag (registered "
+            f"before the gate); new {metric} {candidate:.4g}",
+        )
+    current = gate.metric_value(latest.tags, metric, f"version {latest.version}'s tags")
+    return gate.decide(
+        metric, candidate, current, tolerance, current_version=latest.version
+    )
+
+
 def write_metadata(info: Mapping[str, str], path: Path = DEFAULT_METADATA_PATH) -> Path:
     """Write the registered model's name, version and id to a JSON file."""
     path = Path(path)
@@ -96,19 +166,28 @@ def write_metadata(info: Mapping[str, str], path: Path = DEFAULT_METADATA_PATH) 
 
 
 def main(
-    register_model: Callable[[Path], Mapping[str, str]],
+    register_model: Callable[..., Mapping[str, str]],
+    latest_registered: Callable[[], RegisteredVersion | None],
     argv: Sequence[str] | None = None,
     *,
     description: str,
 ) -> int:
-    """Run the register command line with the SDK's ``register_model``.
+    """Run the register command line with the SDK's functions.
 
-    It registers ``--model``, writes ``--metadata`` and prints the registered
-    name and version; a missing model file or workspace id exits with 1 and
-    the error.
+    The quality gate compares ``--model``'s metrics (``metrics.json`` beside
+    it, or ``--metrics``) with the newest registered version's; ``--force``
+    skips it. A registered model gets its numeric metrics as tags, its
+    metadata is written to ``--metadata`` and, in Azure Pipelines, the
+    MODEL_REGISTERED variable is set to true and the run tagged
+    ``model-registered``. A refused model is not
+    registered, no metadata is written, and the exit code is still 0. A
+    missing model file, metrics file or workspace id exits with 1 and the
+    error.
 
     Args:
-        register_model: Registers a model file; returns its name, version, id.
+        register_model: Registers a model file with ``tags``; returns its
+            name, version and id.
+        latest_registered: The newest registered version, or None.
         argv: The arguments; None means ``sys.argv[1:]``.
         description: The command's description in ``--help``.
     """
@@ -125,15 +204,51 @@ def main(
         default=DEFAULT_METADATA_PATH,
         help=f"where to write name, version and id (default: {DEFAULT_METADATA_PATH})",
     )
+    parser.add_argument(
+        "--metrics",
+        type=Path,
+        help=f"the model's metrics (default: {METRICS_FILE} beside --model)",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="register even when the model is worse than the registered one",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
     quiet_azure_logging()
+    # A refused model must leave no metadata behind for a release to pick up.
+    args.metadata.unlink(missing_ok=True)
+    metrics_path = args.metrics or Path(args.model).with_name(METRICS_FILE)
     try:
-        info = register_model(args.model)
-    except (ModelFileNotFoundError, WorkspaceConfigurationError) as error:
+        check_model_file(args.model)
+        metrics = (
+            read_metrics(metrics_path)
+            if metrics_path.exists() or not args.force
+            else {}
+        )
+        if args.force:
+            print("Quality gate skipped (--force)")
+        else:
+            decision = gate_decision(
+                metrics, latest_registered(), source=str(metrics_path)
+            )
+            print(f"Quality gate: {decision.reason}")
+            if not decision.register:
+                print("Not registered: the registered model stays the newest version.")
+                return 0
+        info = register_model(args.model, tags=gate.metric_tags(metrics))
+    except (
+        ModelFileNotFoundError,
+        WorkspaceConfigurationError,
+        gate.GateError,
+    ) as error:
         parser.exit(1, f"error: {error}\n")
     except ClientAuthenticationError as error:
         parser.exit(1, sign_in_message(error))
     write_metadata(info, args.metadata)
     print(f"Registered model {info['name']} version {info['version']}")
+    if os.environ.get("TF_BUILD"):
+        print(f"##vso[task.setvariable variable={REGISTERED_VARIABLE}]true")
+        print(f"##vso[build.addbuildtag]{REGISTERED_TAG}")
     return 0

@@ -11,14 +11,23 @@ Requests::
 
 Answer: ``{"predictions": [...]}``, one per row. With ``"probabilities": true``
 in the request, a classifier's answer also holds ``"probabilities"``: one
-object per row, class label -> probability. A request that cannot be scored
-gets a 400 with ``{"error": "..."}`` saying what is wrong.
+object per row, class label -> probability. A request that cannot be
+scored gets a 400 with ``{"error": "..."}`` saying what is wrong, in a short
+message however large the request; more than ``MAX_ROWS_PER_REQUEST`` rows
+(an environment variable, default 100,000; the deployment sets it from
+settings.py) get a 413.
+
+Missing values: ``null`` (and the non-standard ``NaN`` that Python's JSON
+accepts) is a missing value, which the trained pipeline imputes; a row whose
+values are all missing gets a 400. ``Infinity`` and ``-Infinity`` get a 400:
+send finite numbers.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +38,8 @@ import pandas as pd
 # The class that `azureml.contrib.services.aml_response` names inside the server;
 # imported from its home so that this file also works outside the server.
 from azureml_inference_server_http.api.aml_response import AMLResponse
+from sklearn.compose import ColumnTransformer
+from sklearn.pipeline import Pipeline
 
 try:
     # pydantic-core comes with the inference server and parses JSON about three
@@ -41,10 +52,17 @@ except ImportError:  # pragma: no cover - a server without pydantic
 logger = logging.getLogger(__name__)
 
 MODEL_DIR_VARIABLE = "AZUREML_MODEL_DIR"
+MAX_ROWS_VARIABLE = "MAX_ROWS_PER_REQUEST"
+DEFAULT_MAX_ROWS = 100_000
+NAMES_IN_ERRORS = 5  # an error names at most this many columns
 
 model: Any = None
 _features: list[str] = []
 _feature_set: frozenset[str] = frozenset()
+_max_rows = DEFAULT_MAX_ROWS
+# Whether the model takes rows as a plain array in training column order
+# (no step selects columns by name): skips building a DataFrame per request.
+_positional = False
 
 
 class ModelLoadError(RuntimeError):
@@ -53,6 +71,46 @@ class ModelLoadError(RuntimeError):
 
 class BadRequestError(ValueError):
     """The request cannot be scored; the message says why."""
+
+    status = 400
+
+
+class TooManyRowsError(BadRequestError):
+    """The request has more rows than ``MAX_ROWS_PER_REQUEST``."""
+
+    status = 413
+
+
+def _names(names: list[str]) -> str:
+    """At most NAMES_IN_ERRORS of ``names``, and how many more there are."""
+    shown = repr(names[:NAMES_IN_ERRORS])
+    more = len(names) - NAMES_IN_ERRORS
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
+def _takes_arrays(estimator: Any) -> bool:
+    """Whether ``estimator`` reads its input by position (no ColumnTransformer)."""
+    if isinstance(estimator, ColumnTransformer):
+        return False
+    if isinstance(estimator, Pipeline):
+        return all(_takes_arrays(step) for _, step in estimator.steps)
+    return True
+
+
+def _max_rows_setting() -> int:
+    """``$MAX_ROWS_PER_REQUEST``, or DEFAULT_MAX_ROWS when it is not set."""
+    value = os.environ.get(MAX_ROWS_VARIABLE, "").strip()
+    if not value:
+        return DEFAULT_MAX_ROWS
+    try:
+        limit = int(value)
+    except ValueError:
+        limit = 0
+    if limit < 1:
+        raise ModelLoadError(
+            f"{MAX_ROWS_VARIABLE} must be a whole number of rows above 0, got {value!r}"
+        )
+    return limit
 
 
 def find_model_file(model_dir: str | os.PathLike[str]) -> Path:
@@ -92,7 +150,7 @@ def init(model_dir: str | os.PathLike[str] | None = None) -> None:
         ModelLoadError: No model folder, no or several ``*.pkl`` files, or a
             model that was not fitted on a DataFrame (no ``feature_names_in_``).
     """
-    global model, _features, _feature_set
+    global model, _features, _feature_set, _max_rows, _positional
     if model_dir is None:
         model_dir = os.environ.get(MODEL_DIR_VARIABLE)
         if not model_dir:
@@ -109,18 +167,64 @@ def init(model_dir: str | os.PathLike[str] | None = None) -> None:
             f"{path} has no feature_names_in_: fit the model on a pandas DataFrame "
             "of the feature columns (model_building.train does)"
         )
+    _max_rows = _max_rows_setting()
     model = loaded
     _features = [str(name) for name in names]
     _feature_set = frozenset(_features)
+    _positional = _takes_arrays(loaded)
+    if _positional:
+        # Rows go to the model as an array whose columns run() checked against
+        # feature_names_in_: scikit-learn's warning about the missing names is
+        # expected here.
+        warnings.filterwarnings(
+            "ignore",
+            message="X does not have valid feature names",
+            category=UserWarning,
+        )
     logger.info("Loaded model %s with features %s", path, _features)
 
 
-def _error(message: str) -> AMLResponse:
-    return AMLResponse({"error": message}, 400, json_str=True)
+def _error(message: str, status: int = 400) -> AMLResponse:
+    return AMLResponse({"error": message}, status, json_str=True)
 
 
-def _rows_frame(data: list[Any]) -> pd.DataFrame:
-    """A frame from rows of values in training column order."""
+def _check_values(values: np.ndarray) -> None:
+    """Refuse infinite values and rows without any value (float rows only)."""
+    finite = np.isfinite(values)
+    if finite.all():
+        return
+    _check_finite(values, _features)
+    _check_not_empty((~finite).all(axis=1))
+
+
+def _check_finite(values: np.ndarray, columns: list[str]) -> None:
+    """Refuse the first infinite value in ``values`` (floats), naming its place."""
+    infinite = np.argwhere(np.isinf(values))
+    if len(infinite):
+        row, column = infinite[0]
+        raise BadRequestError(
+            f"row {row} of data has an infinite value in {columns[column]!r}; "
+            "send finite numbers (null for a missing value)"
+        )
+
+
+def _check_not_empty(empty: np.ndarray) -> None:
+    """Refuse the rows flagged in ``empty`` (all values missing)."""
+    if empty.any():
+        rows = np.flatnonzero(empty)
+        more = f" (and {len(rows) - 1} more rows)" if len(rows) > 1 else ""
+        raise BadRequestError(
+            f"row {rows[0]} of data has no values, all are null{more}; send at "
+            "least one feature value per row"
+        )
+
+
+def _rows_input(data: list[Any]) -> pd.DataFrame | np.ndarray:
+    """The model's input from rows of values in training column order.
+
+    Numbers go to a model that reads by position as an array, without a
+    DataFrame; other models and rows with text get a DataFrame.
+    """
     width = len(_features)
     try:
         values = np.array(data, dtype=float)
@@ -130,10 +234,15 @@ def _rows_frame(data: list[Any]) -> pd.DataFrame:
         values = np.array(data, dtype=object)
     if values.ndim != 2 or values.shape[1] != width:
         raise BadRequestError(
-            f"each row of data must hold {width} values, in this order: {_features}"
+            f"each row of data must hold {width} values, in this order: "
+            f"{_names(_features)}"
         )
-    frame = pd.DataFrame(values, columns=_features)
-    return frame if values.dtype != object else frame.infer_objects()
+    if values.dtype == object:
+        frame = pd.DataFrame(values, columns=_features).infer_objects()
+        _check_not_empty(frame.isna().to_numpy().all(axis=1))
+        return frame
+    _check_values(values)
+    return values if _positional else pd.DataFrame(values, columns=_features)
 
 
 def _records_frame(data: list[Any]) -> pd.DataFrame:
@@ -149,20 +258,26 @@ def _records_frame(data: list[Any]) -> pd.DataFrame:
         missing = [name for name in _features if name not in columns]
         unknown = sorted(str(name) for name in columns - _feature_set)
         raise BadRequestError(
-            f"data objects must have exactly the columns {_features}; "
-            f"missing: {missing}, unknown: {unknown}"
+            f"data objects must have exactly the columns {_names(_features)}; "
+            f"missing: {_names(missing)}, unknown: {_names(unknown)}"
         )
     if min(map(len, data)) < len(_features):
         index, row = next(
             (index, row) for index, row in enumerate(data) if len(row) < len(_features)
         )
         missing = [name for name in _features if name not in row]
-        raise BadRequestError(f"row {index} of data lacks the columns {missing}")
-    return frame[_features]
+        raise BadRequestError(
+            f"row {index} of data lacks the columns {_names(missing)}"
+        )
+    frame = frame[_features]
+    numeric = frame.select_dtypes("number")
+    _check_finite(numeric.to_numpy(dtype=float), [str(c) for c in numeric.columns])
+    _check_not_empty(frame.isna().to_numpy().all(axis=1))
+    return frame
 
 
 def _body(raw: str | bytes) -> dict[str, Any]:
-    """The request body, parsed."""
+    """The request body, parsed: a JSON object with a "data" key."""
     try:
         body = parse_json(raw)
     except ValueError as error:
@@ -188,31 +303,37 @@ def _wants_probabilities(body: dict[str, Any]) -> bool:
     return wanted
 
 
-def _frame(body: dict[str, Any]) -> pd.DataFrame:
-    """The request's data as a DataFrame of the model's features."""
+def _model_input(body: dict[str, Any]) -> pd.DataFrame | np.ndarray:
+    """The request's data as the model's input: its features, checked."""
     data = body["data"]
     if not isinstance(data, list) or not data:
         raise BadRequestError(
             '"data" must be a non-empty list of rows (lists of values) or of '
             "objects (column: value)"
         )
+    if len(data) > _max_rows:
+        raise TooManyRowsError(
+            f"data has {len(data)} rows; at most {_max_rows} rows are scored in one "
+            f"request ({MAX_ROWS_VARIABLE}): send them in smaller requests"
+        )
     first = data[0]
     if isinstance(first, list):
-        return _rows_frame(data)
+        return _rows_input(data)
     if isinstance(first, dict):
         return _records_frame(data)
     raise BadRequestError(
         f"each entry of data must be a row of {len(_features)} values or an object "
-        f"with the columns {_features}; got {type(first).__name__} {first!r:.50}"
+        f"with the columns {_names(_features)}; got {type(first).__name__} "
+        f"{first!r:.50}"
     )
 
 
-def _probabilities(frame: pd.DataFrame) -> list[dict[str, float]]:
+def _probabilities(features: pd.DataFrame | np.ndarray) -> list[dict[str, float]]:
     """Per row, each class label (as text) with its probability."""
     labels = [str(label) for label in model.classes_]
     return [
         dict(zip(labels, row, strict=True))
-        for row in model.predict_proba(frame).tolist()
+        for row in model.predict_proba(features).tolist()
     ]
 
 
@@ -224,8 +345,9 @@ def run(raw: str) -> dict[str, list[Any]] | AMLResponse:
 
     Returns:
         ``{"predictions": [...]}`` with one prediction per row (and
-        ``"probabilities"`` if asked for), or a 400 response
-        ``{"error": "..."}`` for a request that cannot be scored.
+        ``"probabilities"`` if asked for), or a 400
+        (413 for too many rows) response ``{"error": "..."}`` for a request
+        that cannot be scored.
 
     Raises:
         ModelLoadError: ``init()`` has not loaded a model.
@@ -234,14 +356,14 @@ def run(raw: str) -> dict[str, list[Any]] | AMLResponse:
         raise ModelLoadError("no model loaded: call init() before run()")
     try:
         body = _body(raw)
-        frame = _frame(body)
+        features = _model_input(body)
         with_probabilities = _wants_probabilities(body)
     except BadRequestError as error:
-        return _error(str(error))
+        return _error(str(error), error.status)
     try:
-        answer = {"predictions": np.asarray(model.predict(frame)).tolist()}
+        answer = {"predictions": np.asarray(model.predict(features)).tolist()}
         if with_probabilities:
-            answer["probabilities"] = _probabilities(frame)
+            answer["probabilities"] = _probabilities(features)
     except (ValueError, TypeError) as error:
-        return _error(f"the model could not score data: {error}")
+        return _error(f"the model could not score data: {error!s:.300}")
     return answer

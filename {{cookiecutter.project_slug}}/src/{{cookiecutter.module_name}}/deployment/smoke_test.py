@@ -1,13 +1,16 @@
 """Smoke-test a scoring endpoint: send a payload, expect one prediction per row.
 
-    python -m {{ cookiecutter.module_name }}.deployment.smoke_test --scoring-uri URI [--payload .azureml/test.json]
+    python -m {{ cookiecutter.module_name }}.deployment.smoke_test --scoring-uri URI [--payload .azureml/test.json] [--deployment NAME]
 
 The endpoint's key comes from the ``SCORING_KEY`` environment variable (or
 ``--key``, which wins) and is sent as ``Authorization: Bearer <key>``; it is
-never printed. Connection errors and 5xx answers (an endpoint still starting)
-are retried with exponential backoff until ``--timeout`` seconds have passed
-(default: 120 s for a deployed endpoint, which may still be starting; 15 s on
-this machine, where a server that is not running will not start by itself);
+never printed. ``--deployment NAME`` sends the ``azureml-model-deployment``
+header: Azure ML then routes the request to that deployment of the endpoint,
+even one at 0 % traffic (how a blue/green release tests the new deployment).
+Connection errors and 5xx answers (an endpoint still starting) are retried
+with exponential backoff until ``--timeout`` seconds have passed (default:
+120 s for a deployed endpoint, which may still be starting; 15 s on this
+machine, where a server that is not running will not start by itself);
 any other answer but a 200 fails at once. Exits 0 with a one-line summary, or
 1 with the reason.
 """
@@ -30,6 +33,9 @@ import requests
 logger = logging.getLogger(__name__)
 
 KEY_VARIABLE = "SCORING_KEY"
+# Azure ML online endpoints route a request with this header to the named
+# deployment: https://learn.microsoft.com/azure/machine-learning/how-to-safely-rollout-managed-endpoints
+DEPLOYMENT_HEADER = "azureml-model-deployment"
 DEFAULT_PAYLOAD = Path(".azureml") / "test.json"
 DEFAULT_TIMEOUT = 120.0
 LOCAL_TIMEOUT = 15.0  # for a scoring URI on this machine (localhost, 127.0.0.1, ::1)
@@ -121,6 +127,7 @@ def smoke_test(
     key: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     session: requests.Session | None = None,
+    deployment: str | None = None,
 ) -> list[Any]:
     """POST ``payload`` to ``scoring_uri`` and return its predictions.
 
@@ -133,6 +140,8 @@ def smoke_test(
         key: The endpoint's key or token, sent as a Bearer token.
         timeout: Seconds to keep trying, in total.
         session: The ``requests`` session to use (default: a new one).
+        deployment: Send the request to this deployment of the endpoint (the
+            ``azureml-model-deployment`` header), not where traffic goes.
 
     Returns:
         The predictions, one per row of ``payload["data"]``.
@@ -145,6 +154,8 @@ def smoke_test(
     headers = {"Content-Type": "application/json"}
     if key:
         headers["Authorization"] = f"Bearer {key}"
+    if deployment:
+        headers[DEPLOYMENT_HEADER] = deployment
     http = session or requests.Session()
     try:
         return _post_until_answered(
@@ -246,6 +257,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="seconds to keep retrying connection errors and 5xx (default: "
         f"{DEFAULT_TIMEOUT:g}, or {LOCAL_TIMEOUT:g} for a server on this machine)",
     )
+    parser.add_argument(
+        "--deployment",
+        help="test this deployment of the endpoint (sent as the "
+        f"{DEPLOYMENT_HEADER} header), even at 0 %% traffic",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     key = args.key or os.environ.get(KEY_VARIABLE) or None
@@ -253,12 +269,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         payload = load_payload(args.payload)
         timeout = args.timeout or default_timeout(args.scoring_uri)
-        predictions = smoke_test(args.scoring_uri, payload, key=key, timeout=timeout)
+        predictions = smoke_test(
+            args.scoring_uri,
+            payload,
+            key=key,
+            timeout=timeout,
+            deployment=args.deployment,
+        )
     except SmokeTestError as error:
         print(f"Smoke test FAILED: {_redact(str(error), key)}", file=sys.stderr)
         return 1
     print(
-        f"Smoke test OK: {args.scoring_uri} answered {len(predictions)} predictions "
+        f"Smoke test OK: {args.scoring_uri}"
+        f"{f' (deployment {args.deployment})' if args.deployment else ''} answered {len(predictions)} predictions "
         f"for {len(predictions)} rows in {time.monotonic() - started:.2f} s: "
         f"{_redact(_excerpt(json.dumps(predictions)), key)}"
     )

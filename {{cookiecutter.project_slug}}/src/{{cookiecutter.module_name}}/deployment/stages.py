@@ -107,7 +107,9 @@ def main(
         parser.error(
             "--print-key deploys nothing: leave out --model-version and --output-uri."
         )
-    logging.basicConfig(level=logging.INFO)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    # The Azure SDK logs every HTTP request at INFO: keep only its warnings, so
+    # that the release's steps and traffic changes stand out in the log.
     quiet_azure_logging()
     known_errors = (
         ModelVersionNotFoundError,

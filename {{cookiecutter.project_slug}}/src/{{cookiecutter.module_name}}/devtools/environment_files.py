@@ -1,9 +1,10 @@
 """Generate environment files from the one list of requirements.
 
 ``requirements/*.txt`` is the source. Generated from it, never edited by hand:
-``environment.yml`` (the conda development environment: everything) and
-``.azureml/conda_dependencies.yml`` (the Azure ML environment that trains and
-serves the model: runtime and inference server only).
+``environment.yml`` (the conda development environment: everything),
+``.azureml/conda_dependencies.yml`` (the Azure ML environment that serves the
+model: runtime and inference server only) and ``.azureml/conda_training.yml``
+(the Azure ML environment of training jobs: runtime and MLflow).
 
     python -m {{ cookiecutter.module_name }}.devtools.environment_files --write
     python -m {{ cookiecutter.module_name }}.devtools.environment_files --check
@@ -28,6 +29,7 @@ CONDA_FILES = {
         settings.PROJECT_SLUG,
         (
             "requirements/base.txt",
+            "requirements/training.txt",
             "requirements/serving.txt",
             "requirements/dev.txt",
             "requirements/azureml.txt",
@@ -36,6 +38,11 @@ CONDA_FILES = {
     ".azureml/conda_dependencies.yml": (
         settings.ENVIRONMENT_NAME,
         ("requirements/base.txt", "requirements/serving.txt"),
+    ),
+    # Azure ML training jobs: the runtime and MLflow, without the inference server.
+    ".azureml/conda_training.yml": (
+        settings.TRAINING_ENVIRONMENT_NAME,
+        ("requirements/base.txt", "requirements/training.txt"),
     ),
 }
 COMMAND = "python -m {{ cookiecutter.module_name }}.devtools.environment_files"

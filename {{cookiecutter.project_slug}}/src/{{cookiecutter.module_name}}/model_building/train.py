@@ -56,6 +56,7 @@ from ..data_ingestion import DataIngestor
 from ..data_ingestion.credentials import SecretsSource
 from ..data_ingestion.sources import BLOB_PREFIX
 from ..data_preprocessing import DataPreprocessor
+from . import tracking
 
 logger = logging.getLogger(__name__)
 
@@ -379,6 +380,8 @@ def train_and_save(
         json.dumps(metrics, indent=2, sort_keys=True) + "\n", encoding="utf-8"
     )
     logger.info("wrote %s and %s", output, metrics_path)
+    params = {"seed": seed, "data": tracking.data_param(source)}
+    tracking.log_training_run(model, metrics, params)  # MLflow: see tracking.py
     return metrics
 
 

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 from . import settings
 from .azureml_config import (
+    CONDA_FILE_NAME,
+    TRAINING_CONDA_FILE_NAME,
     conda_file,
     workspace_ids,
 )
@@ -98,11 +100,13 @@ def get_workspace(auth: AbstractAuthentication | None = None) -> Workspace:
     )
 
 
-def azureml_environment() -> Environment:
-    """Return the Azure ML environment of the project's jobs and deployments.
+def azureml_environment(*, training: bool = False) -> Environment:
+    """Return the Azure ML environment of the project's deployments, or runs.
 
-    Its packages come from ``.azureml/conda_dependencies.yml``; it is named
-    ``settings.ENVIRONMENT_NAME``.
+    Deployments: ``settings.ENVIRONMENT_NAME`` from
+    ``.azureml/conda_dependencies.yml``. Training runs (``training``):
+    ``settings.TRAINING_ENVIRONMENT_NAME`` from ``.azureml/conda_training.yml``,
+    with MLflow.
 
     Raises:
         ProjectFileNotFoundError: The conda file is missing.
@@ -111,6 +115,15 @@ def azureml_environment() -> Environment:
         from azureml.core import Environment
     except ImportError as error:
         raise ModuleNotFoundError(SDK_MISSING, name="azureml.core") from error
-    return Environment.from_conda_specification(
-        settings.ENVIRONMENT_NAME, str(conda_file())
-    )
+    if training:
+        name, conda = settings.TRAINING_ENVIRONMENT_NAME, TRAINING_CONDA_FILE_NAME
+    else:
+        name, conda = settings.ENVIRONMENT_NAME, CONDA_FILE_NAME
+    return Environment.from_conda_specification(name, str(conda_file(conda)))
+
+
+def mlflow_tracking_uri(workspace: Workspace | None = None) -> str:
+    """The MLflow tracking URI of the project's workspace (azureml://...)."""
+    if workspace is None:
+        workspace = get_workspace()
+    return workspace.get_mlflow_tracking_uri()

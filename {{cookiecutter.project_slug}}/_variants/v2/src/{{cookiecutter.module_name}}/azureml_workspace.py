@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from . import settings
 from .azureml_config import (
+    CONDA_FILE_NAME,
+    TRAINING_CONDA_FILE_NAME,
     conda_file,
     workspace_ids,
 )
@@ -62,15 +64,28 @@ def get_ml_client(credential: TokenCredential | None = None) -> MLClient:
     )
 
 
-def azureml_environment() -> Environment:
-    """Return the Azure ML environment of the project's jobs and deployments.
+def azureml_environment(*, training: bool = False) -> Environment:
+    """Return the Azure ML environment of the project's deployments, or jobs.
 
-    Its packages come from ``.azureml/conda_dependencies.yml``; Azure ML keeps
-    one version per distinct content under ``settings.ENVIRONMENT_NAME``.
+    Deployments: ``settings.ENVIRONMENT_NAME`` from
+    ``.azureml/conda_dependencies.yml``. Training jobs (``training``):
+    ``settings.TRAINING_ENVIRONMENT_NAME`` from ``.azureml/conda_training.yml``,
+    with MLflow. Azure ML keeps one version per distinct content of each.
     """
+    if training:
+        name, conda = settings.TRAINING_ENVIRONMENT_NAME, TRAINING_CONDA_FILE_NAME
+    else:
+        name, conda = settings.ENVIRONMENT_NAME, CONDA_FILE_NAME
     return Environment(
-        name=settings.ENVIRONMENT_NAME,
-        conda_file=str(conda_file()),
+        name=name,
+        conda_file=str(conda_file(conda)),
         image=BASE_IMAGE,
-        description=f"Runtime of {settings.PROJECT_SLUG}: training and scoring.",
+        description=f"Runtime of {settings.PROJECT_SLUG}: "
+        + ("training, with MLflow." if training else "scoring."),
     )
+
+
+def mlflow_tracking_uri(client: MLClient | None = None) -> str:
+    """The MLflow tracking URI of the project's workspace (azureml://...)."""
+    client = client if client is not None else get_ml_client()
+    return client.workspaces.get(client.workspace_name).mlflow_tracking_uri

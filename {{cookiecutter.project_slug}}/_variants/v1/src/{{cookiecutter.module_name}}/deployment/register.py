@@ -4,8 +4,10 @@ Command line::
 
     python -m {{ cookiecutter.module_name }}.deployment.register --model outputs/model.pkl
 
-It prints the registered name and version and writes them, with the model
-id, to ``model_metadata.json`` for the deployment steps.
+A quality gate first compares the model's ``metrics.json`` with the newest
+registered version's metric tags (``registration.gate_decision``; ``--force``
+skips it). It prints both numbers and the decision; a registered model's name,
+version and id go to ``model_metadata.json`` for the deployment steps.
 """
 
 from __future__ import annotations
@@ -69,10 +71,29 @@ def register_model(
     return {"name": model.name, "version": str(model.version), "id": model.id}
 
 
+def latest_registered(
+    *, workspace: Workspace | None = None, name: str = settings.MODEL_NAME
+) -> registration.RegisteredVersion | None:
+    """The newest registered version of the model ``name`` and its tags, or None."""
+    from azureml.exceptions import WebserviceException
+
+    if workspace is None:
+        workspace = get_workspace()
+    try:
+        model = Model(workspace, name=name)  # without a version: the newest
+    except WebserviceException as error:
+        if "ModelNotFound" not in str(error):
+            raise
+        return None
+    return registration.RegisteredVersion(str(model.version), dict(model.tags or {}))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Register the model from the command line and print its name and version."""
+    """Register the model, if the quality gate lets it, and print the outcome."""
     description = __doc__.splitlines()[0]
-    return registration.main(register_model, argv, description=description)
+    return registration.main(
+        register_model, latest_registered, argv, description=description
+    )
 
 
 if __name__ == "__main__":

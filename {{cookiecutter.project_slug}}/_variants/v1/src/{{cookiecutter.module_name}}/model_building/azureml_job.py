@@ -144,7 +144,7 @@ def build_training_job(
     Raises:
         ComputeNotFoundError: ``workspace`` has no compute named ``compute``.
         DataNotUploadedError: ``data`` is a local file outside ``src/``.
-        ProjectFileNotFoundError: ``.azureml/conda_dependencies.yml`` is missing.
+        ProjectFileNotFoundError: ``.azureml/conda_training.yml`` is missing.
     """
     if workspace is not None:
         check_compute(workspace, compute)
@@ -152,7 +152,7 @@ def build_training_job(
         source_directory=str(SRC_DIR),
         command=training_command(job_data_source(data), seed=seed),
         compute_target=compute,
-        environment=azureml_environment(),
+        environment=azureml_environment(training=True),
     )
     # Not secrets: where the blob is; the cluster's identity signs in.
     config.run_config.environment_variables.update(

@@ -10,8 +10,11 @@ Command line::
     python -m {{ cookiecutter.module_name }}.deployment.deploy --stage qa --model-version latest
     python -m {{ cookiecutter.module_name }}.deployment.deploy --stage qa --print-key
 
-The first deploys and prints the scoring URI; ``--output-uri FILE`` also
-writes it to FILE; the endpoint key is never printed or written. The second
+The first releases the model blue/green (``deploy`` and ``rollout``: a new
+deployment at 0 % traffic, smoke-tested with ``.azureml/test.json``, then the
+traffic, then the old deployment deleted; any failure rolls back) and prints
+the scoring URI; ``--output-uri FILE`` also writes it to FILE; the endpoint
+key is never printed or written. The second
 deploys nothing and prints only the endpoint's primary key (``endpoint_key``),
 for ``SCORING_KEY="$(...)"`` in a pipeline script before the smoke test.
 """
@@ -19,7 +22,7 @@ for ``SCORING_KEY="$(...)"`` in a pipeline script before the smoke test.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -41,7 +44,8 @@ from ..azureml_workspace import (
     azureml_environment,
     get_ml_client,
 )
-from . import stages
+from . import rollout, smoke_test, stages
+from .rollout import Kind
 from .stages import (
     EndpointNotFoundError,
     ModelVersionNotFoundError,
@@ -53,6 +57,9 @@ if TYPE_CHECKING:
     from azure.ai.ml import MLClient
 
 logger = logging.getLogger(__name__)
+
+# Smoke-tests (scoring_uri, key, deployment name or None for the endpoint).
+Smoke = Callable[[str, str, "str | None"], None]
 
 # The scoring script and the folder uploaded with it: score.py imports nothing
 # from the package, so only its own folder goes to Azure ML.
@@ -106,6 +113,11 @@ def build_deployment(stage: Stage, model_version: str) -> OnlineDeployment:
     deployment.code_configuration = CodeConfiguration(
         code=str(SCORING_DIR), scoring_script=SCORING_SCRIPT
     )
+    # score.py imports nothing from the package: its limit arrives this way.
+    deployment.environment_variables = {
+        **(deployment.environment_variables or {}),
+        "MAX_ROWS_PER_REQUEST": str(settings.MAX_ROWS_PER_REQUEST),
+    }
     return deployment
 
 
@@ -129,34 +141,146 @@ def resolve_model_version(client: MLClient, model_version: str = "latest") -> st
     return str(model.version)
 
 
-def deploy(
-    stage: Stage, model_version: str = "latest", *, client: MLClient | None = None
-) -> str:
-    """Deploy a model version to the ``stage`` endpoint and return its scoring URI.
+class ClientActions:
+    """Carries out rollout steps with ``MLClient`` on one endpoint.
 
-    Creates or updates the endpoint, then the deployment, then sends all the
-    endpoint's traffic to the deployment. Each step waits for Azure ML.
+    Args:
+        client: The workspace client.
+        endpoint: The endpoint as built from its spec (name, auth, compute).
+        deployment: The new deployment; its name is the plan's new one.
+        state: The endpoint before the release (its traffic is kept when the
+            endpoint is updated).
+        smoke: Smoke-tests ``(scoring_uri, key, deployment or None)``; raises
+            ``SmokeTestError`` when the answer is wrong.
+    """
+
+    def __init__(
+        self,
+        client: MLClient,
+        endpoint: OnlineEndpoint,
+        deployment: OnlineDeployment,
+        state: rollout.EndpointState,
+        smoke: Smoke,
+    ) -> None:
+        self.client = client
+        self.endpoint = endpoint
+        self.deployment = deployment
+        self.state = state
+        self.smoke = smoke
+
+    def apply(self, step: rollout.Step) -> None:
+        """Carry out ``step``; each call waits for Azure ML to finish it."""
+        endpoints = self.client.online_endpoints
+        name = self.endpoint.name
+        if step.kind is Kind.ENSURE_ENDPOINT:
+            self.endpoint.traffic = dict(self.state.traffic)
+            endpoints.begin_create_or_update(self.endpoint).result()
+        elif step.kind is Kind.CREATE_DEPLOYMENT:
+            self.client.online_deployments.begin_create_or_update(
+                self.deployment
+            ).result()
+        elif step.kind is Kind.SET_TRAFFIC:
+            current = endpoints.get(name=name)
+            current.traffic = step.traffic_map
+            endpoints.begin_create_or_update(current).result()
+        elif step.kind in (Kind.TEST_DEPLOYMENT, Kind.TEST_ENDPOINT):
+            scoring_uri = endpoints.get(name=name).scoring_uri
+            key = endpoints.get_keys(name=name).primary_key
+            self.smoke(scoring_uri, key, step.deployment)
+        elif step.kind is Kind.DELETE_DEPLOYMENT:
+            self._delete(step.deployment or "")
+
+    def _delete(self, deployment: str) -> None:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            poller = self.client.online_deployments.begin_delete(
+                name=deployment, endpoint_name=self.endpoint.name
+            )
+        except ResourceNotFoundError:
+            logger.info("Deployment %s does not exist: nothing to delete", deployment)
+            return
+        poller.result()
+
+
+def smoke_test_payload(scoring_uri: str, key: str, deployment: str | None) -> None:
+    """POST ``.azureml/test.json`` to the endpoint, or to one of its deployments.
+
+    A named deployment is reached through the ``azureml-model-deployment``
+    header, whatever its share of the traffic.
+
+    Raises:
+        SmokeTestError: The answer was not one prediction per row.
+    """
+    payload = smoke_test.load_payload(project_file(".azureml", "test.json"))
+    predictions = smoke_test.smoke_test(
+        scoring_uri, payload, key=key, deployment=deployment
+    )
+    target = f"deployment {deployment}" if deployment else "the endpoint"
+    logger.info("Smoke test OK: %s answered %d predictions", target, len(predictions))
+
+
+def endpoint_state(client: MLClient, name: str) -> rollout.EndpointState:
+    """What the endpoint ``name`` looks like now: deployments and traffic."""
+    from azure.core.exceptions import ResourceNotFoundError
+
+    try:
+        endpoint = client.online_endpoints.get(name=name)
+    except ResourceNotFoundError:
+        return rollout.EndpointState()
+    deployments = client.online_deployments.list(endpoint_name=name)
+    return rollout.EndpointState(
+        exists=True,
+        deployments=tuple(deployment.name for deployment in deployments),
+        traffic=dict(endpoint.traffic or {}),
+    )
+
+
+def deploy(
+    stage: Stage,
+    model_version: str = "latest",
+    *,
+    client: MLClient | None = None,
+    smoke: Smoke | None = None,
+) -> str:
+    """Release a model version to the ``stage`` endpoint, blue/green; return its URI.
+
+    The version goes to the endpoint's idle deployment at 0 % traffic and is
+    smoke-tested there; then traffic moves to it (in Prod through a canary
+    share, ``settings.CANARY_TRAFFIC_PERCENT``, tested through the endpoint)
+    and the old deployment is deleted. A failure rolls back: traffic returns
+    to the old deployment, the new one is deleted. See ``rollout``.
 
     Args:
         stage: "qa" or "prod".
         model_version: Version of ``settings.MODEL_NAME``, or "latest".
         client: The workspace client; None means ``get_ml_client()``.
+        smoke: The smoke test; None means ``smoke_test_payload``.
+
+    Raises:
+        RolloutError: A step failed; traffic is back on the old deployment.
     """
     endpoint_name(stage)
     client = client if client is not None else get_ml_client()
     version = resolve_model_version(client, model_version)
     endpoint = build_endpoint(stage)
     deployment = build_deployment(stage, version)
-
-    logger.info("Creating or updating endpoint %s", endpoint.name)
-    client.online_endpoints.begin_create_or_update(endpoint).result()
+    state = endpoint_state(client, endpoint.name)
+    canary = settings.CANARY_TRAFFIC_PERCENT if stage == "prod" else 0
+    plan = rollout.plan_release(state, canary_percent=canary)
+    deployment.name = plan.new
     logger.info(
-        "Deploying %s version %s as %s", settings.MODEL_NAME, version, deployment.name
+        "Releasing %s version %s to %s as deployment %s (now serving: %s)",
+        settings.MODEL_NAME,
+        version,
+        endpoint.name,
+        plan.new,
+        plan.old or "nothing",
     )
-    client.online_deployments.begin_create_or_update(deployment).result()
-    endpoint.traffic = {deployment.name: 100}
-    client.online_endpoints.begin_create_or_update(endpoint).result()
-    logger.info("Endpoint %s sends all traffic to %s", endpoint.name, deployment.name)
+    actions = ClientActions(
+        client, endpoint, deployment, state, smoke or smoke_test_payload
+    )
+    rollout.run(plan, actions)
     return client.online_endpoints.get(name=endpoint.name).scoring_uri
 
 
@@ -186,7 +310,13 @@ def endpoint_key(stage: Stage, client: MLClient | None = None) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Deploy and print the scoring URI, or print only the key (``--print-key``)."""
     description = __doc__.splitlines()[0]
-    return stages.main(deploy, endpoint_key, argv, description=description)
+    return stages.main(
+        deploy,
+        endpoint_key,
+        argv,
+        description=description,
+        errors=(rollout.RolloutError,),
+    )
 
 
 if __name__ == "__main__":

@@ -4,8 +4,10 @@ Command line::
 
     python -m {{ cookiecutter.module_name }}.deployment.register --model outputs/model.pkl
 
-It prints the registered name and version and writes them, with the model
-id, to ``model_metadata.json`` for the deployment steps.
+A quality gate first compares the model's ``metrics.json`` with the newest
+registered version's metric tags (``registration.gate_decision``; ``--force``
+skips it). It prints both numbers and the decision; a registered model's name,
+version and id go to ``model_metadata.json`` for the deployment steps.
 """
 
 from __future__ import annotations
@@ -68,10 +70,26 @@ def register_model(
     }
 
 
+def latest_registered(
+    *, client: MLClient | None = None, name: str = settings.MODEL_NAME
+) -> registration.RegisteredVersion | None:
+    """The newest registered version of the model ``name`` and its tags, or None."""
+    from azure.core.exceptions import ResourceNotFoundError
+
+    client = client if client is not None else get_ml_client()
+    try:
+        model = client.models.get(name=name, label="latest")
+    except ResourceNotFoundError:
+        return None
+    return registration.RegisteredVersion(str(model.version), dict(model.tags or {}))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Register the model from the command line and print its name and version."""
+    """Register the model, if the quality gate lets it, and print the outcome."""
     description = __doc__.splitlines()[0]
-    return registration.main(register_model, argv, description=description)
+    return registration.main(
+        register_model, latest_registered, argv, description=description
+    )
 
 
 if __name__ == "__main__":

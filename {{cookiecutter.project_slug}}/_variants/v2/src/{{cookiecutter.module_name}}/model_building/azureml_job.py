@@ -113,7 +113,7 @@ def build_training_job(
         seed: Random seed passed to the training script.
         environment: Azure ML environment (an ``Environment`` or an
             ``azureml:name:version`` reference); None means the project's
-            environment from ``.azureml/conda_dependencies.yml``.
+            training environment from ``.azureml/conda_training.yml``.
     """
     train_command = " ".join(
         [
@@ -127,7 +127,11 @@ def build_training_job(
         code=str(SRC_DIR),
         command=train_command,
         inputs={"data": Input(type="uri_file", path=data_uri(data))},
-        environment=environment if environment is not None else azureml_environment(),
+        environment=(
+            environment
+            if environment is not None
+            else azureml_environment(training=True)
+        ),
         compute=compute,
         experiment_name=settings.PROJECT_SLUG,
         display_name=f"train {settings.MODEL_NAME} (seed {seed})",
