@@ -1,7 +1,7 @@
 """The quality gate: register a new model only when it is not worse than the current one.
 
-``decide`` compares the new model's metric (``settings.GATE_METRIC``, read
-from the ``metrics.json`` that training writes) with the same metric of the
+``decide`` compares the new model's metric (``settings.GATE_METRIC``, as
+read in the ``metrics.json`` that training writes) with the same metric of the
 registered version, stored as a tag when that version was registered. The
 metric's direction (higher or lower is better) comes from its name.
 """
