@@ -28,7 +28,11 @@ def _template_source() -> Path:
     Cookiecutter (2.2 and later) renders ``_repo_dir`` below into the checkout it bakes
     from; imported as is (tests, docs generator), this file's own checkout.
     """
-    rendered = r"""{{ cookiecutter._repo_dir }}"""
+    rendered = r"""{{ cookiecutter._repo_dir | default("") }}"""
+    if not rendered:
+        sys.exit(
+            "ERROR: this template needs cookiecutter 2.2 or later: pip install -U cookiecutter"
+        )
     repo_dir = Path(__file__).resolve().parents[1] if rendered.startswith("{") else Path(rendered)
     return repo_dir / "src"
 
