@@ -29,7 +29,14 @@ AZUREML_WORKSPACE = "{{ cookiecutter.azureml_workspace }}"
 # "classification" or "regression". After changing them, run
 #   python -m {{ cookiecutter.module_name }}.devtools.sample_payload --write
 # to write the smoke test's payload (.azureml/test.json) from the new data.
-TRAINING_DATA = "src/{{ cookiecutter.module_name }}/sample_data/iris.csv"
+{% set sample = "src/" ~ cookiecutter.module_name ~ "/sample_data/iris.csv" -%}
+{% if (sample | length) + 18 <= 88 -%}
+TRAINING_DATA = "{{ sample }}"
+{% else -%}
+TRAINING_DATA = (
+    "{{ sample }}"
+)
+{% endif -%}
 TARGET_COLUMN = "species"
 TASK = "classification"
 
