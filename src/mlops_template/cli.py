@@ -1,10 +1,11 @@
 """``mlops-template provision [--dry-run]``: set up Azure DevOps for a generated project.
 
 Run it from the project's root folder (the one holding ``azure-devops.json``); the
-post-generation hook runs the same code. The personal access token comes from
-``AZURE_DEVOPS_EXT_PAT`` or, when a terminal is attached, a hidden prompt; it is
-never an argument. Exit codes: 0 done, 1 failed (nothing created is lost; run it
-again), 2 bad usage or settings, 3 done but something is left to do by hand.
+post-generation hook runs the same code. Sign-in, first that applies: a personal access
+token in ``AZURE_DEVOPS_EXT_PAT``; the Azure CLI's sign-in (``az login``); a hidden
+prompt for a token when a terminal is attached. A token is never an argument. Exit
+codes: 0 done, 1 failed (nothing created is lost; run it again), 2 bad usage or
+settings, 3 done but something is left to do by hand.
 """
 
 from __future__ import annotations
@@ -22,6 +23,13 @@ from rich.console import Console
 
 from . import report
 from .apply import Apply, ProvisioningError
+from .auth import (
+    AZURE_DEVOPS_RESOURCE,
+    Credential,
+    PersonalAccessToken,
+    SignInError,
+    azure_cli_sign_in,
+)
 from .client import AzureDevOpsClient
 from .errors import AzureDevOpsError, header_safe
 from .git import GitError, Repository
@@ -67,13 +75,43 @@ def read_pat(interactive: bool | None = None) -> str | None:
     return getpass.getpass("Azure DevOps personal access token (input hidden): ").strip() or None
 
 
-def run(settings: Settings, pat: str, console: Console, *, dry_run: bool = False) -> int:
+NO_SIGN_IN = (
+    "no token: run 'az login' (the Azure CLI's sign-in is used when no token is set), "
+    f"or set {PAT_VARIABLE} to a personal access token (or run this in a terminal to be "
+    "asked for one)"
+)
+
+
+def sign_in(interactive: bool | None = None) -> tuple[Credential | None, str]:
+    """How to sign in to Azure DevOps, first that applies, and why the Azure CLI was not used.
+
+    ``AZURE_DEVOPS_EXT_PAT``; else an Entra token from a signed-in Azure CLI; else the
+    hidden prompt on a terminal; else None.
+    """
+    pat = os.environ.get(PAT_VARIABLE, "").strip()
+    if pat:
+        return PersonalAccessToken(header_safe(pat)), ""
+    try:
+        return azure_cli_sign_in(AZURE_DEVOPS_RESOURCE), ""
+    except SignInError as error:
+        why = str(error)
+    pat = read_pat(interactive)
+    return (PersonalAccessToken(header_safe(pat)) if pat else None), why
+
+
+def run(
+    settings: Settings, pat: str | Credential, console: Console, *, dry_run: bool = False
+) -> int:
     """Look up, plan, show the plan, then (unless dry-run) apply it. Returns an exit code."""
+    credential = PersonalAccessToken(header_safe(pat)) if isinstance(pat, str) else pat
+    console.print(f"Signed in to Azure DevOps with: {credential.description}", highlight=False)
     organization = settings.organization
     wait = lambda message: report.show_wait(console, message)  # noqa: E731
-    client = AzureDevOpsClient(organization.rest_url, organization.identity_url, pat, on_wait=wait)
+    client = AzureDevOpsClient(
+        organization.rest_url, organization.identity_url, credential, on_wait=wait
+    )
     devops = AzureDevOps(client, settings.project)
-    git = Repository(settings.project_dir, pat)
+    git = Repository(settings.project_dir, credential)
     resume = resume_command(settings.project_dir)
     try:
         with project_lock(organization.name, settings.project, wait, timeout=900.0):
@@ -150,20 +188,14 @@ def main(argv: list[str] | None = None) -> int:
             azure_tenant_id=args.azure_tenant_id,
             azure_client_id=args.azure_client_id,
         )
-        pat = read_pat()
-        if pat:
-            header_safe(pat)
+        credential, why = sign_in()
     except (ConfigurationError, ValueError) as error:
         console.print(f"[red]Error:[/red] {error}", highlight=False)
         return USAGE
     except (KeyboardInterrupt, EOFError):
         console.print(f"Interrupted. To run it again: {resume_command(project_dir)}")
         return FAILED
-    if not pat:
-        console.print(
-            f"[red]Error:[/red] no personal access token: set {PAT_VARIABLE} "
-            "(or run this in a terminal to be asked for it).",
-            highlight=False,
-        )
+    if credential is None:
+        console.print(f"[red]Error:[/red] {NO_SIGN_IN} ({why}).", highlight=False)
         return USAGE
-    return run(settings, pat, console, dry_run=args.dry_run)
+    return run(settings, credential, console, dry_run=args.dry_run)

@@ -1,8 +1,9 @@
 """A small Azure DevOps REST client: authentication, api-versions, retries, errors.
 
-The personal access token travels only in the ``Authorization`` header of
-each request (Basic, empty user name); it never appears in a URL, a message
-or a log line. Reads and updates are retried on 429, 5xx and connection
+The token (a personal access token as Basic, or an Entra token as Bearer: see ``auth``)
+travels only in the ``Authorization`` header of each request; it never appears in a
+URL, a message or a log line. A refused Entra token is renewed once and the request
+sent again (a 401 means nothing was done). Reads and updates are retried on 429, 5xx and connection
 errors, honouring ``Retry-After`` (which Azure DevOps also sends on a 200 to
 slow the next call). Creates (POST) are never retried here: the caller looks
 the resource up again first (see ``steps.Provisioner._create``).
@@ -22,6 +23,7 @@ from typing import Any
 import requests
 
 from . import responses
+from .auth import Credential, PersonalAccessToken
 from .errors import (
     AuthenticationError,
     AzureDevOpsError,
@@ -65,7 +67,7 @@ class AzureDevOpsClient:
         self,
         rest_url: str,
         identity_url: str,
-        pat: str,
+        pat: str | Credential,
         *,
         timeout: float | None = None,
         attempts: int = 6,
@@ -78,10 +80,12 @@ class AzureDevOpsClient:
             raise AuthenticationError("no personal access token was given. " + scopes_hint())
         self.rest_url = rest_url.rstrip("/")
         self.identity_url = identity_url.rstrip("/")
-        try:
-            self._pat = header_safe(pat)
-        except ValueError as error:
-            raise AuthenticationError(str(error)) from None
+        if isinstance(pat, str):
+            try:
+                pat = PersonalAccessToken(header_safe(pat))
+            except ValueError as error:
+                raise AuthenticationError(str(error)) from None
+        self.credential: Credential = pat
         self._timeout = timeout or TIMEOUT
         self._attempts = attempts
         self._max_delay = max_delay
@@ -191,9 +195,9 @@ class AzureDevOpsClient:
         session = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
-            # Basic auth with an empty user name; with auth set, requests reads
-            # no .netrc, but still honours proxy variables (HTTPS_PROXY, NO_PROXY).
-            session.auth = ("", self._pat)
+            # With auth set, requests reads no .netrc, but still honours proxy
+            # variables (HTTPS_PROXY, NO_PROXY).
+            session.auth = HeaderAuth(self.credential)
             session.headers.update(
                 {
                     "Accept": "application/json",
@@ -245,6 +249,7 @@ class AzureDevOpsClient:
         url = f"{base}/{path.lstrip('/')}"
         query = {**params, "api-version": api_version}
         retry = method in IDEMPOTENT_METHODS
+        renewed = False
         for attempt in range(self._attempts):
             self._wait_turn()
             with self._lock:
@@ -268,6 +273,10 @@ class AzureDevOpsClient:
                 raise TransientError(reason, method=method, url=url) from None
             retry_after = responses.retry_after(response)
             status = response.status_code
+            if status == 401 and not renewed and self.credential.refresh():
+                renewed = True  # an expired Entra token: nothing was done; send it again
+                log.info("%s %s: HTTP 401; signed in again", method, url)
+                continue
             if status in RETRYABLE_STATUS:
                 throttled = status == 429
                 if throttled or (retry and attempt < self._attempts - 1):
@@ -284,6 +293,17 @@ class AzureDevOpsClient:
                 self._slow_down(retry_after, method, url)
             return responses.parse(response, method, url), response.headers
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+class HeaderAuth(requests.auth.AuthBase):
+    """Sets ``Authorization`` from a credential on each request (a renewed token included)."""
+
+    def __init__(self, credential: Credential) -> None:
+        self.credential = credential
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = self.credential.authorization()
+        return request
 
 
 def quote(name: str) -> str:

@@ -144,7 +144,7 @@ class AzureDevOps:
             params={
                 "searchFilter": "General",
                 "filterValue": email,
-                "queryMembership": "None",
+                "queryMembership": "none",  # lower case, as ims/7.1/identities.json defines it
             },
         )
         return identities[0]["id"] if identities else None
