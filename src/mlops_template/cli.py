@@ -25,11 +25,13 @@ from . import report
 from .apply import Apply, ProvisioningError
 from .auth import (
     AZURE_DEVOPS_RESOURCE,
+    RESOURCE_MANAGER_RESOURCE,
     Credential,
     PersonalAccessToken,
     SignInError,
     azure_cli_sign_in,
 )
+from .azure import ArmClient, AzureResources
 from .client import AzureDevOpsClient
 from .errors import AzureDevOpsError, header_safe
 from .git import GitError, Repository
@@ -99,6 +101,33 @@ def sign_in(interactive: bool | None = None) -> tuple[Credential | None, str]:
     return (PersonalAccessToken(header_safe(pat)) if pat else None), why
 
 
+def azure_sign_in(settings: Settings, console: Console) -> AzureResources | None:
+    """Azure Resource Manager through the Azure CLI's sign-in, when the tool makes the identity.
+
+    That is when the subscription, resource group and workspace are known and no
+    ``--client-id`` names an existing identity (the path for tenants that forbid creating
+    identities); None otherwise, or when the Azure CLI gives no token for Resource Manager.
+    """
+    variables = settings.variables
+    wanted = settings.azure_subscription_id and not settings.azure_client_id
+    if not (
+        wanted and variables.get("AZUREML_RESOURCE_GROUP") and variables.get("AZUREML_WORKSPACE")
+    ):
+        return None
+    try:
+        credential = azure_cli_sign_in(RESOURCE_MANAGER_RESOURCE, settings.azure_tenant_id)
+    except SignInError as error:
+        console.print(
+            f"The pipelines' Azure identity is not created ({error}): run 'az login', or "
+            "pass --client-id with an existing identity.",
+            highlight=False,
+        )
+        return None
+    console.print(f"Signed in to Azure with: {credential.description}", highlight=False)
+    wait = lambda message: report.show_wait(console, message)  # noqa: E731
+    return AzureResources(ArmClient(credential, on_wait=wait), settings.azure_subscription_id)
+
+
 def run(
     settings: Settings, pat: str | Credential, console: Console, *, dry_run: bool = False
 ) -> int:
@@ -112,11 +141,12 @@ def run(
     )
     devops = AzureDevOps(client, settings.project)
     git = Repository(settings.project_dir, credential)
+    azure = azure_sign_in(settings, console)
     resume = resume_command(settings.project_dir)
     try:
         with project_lock(organization.name, settings.project, wait, timeout=900.0):
             with console.status("Looking up what exists in Azure DevOps..."):
-                state = Lookup(settings, devops, git, on_wait=wait)()
+                state = Lookup(settings, devops, git, azure=azure, on_wait=wait)()
             plan = make_plan(state, settings)
             report.show_plan(console, settings, plan)
             if plan.blockers:
@@ -126,16 +156,20 @@ def run(
                 report.dry_run(console, client.counters.requests, client.counters.writes)
                 return OK
             with report.progress(console, len(plan.changes)) as advance:
-                Apply(settings, devops, git, state, plan, on_progress=advance).run()
+                Apply(settings, devops, git, state, plan, azure=azure, on_progress=advance).run()
     except (ProvisioningError, AzureDevOpsError, GitError, ConfigurationError, TimeoutError) as e:
         report.show_failure(console, e, resume)
         return FAILED
     except KeyboardInterrupt:
         report.show_interrupted(console, resume)
         return FAILED
-    report.show_result(console, settings, state, client.counters.requests, client.counters.writes)
+    requests, writes = client.counters.requests, client.counters.writes
+    if azure is not None:
+        requests += azure.client.counters.requests
+        writes += azure.client.counters.writes
+    report.show_result(console, settings, state, requests, writes)
     manual = any(action.verb is Verb.MANUAL for action in plan.actions)
-    return INCOMPLETE if manual else OK
+    return INCOMPLETE if manual or (state.azure and state.azure.manual) else OK
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -178,6 +178,12 @@ def follow_up(settings: Settings, state: State) -> list[str]:
             "(an app registration or managed identity) to create it. Run provision again "
             "afterwards to authorize the pipelines to use it."
         ]
+    if state.azure is not None:  # the tool made the identity: only what it was refused
+        return [
+            f"Give the pipelines' identity its role (you may not assign roles; someone who "
+            f"may, e.g. an Owner or User Access Administrator, runs): {command}"
+            for command in state.azure.manual
+        ]
     parameters = (state.endpoint.get("authorization") or {}).get("parameters") or {}
     issuer = parameters.get("workloadIdentityFederationIssuer")
     subject = parameters.get("workloadIdentityFederationSubject")
