@@ -14,7 +14,15 @@ import pytest
 from fakes.arm import FakeResourceManager
 from fakes.az_stub import AZURE_DEVOPS_RESOURCE, RESOURCE_MANAGER, AzStub, install_az
 from fakes.azure_devops import FakeAzureDevOps
-from provisioning_env import PROJECT, SLUG, SUBSCRIPTION, Baker, assert_fully_provisioned, only
+from provisioning_env import (
+    PROJECT,
+    SLUG,
+    SUBSCRIPTION,
+    Baker,
+    assert_fully_provisioned,
+    nonconforming,
+    only,
+)
 
 GROUP, WORKSPACE = "rg-ml", "ws-ml"
 ROLE = "f6c7c914-8db3-469d-8ca1-694a8f32e121"  # AzureML Data Scientist
@@ -33,6 +41,7 @@ def arm(az: AzStub) -> Iterator[FakeResourceManager]:
         double.add_resource_group(GROUP, "westeurope")
         double.add_workspace(GROUP, WORKSPACE)
         yield double
+        assert nonconforming("arm", double.requests) == {}
 
 
 class AzureBaker(Baker):

@@ -281,6 +281,16 @@ class Apply:
             self.devops.authorize_pipelines(*use.resource, missing)
             self.state.permissions[use.resource] = wanted
 
+    def _first_run(self, action: Action) -> None:
+        ci = self.state.pipelines[action.name]
+        assert ci is not None
+        self.state.ci_run = create_once(
+            f"the first run of {action.name!r}",
+            lambda: next(iter(self.devops.runs(ci["id"])), None),
+            lambda: self.devops.run_pipeline(ci["id"], REF),
+            refused_twice=False,  # a second run would be queued: never re-sent
+        )
+
     def _branch_policy(self, action: Action) -> None:
         repo = self.state.repository
         ci = self.state.pipelines[self.settings.names.ci_pipeline.name]

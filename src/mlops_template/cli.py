@@ -196,6 +196,8 @@ def _parser() -> argparse.ArgumentParser:
     add("--tenant-id", dest="azure_tenant_id")
     add("--client-id", dest="azure_client_id",
         help="app registration / managed identity of the service connection")  # fmt: skip
+    add("--no-run", action="store_true",
+        help="do not queue the CI pipeline's first run")  # fmt: skip
     add("-v", "--verbose", action="store_true", help="log every retry")
     return parser
 
@@ -221,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
             azure_subscription_id=args.azure_subscription_id,
             azure_tenant_id=args.azure_tenant_id,
             azure_client_id=args.azure_client_id,
+            first_run=False if args.no_run else None,
         )
         credential, why = sign_in()
     except (ConfigurationError, ValueError) as error:

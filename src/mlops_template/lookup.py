@@ -108,6 +108,7 @@ class State:
     permissions: dict[tuple[str, str], set[int]] = field(default_factory=dict)
     policies: dict[str, Json] = field(default_factory=dict)  # by policy type id
     azure: AzureState | None = None  # None: the identity is not made by the tool
+    ci_run: Json | None = None  # the CI pipeline's newest run
 
 
 def parallel(*calls: Callable[[], Any], workers: int = 8) -> list[Any]:
@@ -250,6 +251,11 @@ class Lookup:
                 lookups.append(
                     lambda n=name, e=env: state.approvals.__setitem__(n, devops.has_approval(e))
                 )
+        ci = state.pipelines.get(self.settings.names.ci_pipeline.name)
+        if ci is not None and self.settings.first_run:
+            lookups.append(
+                lambda: setattr(state, "ci_run", next(iter(devops.runs(ci["id"])), None))
+            )
         for use in uses(state, self.settings):
             wanted = pipeline_ids(state, use.pipelines)
             if use.resource is not None and wanted is not None:

@@ -285,4 +285,18 @@ def make_plan(state: State, settings: Settings) -> Plan:
                 needs=(repo, ("branch", "main"), ("pipeline", names.ci_pipeline.name)),
             )
         )
+    if settings.first_run:
+        # The push came before the pipeline existed, so CI has never run: queue its first
+        # run once everything it uses is there; a later run never queues another.
+        ci = names.ci_pipeline.name
+        before = [a.key for a in actions if a.kind in ("permission", "branch policy")]
+        actions.append(
+            Action(
+                _exists_or(Verb.CREATE, state.ci_run),
+                "first run",
+                ci,
+                "of main",
+                (("pipeline", ci), ("branch", "main"), *before),
+            )
+        )
     return Plan(actions, blockers, variables, missing)

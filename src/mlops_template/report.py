@@ -100,6 +100,12 @@ def show_result(
     console.print("[bold]Azure DevOps is set up:[/bold]", highlight=False)
     for what, url in web_urls(settings, state).items():
         console.print(f"  {escape(what)}: {escape(url)}", highlight=False, soft_wrap=True)
+    if state.endpoint is not None:
+        # The endpoint's isReady ("Endpoints - Get",
+        # https://learn.microsoft.com/rest/api/azure/devops/serviceendpoint/endpoints/get).
+        ready = "ready" if state.endpoint.get("isReady") else "not ready yet (isReady is false)"
+        name = settings.names.service_connection
+        console.print(f"  Service connection {escape(name)}: {ready}", highlight=False)
     for note in follow_up(settings, state):
         console.print(f"[yellow]To do:[/yellow] {escape(note)}", highlight=False, soft_wrap=True)
     console.print(f"{requests} REST requests, {writes} of them writes.")
@@ -151,6 +157,8 @@ def web_urls(settings: Settings, state: State) -> dict[str, str]:
         urls["Service connection"] = (
             f"{project_url}/_settings/adminservices?resourceId={state.endpoint['id']}"
         )
+    if state.ci_run:
+        urls["First CI run"] = str((state.ci_run.get("_links") or {}).get("web", {}).get("href"))
     if repo:
         urls["Branch policies"] = (
             f"{project_url}/_settings/repositories?repo={repo['id']}&_a=policiesMid&refs={REF}"
