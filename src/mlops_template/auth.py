@@ -13,8 +13,9 @@ Two ways, tried in this order by ``cli.sign_in``:
   https://learn.microsoft.com/cli/azure/account#az-account-get-access-token).
 
 The Azure CLI is reached as a subprocess (``az`` on PATH) and asked only
-``az account show --output json`` and ``az account get-access-token``. Tokens live in
-memory only: never in a file, an argument, an environment variable or a log line. An
+``az account get-access-token --resource <resource> --output json`` (with ``--tenant`` when
+the tenant is given): a signed-out CLI fails there, so no ``az account show`` is needed.
+Tokens live in memory only: never in a file, an argument, an environment variable or a log line. An
 Entra token lasts about an hour; it is asked for again a few minutes before it expires,
 and when a service refuses it (``refresh``), so a long run does not fail half-way.
 """
@@ -27,7 +28,6 @@ import shutil
 import subprocess
 import threading
 import time
-from dataclasses import dataclass
 from typing import Protocol
 
 AZURE_DEVOPS_RESOURCE = "499b84ac-1321-427f-aa17-267ca6975798"
@@ -82,15 +82,6 @@ class PersonalAccessToken:
         return [self._pat, base64.b64encode(f":{self._pat}".encode()).decode()]
 
 
-@dataclass(frozen=True)
-class Account:
-    """``az account show``: the signed-in user, subscription and tenant."""
-
-    user: str
-    subscription_id: str
-    tenant_id: str
-
-
 class AzureCli:
     """The Azure CLI on PATH, asked only the two questions provisioning needs."""
 
@@ -128,16 +119,6 @@ class AzureCli:
             raise SignInError(f"az {args[0]} {args[1]} did not answer a JSON object")
         return answer
 
-    def account(self, subscription: str = "") -> Account:
-        """The signed-in account; SignInError when signed out."""
-        args = ["account", "show", *(("--subscription", subscription) if subscription else ())]
-        answer = self._run(*args)
-        return Account(
-            user=str((answer.get("user") or {}).get("name", "")),
-            subscription_id=str(answer.get("id", "")),
-            tenant_id=str(answer.get("tenantId", "")),
-        )
-
     def access_token(self, resource: str, tenant: str = "") -> tuple[str, float]:
         """A token for ``resource`` and when it expires (POSIX seconds)."""
         args = ["account", "get-access-token", "--resource", resource]
@@ -160,9 +141,10 @@ class EntraToken:
 
     kind = "entra"
 
-    def __init__(self, cli: AzureCli, resource: str, *, user: str = "", tenant: str = "") -> None:
-        self._cli, self.resource, self.user, self.tenant = cli, resource, user, tenant
-        self.description = f"Azure CLI sign-in ({user})" if user else "Azure CLI sign-in"
+    description = "Azure CLI sign-in (az login)"
+
+    def __init__(self, cli: AzureCli, resource: str, *, tenant: str = "") -> None:
+        self._cli, self.resource, self.tenant = cli, resource, tenant
         self._token = ""
         self._expires_on = 0.0
         self._seen: list[str] = []
@@ -197,15 +179,16 @@ class EntraToken:
             return list(self._seen)
 
 
-def azure_cli_sign_in(resource: str, tenant: str = "") -> EntraToken:
+def azure_cli_sign_in(resource: str, tenant: str = "", *, now: bool = True) -> EntraToken:
     """A token source for ``resource`` from the signed-in Azure CLI; SignInError if none.
 
-    The first token is fetched now, so that a CLI that cannot give one is known at once.
+    ``now``: fetch the first token at once, so that a CLI that cannot give one is known
+    here; else at the first request (overlapping other work).
     """
     cli = AzureCli()
     if not cli.installed:
         raise SignInError("the Azure CLI (az) is not installed")
-    account = cli.account()
-    credential = EntraToken(cli, resource, user=account.user, tenant=tenant)
-    credential.token()
+    credential = EntraToken(cli, resource, tenant=tenant)
+    if now:
+        credential.token()
     return credential

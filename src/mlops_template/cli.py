@@ -115,7 +115,10 @@ def azure_sign_in(settings: Settings, console: Console) -> AzureResources | None
     ):
         return None
     try:
-        credential = azure_cli_sign_in(RESOURCE_MANAGER_RESOURCE, settings.azure_tenant_id)
+        # Its first token is fetched by the first lookup, overlapping Azure DevOps' lookups.
+        credential = azure_cli_sign_in(
+            RESOURCE_MANAGER_RESOURCE, settings.azure_tenant_id, now=False
+        )
     except SignInError as error:
         console.print(
             f"The pipelines' Azure identity is not created ({error}): run 'az login', or "
@@ -123,7 +126,6 @@ def azure_sign_in(settings: Settings, console: Console) -> AzureResources | None
             highlight=False,
         )
         return None
-    console.print(f"Signed in to Azure with: {credential.description}", highlight=False)
     wait = lambda message: report.show_wait(console, message)  # noqa: E731
     return AzureResources(ArmClient(credential, on_wait=wait), settings.azure_subscription_id)
 

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from .auth import SignInError
 from .azure import AzureResources, has_role
 from .errors import AzureDevOpsError
 from .git import REF, GitError, Repository, clean_remote_url
@@ -109,6 +110,7 @@ class State:
     policies: dict[str, Json] = field(default_factory=dict)  # by policy type id
     azure: AzureState | None = None  # None: the identity is not made by the tool
     ci_run: Json | None = None  # the CI pipeline's newest run
+    azure_problem: str = ""  # why the Azure CLI gave no token for Resource Manager
 
 
 def parallel(*calls: Callable[[], Any], workers: int = 8) -> list[Any]:
@@ -196,14 +198,13 @@ class Lookup:
         state = State(owner=devops.owner())
         if not state.owner.get("id"):
             raise AzureDevOpsError("Azure DevOps did not say who owns the access token")
-        azure = self.azure
         repo, environments, group, endpoint, pipelines, state.azure = parallel(
             lambda: devops.repository(s.repository),
             devops.environments,
             lambda: devops.variable_group(s.names.variable_group),
             lambda: devops.endpoint(s.names.service_connection),
             devops.pipelines,
-            lambda: lookup_azure(s, azure) if azure else None,
+            lambda: self._lookup_azure(state),
         )
         if repo is None:
             project = devops.project()
@@ -222,6 +223,16 @@ class Lookup:
             self._resolve_approvers(state)
         state.secret_variables = s.secret_variables()  # reads secrets.json, once
         return state
+
+    def _lookup_azure(self, state: State) -> AzureState | None:
+        """The Azure side; None (and why) when the Azure CLI gives no token for it."""
+        if self.azure is None:
+            return None
+        try:
+            return lookup_azure(self.settings, self.azure)
+        except SignInError as error:
+            state.azure_problem = str(error)
+            return None
 
     def wait_until_well_formed(self, project: Json) -> Json:
         """Poll the project until Azure DevOps says it is ``wellFormed``."""

@@ -168,6 +168,16 @@ def web_urls(settings: Settings, state: State) -> dict[str, str]:
 
 def follow_up(settings: Settings, state: State) -> list[str]:
     """What is left for a person to do, outside Azure DevOps or without the token."""
+    notes = []
+    if state.azure_problem:
+        notes.append(
+            f"The pipelines' Azure identity was not created ({state.azure_problem}): run "
+            "'az login' and provision again, or pass --client-id with an existing identity."
+        )
+    return notes + _service_connection_steps(settings, state)
+
+
+def _service_connection_steps(settings: Settings, state: State) -> list[str]:
     s, name = settings, settings.names.service_connection
     if state.endpoint is None:
         missing = [
