@@ -54,7 +54,8 @@ class AzureBaker(Baker):
         fake.accept_bearer(az.tokens[AZURE_DEVOPS_RESOURCE])
 
     def env(self, pat: str | None = None) -> dict[str, str]:
-        return {**super().env(pat), "AZURE_RESOURCE_MANAGER_URL": self.arm.url}
+        """Never a PAT: the Azure CLI's sign-in only."""
+        return {**super().env(None), "AZURE_RESOURCE_MANAGER_URL": self.arm.url}
 
     def answers(self, **extra: str) -> dict[str, str]:
         identity = {
@@ -95,9 +96,13 @@ def test_az_login_alone_sets_up_pipelines_that_can_reach_azure(
 ) -> None:
     run, project = azure_baker.bake()
     assert run.returncode == 0, run.output
-    assert "Entra step" not in run.output and "az role assignment" not in run.output
+    assert "To do:" not in run.output and "az role assignment" not in run.output, run.output
+    assert "Service connection churn-model-azure: ready" in run.output
     assert_fully_provisioned(fake, project)
     assert_identity_complete(fake, arm)
+    assert len(fake.runs(PROJECT)) == 1  # the first CI run, queued
+    tool = azure_baker.provision(project)  # the tool's own exit code: 0, nothing by hand
+    assert tool.returncode == 0 and "To do:" not in tool.output, tool.output
     fake.clear_requests()
     arm.clear_requests()
     again = azure_baker.provision(project)
@@ -159,3 +164,38 @@ def test_the_existing_client_id_path_is_kept(
     assert arm.requests == []
     endpoint = only(fake.service_endpoints(PROJECT))
     assert endpoint["authorization"]["parameters"]["serviceprincipalid"].startswith("aaaaaaaa")
+
+
+def test_a_run_that_fails_after_the_identity_is_finished_by_the_next(
+    azure_baker: AzureBaker, fake: FakeAzureDevOps, arm: FakeResourceManager
+) -> None:
+    # The service connection's create fails each time this run sends it.
+    fake.inject(500, times=3, method="POST", path_contains="serviceendpoint/endpoints")
+    run, project = azure_baker.bake()
+    assert "To resume" in run.output, run.output
+    assert len(arm.identities()) == 1
+    again = azure_baker.provision(project)
+    assert again.returncode == 0, again.output
+    assert_fully_provisioned(fake, project)
+    assert_identity_complete(fake, arm)
+
+
+def test_the_resource_manager_token_appears_nowhere(
+    azure_baker: AzureBaker, az: AzStub, fake: FakeAzureDevOps, arm: FakeResourceManager,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    token = az.tokens[RESOURCE_MANAGER]
+    run, _ = azure_baker.bake()
+    assert run.returncode == 0, run.output
+    assert arm.requests  # it was used
+    for output in azure_baker.outputs:
+        assert token not in output
+    assert token not in azure_baker.git_log.read_text()
+    for argv in az.calls():
+        assert token not in " ".join(argv)
+    for path in tmp_path.rglob("*"):
+        if path.is_file() and path != az.config_path:
+            assert token.encode() not in path.read_bytes(), path
+    for request in [*arm.requests, *fake.requests]:
+        assert token not in request.path and token not in str(request.query)
+        assert token not in str(request.headers) and token.encode() not in request.body
