@@ -125,3 +125,13 @@ def test_a_token_near_its_expiry_is_asked_for_again_before_use(
     time.sleep(0.01)
     assert kept.authorization() == start  # an hour left: no new subprocess, the same token
     assert len(long_lived.calls()) == 1
+
+
+def test_a_sign_in_azure_devops_refuses_says_so_and_what_to_do(
+    baker: Baker, fake: FakeAzureDevOps, tmp_path: Path
+) -> None:
+    stub = _with_az(baker, fake, tmp_path, "signed-in")
+    fake.expire(stub.tokens[AZURE_DEVOPS_RESOURCE])  # a user who is not in the organization
+    run, _ = baker.bake(pat=None)
+    assert "refused the Azure CLI's sign-in token" in run.output, run.output
+    assert "az login" in run.output and fake.writes == []

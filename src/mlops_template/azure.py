@@ -56,6 +56,8 @@ Json = dict[str, Any]
 class ArmClient(AzureDevOpsClient):
     """Azure Resource Manager's REST API: the Azure DevOps client's retries and errors."""
 
+    SERVICE = "Azure Resource Manager"
+
     def __init__(self, credential: Credential, base_url: str | None = None, **kwargs: Any):
         base = base_url or os.environ.get(RESOURCE_MANAGER_URL_VARIABLE) or RESOURCE_MANAGER_URL
         super().__init__(base, base, credential, **kwargs)

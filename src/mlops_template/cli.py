@@ -32,7 +32,7 @@ from .auth import (
     azure_cli_sign_in,
 )
 from .azure import ArmClient, AzureResources
-from .client import AzureDevOpsClient
+from .client import PAT_VARIABLE, AzureDevOpsClient
 from .errors import AzureDevOpsError, header_safe
 from .git import GitError, Repository
 from .lock import project_lock
@@ -41,7 +41,6 @@ from .plan import Verb, make_plan
 from .resources import AzureDevOps
 from .settings import ConfigurationError, Settings, find_project_dir, load
 
-PAT_VARIABLE = "AZURE_DEVOPS_EXT_PAT"
 PACKAGE_SOURCE = Path(__file__).resolve().parents[1]  # the folder holding mlops_template/
 
 OK, FAILED, USAGE, INCOMPLETE = 0, 1, 2, 3

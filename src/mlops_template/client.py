@@ -44,6 +44,7 @@ RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 # Waits longer than this are announced (``on_wait``), never silent.
 ANNOUNCE_AFTER = 5.0
 IDEMPOTENT_METHODS = frozenset({"GET", "PUT", "PATCH", "DELETE"})
+PAT_VARIABLE = "AZURE_DEVOPS_EXT_PAT"
 # Seconds to wait for an answer (connect and read).
 TIMEOUT = 30.0
 
@@ -62,6 +63,8 @@ class AzureDevOpsClient:
     Paths are relative to those bases (``"{project}/_apis/..."``); names in
     paths must already be quoted (see ``quote``). Safe to share between threads.
     """
+
+    SERVICE = "Azure DevOps"  # in messages
 
     def __init__(
         self,
@@ -220,14 +223,14 @@ class AzureDevOpsClient:
         if seconds > self._max_wait:
             at = datetime.now(UTC) + timedelta(seconds=seconds)
             raise TooLongThrottledError(
-                f"Azure DevOps is throttling these requests and asked to wait {seconds:.0f} s; "
+                f"{self.SERVICE} is throttling these requests and asked to wait {seconds:.0f} s; "
                 f"nothing more was sent. Run provision again after {at:%H:%M} UTC",
                 status=429,
                 method=method,
                 url=url,
             )
         if seconds > ANNOUNCE_AFTER:
-            self.on_wait(f"throttled by Azure DevOps, waiting {seconds:.0f} s")
+            self.on_wait(f"throttled by {self.SERVICE}, waiting {seconds:.0f} s")
         with self._lock:
             self._not_before = max(self._not_before, time.monotonic() + seconds)
 
@@ -265,7 +268,7 @@ class AzureDevOpsClient:
                     allow_redirects=False,
                 )
             except requests.RequestException as error:
-                reason = f"cannot reach Azure DevOps ({error.__class__.__name__})"
+                reason = f"cannot reach {self.SERVICE} ({error.__class__.__name__})"
                 if retry and attempt < self._attempts - 1:
                     log.info("%s %s: %s; retrying", method, url, reason)
                     self._sleep(self._backoff(attempt, None))
@@ -291,7 +294,20 @@ class AzureDevOpsClient:
                 raise responses.error(response, method, url, TransientError)
             if retry_after:
                 self._slow_down(retry_after, method, url)
-            return responses.parse(response, method, url), response.headers
+            try:
+                return responses.parse(response, method, url), response.headers
+            except AuthenticationError as error:
+                if isinstance(self.credential, PersonalAccessToken):
+                    raise
+                raise AuthenticationError(
+                    f"{self.SERVICE} refused the Azure CLI's sign-in token (HTTP "
+                    f"{error.status}): the signed-in user may lack access, or belong to "
+                    "another tenant. Run 'az login' as a user with access (Azure DevOps: "
+                    f"Project Administrator), or set {PAT_VARIABLE}",
+                    status=error.status,
+                    method=method,
+                    url=url,
+                ) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
 
