@@ -199,3 +199,17 @@ def test_the_resource_manager_token_appears_nowhere(
     for request in [*arm.requests, *fake.requests]:
         assert token not in request.path and token not in str(request.query)
         assert token not in str(request.headers) and token.encode() not in request.body
+
+
+def test_two_runs_at_once_create_one_identity_credential_role_and_first_run(
+    azure_baker: AzureBaker, fake: FakeAzureDevOps, arm: FakeResourceManager
+) -> None:
+    run, project = azure_baker.bake(azure_devops_org_url="")
+    assert run.returncode == 0, run.output
+    fake.latency = arm.latency = 0.02  # both runs' lookups overlap their creates
+    runs = [azure_baker.start(project, "--organization", fake.url) for _ in range(2)]
+    outputs = [process.communicate(timeout=300)[0] for process in runs]
+    assert [process.returncode for process in runs] == [0, 0], outputs
+    assert_fully_provisioned(fake, project)
+    assert_identity_complete(fake, arm)
+    assert len(fake.runs(PROJECT)) == 1
