@@ -216,8 +216,8 @@ def hand_over_to_provisioning(
 ) -> str | None:
     """Set up Azure DevOps with the template's own tool (``mlops_template``).
 
-    Runs only when an organization URL was given and a token is at hand
-    (``AZURE_DEVOPS_EXT_PAT``, or a hidden prompt on a terminal). Returns a
+    Runs only when an organization URL was given and a sign-in is at hand
+    (``AZURE_DEVOPS_EXT_PAT``, the Azure CLI's sign-in, or a hidden prompt on a terminal). Returns a
     line to show when provisioning did not run; the tool prints its own
     plan, progress and summary. Never raises: the project is kept whatever
     happens, and every failure names the command that resumes.
@@ -237,14 +237,18 @@ def hand_over_to_provisioning(
             f"in {project_dir}. To set it up later: {cli.resume_command(project_dir)} "
             "--organization https://dev.azure.com/<organization>"
         )
+    why = ""
     try:
-        pat = cli.read_pat(interactive)
+        pat, why = cli.sign_in(interactive)
     except (KeyboardInterrupt, EOFError):  # the prompt was cancelled: keep the project
         pat = None
+    except ValueError as error:  # a token that cannot be sent (e.g. a line break in it)
+        pat, why = None, str(error)
     if not pat:
         return (
-            f"Azure DevOps setup skipped: no token. Set {cli.PAT_VARIABLE} (or run cookiecutter "
-            f"in a terminal to be asked for it). The project is ready in {project_dir}; "
+            f"Azure DevOps setup skipped: {cli.NO_SIGN_IN}"
+            + (f" ({why})" if why else "")
+            + f". The project is ready in {project_dir}; "
             f"to set up Azure DevOps: {cli.resume_command(project_dir)}"
         )
     try:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mlops_template.lookup import Branch, State
+from mlops_template.lookup import AzureState, Branch, State
 from mlops_template.plan import Verb, make_plan
 from mlops_template.settings import Names, Pipeline, Settings
 
@@ -67,6 +67,7 @@ COMPLETE = State(
     pipelines=PIPELINES,
     permissions=ALL_PERMISSIONS,
     policies=POLICIES,
+    ci_run={"id": 1},
 )
 EMPTY = State(owner={"id": "o1"}, project=PROJECT, branch=Branch.ABSENT)
 
@@ -169,3 +170,67 @@ def test_secrets_go_to_the_group_as_secrets_and_only_missing_keys_are_added() ->
     plan = make_plan(state, SETTINGS)
     assert plan.variables["AZURE_STORAGE_CONNECTION_STRING"] == {"value": "x", "isSecret": True}
     assert plan.missing_variables == ["AZURE_STORAGE_CONNECTION_STRING"]
+
+
+def test_the_first_ci_run_is_queued_once_after_everything_else_unless_no_run() -> None:
+    plan = make_plan(EMPTY, SETTINGS)
+    (first,) = (a for a in plan.changes if a.kind == "first run")
+    assert first.name == "churn-ci" and first.verb is Verb.CREATE
+    assert {("pipeline", "churn-ci"), ("permission", "repository churn")} <= set(first.needs)
+    assert verbs(replace(EMPTY, ci_run={"id": 7}))[("first run", "churn-ci")] is Verb.EXISTS
+    assert ("first run", "churn-ci") not in verbs(EMPTY, replace(SETTINGS, first_run=False))
+
+
+IDENTITY = {"id": "/x/mi", "properties": {"principalId": "pp", "clientId": "cc", "tenantId": "t"}}
+WORKSPACE = {"id": "/subscriptions/s/resourceGroups/rg/providers/x/workspaces/ws"}
+
+
+def azure(**changes: object) -> AzureState:
+    found = AzureState("rg", "ws", "churn-pipelines", group={"location": "westeurope"},
+                       workspace=WORKSPACE)  # fmt: skip
+    for key, value in changes.items():
+        setattr(found, key, value)
+    return found
+
+
+def test_the_pipelines_identity_is_created_before_the_connection_and_its_credential() -> None:
+    state = replace(EMPTY, endpoint=None, azure=azure())
+    plan = make_plan(state, replace(SETTINGS, azure_client_id=""))
+    assert plan.blockers == []
+    changed = {action.key: action for action in plan.changes}
+    identity = ("azure identity", "churn-pipelines")
+    assert identity in changed[("service connection", "churn-azure")].needs
+    assert {identity, ("service connection", "churn-azure")} <= set(
+        changed[("federated credential", "churn-azure-devops")].needs
+    )
+    assert changed[("role assignment", "AzureML Data Scientist")].needs == (identity,)
+
+
+def test_an_identity_with_its_credential_and_role_needs_nothing() -> None:
+    parameters = {
+        "workloadIdentityFederationIssuer": "iss",
+        "workloadIdentityFederationSubject": "sub",
+    }
+    endpoint = {"id": "e1", "authorization": {"parameters": parameters}}
+    credential = {"properties": {"issuer": "iss", "subject": "sub"}}
+    state = replace(
+        COMPLETE,
+        endpoint=endpoint,
+        azure=azure(identity=IDENTITY, credentials=[credential], has_role=True),
+    )
+    assert make_plan(state, SETTINGS).changes == []
+    other = replace(state, azure=azure(identity=IDENTITY, credentials=[], has_role=True))
+    assert verbs(other)[("federated credential", "churn-azure-devops")] is Verb.CREATE
+
+
+@pytest.mark.parametrize(
+    ("missing", "command"),
+    [({"group": None, "workspace": None}, "az group create --name rg"),
+     ({"workspace": None}, "az ml workspace create --name ws --resource-group rg")],
+)  # fmt: skip
+def test_a_missing_resource_group_or_workspace_blocks_with_the_command(
+    missing: dict, command: str
+) -> None:
+    plan = make_plan(replace(EMPTY, azure=azure(**missing)), SETTINGS)
+    (blocker,) = plan.blockers
+    assert command in blocker and "nothing was changed" in blocker

@@ -184,7 +184,8 @@ def write_provisioning_stub(checkout: Path, run_body: str) -> dict[str, str]:
     (package / "settings.py").write_text("def load(project_dir):\n    return project_dir\n")
     (package / "cli.py").write_text(
         "PAT_VARIABLE = 'AZURE_DEVOPS_EXT_PAT'\n"
-        "def read_pat(interactive):\n    return 'token' if interactive else None\n"
+        "NO_SIGN_IN = 'no token: run az login or set AZURE_DEVOPS_EXT_PAT'\n"
+        "def sign_in(interactive):\n    return ('token' if interactive else None), ''\n"
         "def resume_command(project_dir):\n    return f'cd {project_dir} && provision'\n"
         f"def run(settings, pat, console):\n    {run_body}\n"
     )

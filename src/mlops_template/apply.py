@@ -11,8 +11,9 @@ import time
 from collections.abc import Callable
 
 from . import bodies
+from .azure import AzureResources, role_assignment_command
 from .bodies import BUILD_VALIDATION_POLICY, MIN_REVIEWERS_POLICY, Json
-from .errors import AzureDevOpsError
+from .errors import AzureDevOpsError, PermissionDeniedError
 from .git import REF, GitError, Repository, clean_remote_url
 from .lookup import State, parallel, pipeline_ids, uses
 from .once import create_once
@@ -47,12 +48,13 @@ class Apply:
         state: State,
         plan: Plan,
         *,
+        azure: AzureResources | None = None,
         on_progress: Callable[[Action], None] = lambda action: None,
         poll_interval: float = 2.0,
         poll_timeout: float = 120.0,
     ) -> None:
         self.settings, self.devops, self.git = settings, devops, git
-        self.state, self.plan = state, plan
+        self.state, self.plan, self.azure = state, plan, azure
         self.on_progress = on_progress
         self.poll_interval, self.poll_timeout = poll_interval, poll_timeout
         self.description = f"Created by mlops-template for {settings.names.slug}"
@@ -199,9 +201,49 @@ class Apply:
         body = bodies.variable_group(name, self.description, variables, project)
         self.state.variable_group = devops.update_variable_group(group["id"], body)
 
+    def _azure_identity(self, action: Action) -> None:
+        found, azure = self.state.azure, self.azure
+        assert found is not None and found.group is not None and azure is not None
+        found.identity = azure.create_identity(
+            found.resource_group, action.name, found.group["location"], self.description
+        )
+
+    def _federated_credential(self, action: Action) -> None:
+        found, azure, endpoint = self.state.azure, self.azure, self.state.endpoint
+        assert found is not None and azure is not None and endpoint is not None
+        parameters = (endpoint.get("authorization") or {}).get("parameters") or {}
+        issuer = parameters.get("workloadIdentityFederationIssuer")
+        subject = parameters.get("workloadIdentityFederationSubject")
+        if not (issuer and subject):
+            raise ProvisioningError(
+                "Create the federated credential",
+                "Azure DevOps gave the service connection no issuer and subject; run "
+                "provision again in a minute",
+            )
+        found.credentials.append(
+            azure.create_federated_credential(
+                found.resource_group, found.identity_name, action.name, issuer, subject
+            )
+        )
+
+    def _role_assignment(self, action: Action) -> None:
+        found, azure = self.state.azure, self.azure
+        assert found is not None and azure is not None
+        try:
+            azure.assign_role(found.scope, found.principal_id)
+        except PermissionDeniedError:
+            # The user may not assign roles: all else is done; say the command that does it.
+            found.manual.append(role_assignment_command(found.principal_id, found.scope))
+            return
+        found.has_role = True
+
     def _service_connection(self, action: Action) -> None:
         s, devops, project = self.settings, self.devops, self.state.project
         assert project is not None
+        client_id, tenant_id = s.azure_client_id, s.azure_tenant_id
+        if self.state.azure is not None and self.state.azure.identity is not None:
+            identity = self.state.azure.identity.get("properties") or {}
+            client_id, tenant_id = identity["clientId"], identity["tenantId"]
         self.state.endpoint = create_once(
             f"service connection {action.name!r}",
             lambda: devops.endpoint(action.name),
@@ -211,8 +253,8 @@ class Apply:
                     self.description,
                     project,
                     subscription_id=s.azure_subscription_id,
-                    tenant_id=s.azure_tenant_id,
-                    client_id=s.azure_client_id,
+                    tenant_id=tenant_id,
+                    client_id=client_id,
                 )
             ),
             refused_twice=True,
@@ -238,6 +280,16 @@ class Apply:
         if missing:
             self.devops.authorize_pipelines(*use.resource, missing)
             self.state.permissions[use.resource] = wanted
+
+    def _first_run(self, action: Action) -> None:
+        ci = self.state.pipelines[action.name]
+        assert ci is not None
+        self.state.ci_run = create_once(
+            f"the first run of {action.name!r}",
+            lambda: next(iter(self.devops.runs(ci["id"])), None),
+            lambda: self.devops.run_pipeline(ci["id"], REF),
+            refused_twice=False,  # a second run would be queued: never re-sent
+        )
 
     def _branch_policy(self, action: Action) -> None:
         repo = self.state.repository

@@ -1,10 +1,11 @@
 """``mlops-template provision [--dry-run]``: set up Azure DevOps for a generated project.
 
 Run it from the project's root folder (the one holding ``azure-devops.json``); the
-post-generation hook runs the same code. The personal access token comes from
-``AZURE_DEVOPS_EXT_PAT`` or, when a terminal is attached, a hidden prompt; it is
-never an argument. Exit codes: 0 done, 1 failed (nothing created is lost; run it
-again), 2 bad usage or settings, 3 done but something is left to do by hand.
+post-generation hook runs the same code. Sign-in, first that applies: a personal access
+token in ``AZURE_DEVOPS_EXT_PAT``; the Azure CLI's sign-in (``az login``); a hidden
+prompt for a token when a terminal is attached. A token is never an argument. Exit
+codes: 0 done, 1 failed (nothing created is lost; run it again), 2 bad usage or
+settings, 3 done but something is left to do by hand.
 """
 
 from __future__ import annotations
@@ -22,7 +23,16 @@ from rich.console import Console
 
 from . import report
 from .apply import Apply, ProvisioningError
-from .client import AzureDevOpsClient
+from .auth import (
+    AZURE_DEVOPS_RESOURCE,
+    RESOURCE_MANAGER_RESOURCE,
+    Credential,
+    PersonalAccessToken,
+    SignInError,
+    azure_cli_sign_in,
+)
+from .azure import ArmClient, AzureResources
+from .client import PAT_VARIABLE, AzureDevOpsClient
 from .errors import AzureDevOpsError, header_safe
 from .git import GitError, Repository
 from .lock import project_lock
@@ -31,7 +41,6 @@ from .plan import Verb, make_plan
 from .resources import AzureDevOps
 from .settings import ConfigurationError, Settings, find_project_dir, load
 
-PAT_VARIABLE = "AZURE_DEVOPS_EXT_PAT"
 PACKAGE_SOURCE = Path(__file__).resolve().parents[1]  # the folder holding mlops_template/
 
 OK, FAILED, USAGE, INCOMPLETE = 0, 1, 2, 3
@@ -67,18 +76,78 @@ def read_pat(interactive: bool | None = None) -> str | None:
     return getpass.getpass("Azure DevOps personal access token (input hidden): ").strip() or None
 
 
-def run(settings: Settings, pat: str, console: Console, *, dry_run: bool = False) -> int:
+NO_SIGN_IN = (
+    "no token: run 'az login' (the Azure CLI's sign-in is used when no token is set), "
+    f"or set {PAT_VARIABLE} to a personal access token (or run this in a terminal to be "
+    "asked for one)"
+)
+
+
+def sign_in(interactive: bool | None = None) -> tuple[Credential | None, str]:
+    """How to sign in to Azure DevOps, first that applies, and why the Azure CLI was not used.
+
+    ``AZURE_DEVOPS_EXT_PAT``; else an Entra token from a signed-in Azure CLI; else the
+    hidden prompt on a terminal; else None.
+    """
+    pat = os.environ.get(PAT_VARIABLE, "").strip()
+    if pat:
+        return PersonalAccessToken(header_safe(pat)), ""
+    try:
+        return azure_cli_sign_in(AZURE_DEVOPS_RESOURCE), ""
+    except SignInError as error:
+        why = str(error)
+    pat = read_pat(interactive)
+    return (PersonalAccessToken(header_safe(pat)) if pat else None), why
+
+
+def azure_sign_in(settings: Settings, console: Console) -> AzureResources | None:
+    """Azure Resource Manager through the Azure CLI's sign-in, when the tool makes the identity.
+
+    That is when the subscription, resource group and workspace are known and no
+    ``--client-id`` names an existing identity (the path for tenants that forbid creating
+    identities); None otherwise, or when the Azure CLI gives no token for Resource Manager.
+    """
+    variables = settings.variables
+    wanted = settings.azure_subscription_id and not settings.azure_client_id
+    if not (
+        wanted and variables.get("AZUREML_RESOURCE_GROUP") and variables.get("AZUREML_WORKSPACE")
+    ):
+        return None
+    try:
+        # Its first token is fetched by the first lookup, overlapping Azure DevOps' lookups.
+        credential = azure_cli_sign_in(
+            RESOURCE_MANAGER_RESOURCE, settings.azure_tenant_id, now=False
+        )
+    except SignInError as error:
+        console.print(
+            f"The pipelines' Azure identity is not created ({error}): run 'az login', or "
+            "pass --client-id with an existing identity.",
+            highlight=False,
+        )
+        return None
+    wait = lambda message: report.show_wait(console, message)  # noqa: E731
+    return AzureResources(ArmClient(credential, on_wait=wait), settings.azure_subscription_id)
+
+
+def run(
+    settings: Settings, pat: str | Credential, console: Console, *, dry_run: bool = False
+) -> int:
     """Look up, plan, show the plan, then (unless dry-run) apply it. Returns an exit code."""
+    credential = PersonalAccessToken(header_safe(pat)) if isinstance(pat, str) else pat
+    console.print(f"Signed in to Azure DevOps with: {credential.description}", highlight=False)
     organization = settings.organization
     wait = lambda message: report.show_wait(console, message)  # noqa: E731
-    client = AzureDevOpsClient(organization.rest_url, organization.identity_url, pat, on_wait=wait)
+    client = AzureDevOpsClient(
+        organization.rest_url, organization.identity_url, credential, on_wait=wait
+    )
     devops = AzureDevOps(client, settings.project)
-    git = Repository(settings.project_dir, pat)
+    git = Repository(settings.project_dir, credential)
+    azure = azure_sign_in(settings, console)
     resume = resume_command(settings.project_dir)
     try:
         with project_lock(organization.name, settings.project, wait, timeout=900.0):
             with console.status("Looking up what exists in Azure DevOps..."):
-                state = Lookup(settings, devops, git, on_wait=wait)()
+                state = Lookup(settings, devops, git, azure=azure, on_wait=wait)()
             plan = make_plan(state, settings)
             report.show_plan(console, settings, plan)
             if plan.blockers:
@@ -88,16 +157,20 @@ def run(settings: Settings, pat: str, console: Console, *, dry_run: bool = False
                 report.dry_run(console, client.counters.requests, client.counters.writes)
                 return OK
             with report.progress(console, len(plan.changes)) as advance:
-                Apply(settings, devops, git, state, plan, on_progress=advance).run()
+                Apply(settings, devops, git, state, plan, azure=azure, on_progress=advance).run()
     except (ProvisioningError, AzureDevOpsError, GitError, ConfigurationError, TimeoutError) as e:
         report.show_failure(console, e, resume)
         return FAILED
     except KeyboardInterrupt:
         report.show_interrupted(console, resume)
         return FAILED
-    report.show_result(console, settings, state, client.counters.requests, client.counters.writes)
+    requests, writes = client.counters.requests, client.counters.writes
+    if azure is not None:
+        requests += azure.client.counters.requests
+        writes += azure.client.counters.writes
+    report.show_result(console, settings, state, requests, writes)
     manual = any(action.verb is Verb.MANUAL for action in plan.actions)
-    return INCOMPLETE if manual else OK
+    return INCOMPLETE if manual or (state.azure and state.azure.manual) else OK
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -124,6 +197,8 @@ def _parser() -> argparse.ArgumentParser:
     add("--tenant-id", dest="azure_tenant_id")
     add("--client-id", dest="azure_client_id",
         help="app registration / managed identity of the service connection")  # fmt: skip
+    add("--no-run", action="store_true",
+        help="do not queue the CI pipeline's first run")  # fmt: skip
     add("-v", "--verbose", action="store_true", help="log every retry")
     return parser
 
@@ -149,21 +224,16 @@ def main(argv: list[str] | None = None) -> int:
             azure_subscription_id=args.azure_subscription_id,
             azure_tenant_id=args.azure_tenant_id,
             azure_client_id=args.azure_client_id,
+            first_run=False if args.no_run else None,
         )
-        pat = read_pat()
-        if pat:
-            header_safe(pat)
+        credential, why = sign_in()
     except (ConfigurationError, ValueError) as error:
         console.print(f"[red]Error:[/red] {error}", highlight=False)
         return USAGE
     except (KeyboardInterrupt, EOFError):
         console.print(f"Interrupted. To run it again: {resume_command(project_dir)}")
         return FAILED
-    if not pat:
-        console.print(
-            f"[red]Error:[/red] no personal access token: set {PAT_VARIABLE} "
-            "(or run this in a terminal to be asked for it).",
-            highlight=False,
-        )
+    if credential is None:
+        console.print(f"[red]Error:[/red] {NO_SIGN_IN} ({why}).", highlight=False)
         return USAGE
-    return run(settings, pat, console, dry_run=args.dry_run)
+    return run(settings, credential, console, dry_run=args.dry_run)

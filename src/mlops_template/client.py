@@ -1,8 +1,9 @@
 """A small Azure DevOps REST client: authentication, api-versions, retries, errors.
 
-The personal access token travels only in the ``Authorization`` header of
-each request (Basic, empty user name); it never appears in a URL, a message
-or a log line. Reads and updates are retried on 429, 5xx and connection
+The token (a personal access token as Basic, or an Entra token as Bearer: see ``auth``)
+travels only in the ``Authorization`` header of each request; it never appears in a
+URL, a message or a log line. A refused Entra token is renewed once and the request
+sent again (a 401 means nothing was done). Reads and updates are retried on 429, 5xx and connection
 errors, honouring ``Retry-After`` (which Azure DevOps also sends on a 200 to
 slow the next call). Creates (POST) are never retried here: the caller looks
 the resource up again first (see ``steps.Provisioner._create``).
@@ -22,6 +23,7 @@ from typing import Any
 import requests
 
 from . import responses
+from .auth import Credential, PersonalAccessToken
 from .errors import (
     AuthenticationError,
     AzureDevOpsError,
@@ -42,6 +44,7 @@ RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 # Waits longer than this are announced (``on_wait``), never silent.
 ANNOUNCE_AFTER = 5.0
 IDEMPOTENT_METHODS = frozenset({"GET", "PUT", "PATCH", "DELETE"})
+PAT_VARIABLE = "AZURE_DEVOPS_EXT_PAT"
 # Seconds to wait for an answer (connect and read).
 TIMEOUT = 30.0
 
@@ -61,11 +64,13 @@ class AzureDevOpsClient:
     paths must already be quoted (see ``quote``). Safe to share between threads.
     """
 
+    SERVICE = "Azure DevOps"  # in messages
+
     def __init__(
         self,
         rest_url: str,
         identity_url: str,
-        pat: str,
+        pat: str | Credential,
         *,
         timeout: float | None = None,
         attempts: int = 6,
@@ -78,10 +83,12 @@ class AzureDevOpsClient:
             raise AuthenticationError("no personal access token was given. " + scopes_hint())
         self.rest_url = rest_url.rstrip("/")
         self.identity_url = identity_url.rstrip("/")
-        try:
-            self._pat = header_safe(pat)
-        except ValueError as error:
-            raise AuthenticationError(str(error)) from None
+        if isinstance(pat, str):
+            try:
+                pat = PersonalAccessToken(header_safe(pat))
+            except ValueError as error:
+                raise AuthenticationError(str(error)) from None
+        self.credential: Credential = pat
         self._timeout = timeout or TIMEOUT
         self._attempts = attempts
         self._max_delay = max_delay
@@ -191,9 +198,9 @@ class AzureDevOpsClient:
         session = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
-            # Basic auth with an empty user name; with auth set, requests reads
-            # no .netrc, but still honours proxy variables (HTTPS_PROXY, NO_PROXY).
-            session.auth = ("", self._pat)
+            # With auth set, requests reads no .netrc, but still honours proxy
+            # variables (HTTPS_PROXY, NO_PROXY).
+            session.auth = HeaderAuth(self.credential)
             session.headers.update(
                 {
                     "Accept": "application/json",
@@ -216,14 +223,14 @@ class AzureDevOpsClient:
         if seconds > self._max_wait:
             at = datetime.now(UTC) + timedelta(seconds=seconds)
             raise TooLongThrottledError(
-                f"Azure DevOps is throttling these requests and asked to wait {seconds:.0f} s; "
+                f"{self.SERVICE} is throttling these requests and asked to wait {seconds:.0f} s; "
                 f"nothing more was sent. Run provision again after {at:%H:%M} UTC",
                 status=429,
                 method=method,
                 url=url,
             )
         if seconds > ANNOUNCE_AFTER:
-            self.on_wait(f"throttled by Azure DevOps, waiting {seconds:.0f} s")
+            self.on_wait(f"throttled by {self.SERVICE}, waiting {seconds:.0f} s")
         with self._lock:
             self._not_before = max(self._not_before, time.monotonic() + seconds)
 
@@ -245,6 +252,7 @@ class AzureDevOpsClient:
         url = f"{base}/{path.lstrip('/')}"
         query = {**params, "api-version": api_version}
         retry = method in IDEMPOTENT_METHODS
+        renewed = False
         for attempt in range(self._attempts):
             self._wait_turn()
             with self._lock:
@@ -260,7 +268,7 @@ class AzureDevOpsClient:
                     allow_redirects=False,
                 )
             except requests.RequestException as error:
-                reason = f"cannot reach Azure DevOps ({error.__class__.__name__})"
+                reason = f"cannot reach {self.SERVICE} ({error.__class__.__name__})"
                 if retry and attempt < self._attempts - 1:
                     log.info("%s %s: %s; retrying", method, url, reason)
                     self._sleep(self._backoff(attempt, None))
@@ -268,6 +276,10 @@ class AzureDevOpsClient:
                 raise TransientError(reason, method=method, url=url) from None
             retry_after = responses.retry_after(response)
             status = response.status_code
+            if status == 401 and not renewed and self.credential.refresh():
+                renewed = True  # an expired Entra token: nothing was done; send it again
+                log.info("%s %s: HTTP 401; signed in again", method, url)
+                continue
             if status in RETRYABLE_STATUS:
                 throttled = status == 429
                 if throttled or (retry and attempt < self._attempts - 1):
@@ -282,8 +294,32 @@ class AzureDevOpsClient:
                 raise responses.error(response, method, url, TransientError)
             if retry_after:
                 self._slow_down(retry_after, method, url)
-            return responses.parse(response, method, url), response.headers
+            try:
+                return responses.parse(response, method, url), response.headers
+            except AuthenticationError as error:
+                if isinstance(self.credential, PersonalAccessToken):
+                    raise
+                raise AuthenticationError(
+                    f"{self.SERVICE} refused the Azure CLI's sign-in token (HTTP "
+                    f"{error.status}): the signed-in user may lack access, or belong to "
+                    "another tenant. Run 'az login' as a user with access (Azure DevOps: "
+                    f"Project Administrator), or set {PAT_VARIABLE}",
+                    status=error.status,
+                    method=method,
+                    url=url,
+                ) from None
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+class HeaderAuth(requests.auth.AuthBase):
+    """Sets ``Authorization`` from a credential on each request (a renewed token included)."""
+
+    def __init__(self, credential: Credential) -> None:
+        self.credential = credential
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = self.credential.authorization()
+        return request
 
 
 def quote(name: str) -> str:

@@ -1,6 +1,7 @@
 """Git for provisioning: compare the local history with the remote, push ``main``.
 
-The token reaches git only through the environment (``GIT_CONFIG_COUNT`` /
+The token (PAT or Entra token: the same ``Authorization`` header as REST, see ``auth``)
+reaches git only through the environment (``GIT_CONFIG_COUNT`` /
 ``GIT_CONFIG_KEY_n`` / ``GIT_CONFIG_VALUE_n``, an ``http.extraHeader``): never on a
 command line, in ``.git/config``, in a credential store, or as an inherited
 ``AZURE_DEVOPS_EXT_PAT``; ``GIT_TRACE*`` settings are not passed on. Credential
@@ -10,12 +11,13 @@ helpers are reset for these commands so none can save it, and
 
 from __future__ import annotations
 
-import base64
 import os
 import re
 import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+from .auth import Credential, PersonalAccessToken
 
 BRANCH = "main"
 REF = f"refs/heads/{BRANCH}"
@@ -59,16 +61,13 @@ def clean_remote_url(url: str) -> str:
 class Repository:
     """The generated project's local repository."""
 
-    def __init__(self, path: Path, pat: str) -> None:
+    def __init__(self, path: Path, pat: str | Credential) -> None:
         self.path = Path(path)
-        self._pat = pat
+        self.credential: Credential = PersonalAccessToken(pat) if isinstance(pat, str) else pat
 
     def __repr__(self) -> str:
         """Name the folder, never the token."""
         return f"Repository({str(self.path)!r})"
-
-    def _header_token(self) -> str:
-        return base64.b64encode(f":{self._pat}".encode()).decode()
 
     def _environment(self, authenticated: bool) -> dict[str, str]:
         # Not the token in its variable (git and its helpers must get it only through the
@@ -80,10 +79,9 @@ class Repository:
         }
         env.update({"GIT_TERMINAL_PROMPT": "0", "GCM_INTERACTIVE": "never"})
         if authenticated:
-            token = self._header_token()
             config = {
                 "credential.helper": "",  # reset inherited helpers: none may store the token
-                "http.extraHeader": f"Authorization: Basic {token}",
+                "http.extraHeader": f"Authorization: {self.credential.authorization()}",
             }
             # After any environment configuration the user already has.
             first = int(env.get("GIT_CONFIG_COUNT") or 0)
@@ -111,7 +109,7 @@ class Repository:
         result = self._git(args, authenticated)
         if check and result.returncode != 0:
             output = result.stderr or result.stdout
-            for secret in (self._pat, self._header_token()):
+            for secret in self.credential.secrets():
                 output = output.replace(secret, "***")
             if authenticated and REFUSED.search(output):
                 raise GitError(

@@ -16,6 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from .auth import SignInError
+from .azure import AzureResources, has_role
 from .errors import AzureDevOpsError
 from .git import REF, GitError, Repository, clean_remote_url
 from .resources import AzureDevOps, Json
@@ -39,6 +41,53 @@ class Branch(enum.Enum):
 
 
 @dataclass
+class AzureState:
+    """The pipelines' Azure identity and what it needs; ``None``: does not exist."""
+
+    resource_group: str
+    workspace_name: str
+    identity_name: str
+    group: Json | None = None
+    workspace: Json | None = None
+    identity: Json | None = None
+    credentials: list[Json] = field(default_factory=list)
+    has_role: bool = False
+    manual: list[str] = field(default_factory=list)  # commands left for a person
+
+    @property
+    def scope(self) -> str:
+        return str((self.workspace or {}).get("id", ""))
+
+    @property
+    def principal_id(self) -> str:
+        return str(((self.identity or {}).get("properties") or {}).get("principalId", ""))
+
+
+def lookup_azure(settings: Settings, azure: AzureResources) -> AzureState:
+    """The resource group, workspace, identity, its credentials and role (GETs only)."""
+    found = AzureState(
+        resource_group=settings.variables.get("AZUREML_RESOURCE_GROUP", ""),
+        workspace_name=settings.variables.get("AZUREML_WORKSPACE", ""),
+        identity_name=f"{settings.names.slug}-pipelines",
+    )
+    group, name = found.resource_group, found.identity_name
+    found.group, found.workspace, found.identity = parallel(
+        lambda: azure.resource_group(group),
+        lambda: azure.workspace(group, found.workspace_name),
+        lambda: azure.identity(group, name),
+    )
+    if found.identity is not None:
+        found.credentials, assignments = parallel(
+            lambda: azure.federated_credentials(group, name),
+            lambda: (
+                azure.role_assignments(found.scope, found.principal_id) if found.workspace else []
+            ),
+        )
+        found.has_role = bool(found.workspace) and has_role(assignments, found.scope)
+    return found
+
+
+@dataclass
 class State:
     """What exists; ``None`` for a resource means it does not."""
 
@@ -59,6 +108,9 @@ class State:
     # Pipeline ids allowed to use a resource, by (resource type, resource id).
     permissions: dict[tuple[str, str], set[int]] = field(default_factory=dict)
     policies: dict[str, Json] = field(default_factory=dict)  # by policy type id
+    azure: AzureState | None = None  # None: the identity is not made by the tool
+    ci_run: Json | None = None  # the CI pipeline's newest run
+    azure_problem: str = ""  # why the Azure CLI gave no token for Resource Manager
 
 
 def parallel(*calls: Callable[[], Any], workers: int = 8) -> list[Any]:
@@ -131,11 +183,12 @@ class Lookup:
         devops: AzureDevOps,
         git: Repository,
         *,
+        azure: AzureResources | None = None,
         on_wait: Callable[[str], None] = lambda message: None,
         poll_interval: float = 2.0,
         poll_timeout: float = 120.0,
     ) -> None:
-        self.settings, self.devops, self.git = settings, devops, git
+        self.settings, self.devops, self.git, self.azure = settings, devops, git, azure
         self.on_wait = on_wait
         self.poll_interval, self.poll_timeout = poll_interval, poll_timeout
 
@@ -145,12 +198,13 @@ class Lookup:
         state = State(owner=devops.owner())
         if not state.owner.get("id"):
             raise AzureDevOpsError("Azure DevOps did not say who owns the access token")
-        repo, environments, group, endpoint, pipelines = parallel(
+        repo, environments, group, endpoint, pipelines, state.azure = parallel(
             lambda: devops.repository(s.repository),
             devops.environments,
             lambda: devops.variable_group(s.names.variable_group),
             lambda: devops.endpoint(s.names.service_connection),
             devops.pipelines,
+            lambda: self._lookup_azure(state),
         )
         if repo is None:
             project = devops.project()
@@ -169,6 +223,16 @@ class Lookup:
             self._resolve_approvers(state)
         state.secret_variables = s.secret_variables()  # reads secrets.json, once
         return state
+
+    def _lookup_azure(self, state: State) -> AzureState | None:
+        """The Azure side; None (and why) when the Azure CLI gives no token for it."""
+        if self.azure is None:
+            return None
+        try:
+            return lookup_azure(self.settings, self.azure)
+        except SignInError as error:
+            state.azure_problem = str(error)
+            return None
 
     def wait_until_well_formed(self, project: Json) -> Json:
         """Poll the project until Azure DevOps says it is ``wellFormed``."""
@@ -198,6 +262,11 @@ class Lookup:
                 lookups.append(
                     lambda n=name, e=env: state.approvals.__setitem__(n, devops.has_approval(e))
                 )
+        ci = state.pipelines.get(self.settings.names.ci_pipeline.name)
+        if ci is not None and self.settings.first_run:
+            lookups.append(
+                lambda: setattr(state, "ci_run", next(iter(devops.runs(ci["id"])), None))
+            )
         for use in uses(state, self.settings):
             wanted = pipeline_ids(state, use.pipelines)
             if use.resource is not None and wanted is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from .azure import ROLE_NAME
 from .bodies import BUILD_VALIDATION_POLICY, MIN_REVIEWERS_POLICY, Json
 from .lookup import Branch, State, pipeline_ids, uses
 from .settings import Settings
@@ -113,6 +114,64 @@ def _branch(state: State, settings: Settings) -> tuple[Action, str | None]:
     return Action(Verb.MANUAL, "branch", "main", branch.value), blockers[branch]
 
 
+def _azure(state: State, settings: Settings) -> tuple[list[Action], list[str]]:
+    """The pipelines' identity, its federated credential and role; blockers if RG/workspace lack."""
+    azure = state.azure
+    if azure is None:
+        return [], []
+    subscription, group = settings.azure_subscription_id, azure.resource_group
+    blockers = []
+    if azure.group is None:
+        blockers.append(
+            f"resource group {group!r} does not exist in subscription {subscription}: create "
+            f"it (az group create --name {group} --location <region> --subscription "
+            f"{subscription}), or set AZUREML_RESOURCE_GROUP in azure-devops.json; nothing "
+            "was changed"
+        )
+    elif azure.workspace is None:
+        blockers.append(
+            f"Azure ML workspace {azure.workspace_name!r} does not exist in resource group "
+            f"{group!r}: create it (az ml workspace create --name {azure.workspace_name} "
+            f"--resource-group {group} --subscription {subscription}), or set "
+            "AZUREML_WORKSPACE in azure-devops.json; nothing was changed"
+        )
+    identity = ("azure identity", azure.identity_name)
+    endpoint = ("service connection", settings.names.service_connection)
+    wanted = _wanted_credential(state)
+    have = any(
+        (c.get("properties") or {}).get("issuer") == wanted[0]
+        and (c.get("properties") or {}).get("subject") == wanted[1]
+        for c in azure.credentials
+    )
+    actions = [
+        Action(_exists_or(Verb.CREATE, azure.identity), *identity, f"in {group}"),
+        Action(
+            _exists_or(Verb.CREATE, have and wanted[0]),
+            "federated credential",
+            f"{settings.names.slug}-azure-devops",
+            "for the service connection",
+            (identity, endpoint),
+        ),
+        Action(
+            _exists_or(Verb.CREATE, azure.has_role),
+            "role assignment",
+            ROLE_NAME,
+            f"on workspace {azure.workspace_name}",
+            (identity,),
+        ),
+    ]
+    return actions, blockers
+
+
+def _wanted_credential(state: State) -> tuple[str, str]:
+    """The issuer and subject Azure DevOps gave the service connection ('' until it exists)."""
+    parameters = ((state.endpoint or {}).get("authorization") or {}).get("parameters") or {}
+    return (
+        str(parameters.get("workloadIdentityFederationIssuer", "")),
+        str(parameters.get("workloadIdentityFederationSubject", "")),
+    )
+
+
 def make_plan(state: State, settings: Settings) -> Plan:
     """The actions that bring Azure DevOps to what the settings describe."""
     names = settings.names
@@ -133,6 +192,8 @@ def make_plan(state: State, settings: Settings) -> Plan:
         )
     branch, blocker = _branch(state, settings)
     blockers += [blocker] if blocker else []
+    azure_actions, azure_blockers = _azure(state, settings)
+    blockers += azure_blockers
     actions = [
         Action(Verb.EXISTS, "token", state.owner.get("providerDisplayName") or "owner"),
         Action(_exists_or(Verb.CREATE, state.project), *project),
@@ -166,6 +227,14 @@ def make_plan(state: State, settings: Settings) -> Plan:
     )
     if state.endpoint is not None:
         endpoint = Action(Verb.EXISTS, "service connection", names.service_connection)
+    elif state.azure is not None:
+        endpoint = Action(
+            Verb.CREATE,
+            "service connection",
+            names.service_connection,
+            "workload identity federation, with the pipelines' identity",
+            (project, ("azure identity", state.azure.identity_name)),
+        )
     elif settings.can_create_service_connection():
         endpoint = Action(
             Verb.CREATE,
@@ -182,6 +251,7 @@ def make_plan(state: State, settings: Settings) -> Plan:
             "see the instructions at the end",
         )
     actions.append(endpoint)
+    actions += azure_actions
     # Pipelines need their YAML in the repository; upstream first (release.yml names the
     # model build as its pipeline resource).
     upstream: tuple[Key, ...] = (repo, ("branch", "main"))
@@ -213,6 +283,20 @@ def make_plan(state: State, settings: Settings) -> Plan:
                 "branch policy",
                 label,
                 needs=(repo, ("branch", "main"), ("pipeline", names.ci_pipeline.name)),
+            )
+        )
+    if settings.first_run:
+        # The push came before the pipeline existed, so CI has never run: queue its first
+        # run once everything it uses is there; a later run never queues another.
+        ci = names.ci_pipeline.name
+        before = [a.key for a in actions if a.kind in ("permission", "branch policy")]
+        actions.append(
+            Action(
+                _exists_or(Verb.CREATE, state.ci_run),
+                "first run",
+                ci,
+                "of main",
+                (("pipeline", ci), ("branch", "main"), *before),
             )
         )
     return Plan(actions, blockers, variables, missing)

@@ -100,6 +100,12 @@ def show_result(
     console.print("[bold]Azure DevOps is set up:[/bold]", highlight=False)
     for what, url in web_urls(settings, state).items():
         console.print(f"  {escape(what)}: {escape(url)}", highlight=False, soft_wrap=True)
+    if state.endpoint is not None:
+        # The endpoint's isReady ("Endpoints - Get",
+        # https://learn.microsoft.com/rest/api/azure/devops/serviceendpoint/endpoints/get).
+        ready = "ready" if state.endpoint.get("isReady") else "not ready yet (isReady is false)"
+        name = settings.names.service_connection
+        console.print(f"  Service connection {escape(name)}: {ready}", highlight=False)
     for note in follow_up(settings, state):
         console.print(f"[yellow]To do:[/yellow] {escape(note)}", highlight=False, soft_wrap=True)
     console.print(f"{requests} REST requests, {writes} of them writes.")
@@ -151,6 +157,8 @@ def web_urls(settings: Settings, state: State) -> dict[str, str]:
         urls["Service connection"] = (
             f"{project_url}/_settings/adminservices?resourceId={state.endpoint['id']}"
         )
+    if state.ci_run:
+        urls["First CI run"] = str((state.ci_run.get("_links") or {}).get("web", {}).get("href"))
     if repo:
         urls["Branch policies"] = (
             f"{project_url}/_settings/repositories?repo={repo['id']}&_a=policiesMid&refs={REF}"
@@ -160,6 +168,16 @@ def web_urls(settings: Settings, state: State) -> dict[str, str]:
 
 def follow_up(settings: Settings, state: State) -> list[str]:
     """What is left for a person to do, outside Azure DevOps or without the token."""
+    notes = []
+    if state.azure_problem:
+        notes.append(
+            f"The pipelines' Azure identity was not created ({state.azure_problem}): run "
+            "'az login' and provision again, or pass --client-id with an existing identity."
+        )
+    return notes + _service_connection_steps(settings, state)
+
+
+def _service_connection_steps(settings: Settings, state: State) -> list[str]:
     s, name = settings, settings.names.service_connection
     if state.endpoint is None:
         missing = [
@@ -177,6 +195,12 @@ def follow_up(settings: Settings, state: State) -> list[str]:
             f"federation, with exactly that name; or run provision with {', '.join(missing)} "
             "(an app registration or managed identity) to create it. Run provision again "
             "afterwards to authorize the pipelines to use it."
+        ]
+    if state.azure is not None:  # the tool made the identity: only what it was refused
+        return [
+            f"Give the pipelines' identity its role (you may not assign roles; someone who "
+            f"may, e.g. an Owner or User Access Administrator, runs): {command}"
+            for command in state.azure.manual
         ]
     parameters = (state.endpoint.get("authorization") or {}).get("parameters") or {}
     issuer = parameters.get("workloadIdentityFederationIssuer")

@@ -144,12 +144,21 @@ class AzureDevOps:
             params={
                 "searchFilter": "General",
                 "filterValue": email,
-                "queryMembership": "None",
+                "queryMembership": "none",  # lower case, as ims/7.1/identities.json defines it
             },
         )
         return identities[0]["id"] if identities else None
 
+    def runs(self, pipeline_id: int) -> list[Json]:
+        """The pipeline's runs, newest first [pipelines/runs/list]."""
+        return self.client.list(f"{self.p}/_apis/pipelines/{pipeline_id}/runs")
+
     # -- changes (bodies: see ``bodies``) ---------------------------------------------
+
+    def run_pipeline(self, pipeline_id: int, ref: str) -> Json:
+        """Queue a run of ``ref`` [pipelines/runs/run-pipeline]."""
+        body = {"resources": {"repositories": {"self": {"refName": ref}}}}
+        return self.client.post(f"{self.p}/_apis/pipelines/{pipeline_id}/runs", body)
 
     def create_project(self, description: str) -> Json:
         """Queue the project creation (default process); an operation [core/projects/create]."""

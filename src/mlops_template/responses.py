@@ -73,7 +73,11 @@ def error(
         if text and len(text) < 500:
             message = text
     else:
-        if isinstance(body, dict):
+        if isinstance(body, dict) and isinstance(body.get("error"), dict):
+            # Azure Resource Manager: {"error": {"code", "message"}} (its code as the typeKey).
+            message = body["error"].get("message") or message
+            type_key = body["error"].get("code") or ""
+        elif isinstance(body, dict):
             message = body.get("message") or message
             type_key = body.get("typeKey") or ""
     return kind(

@@ -76,6 +76,7 @@ class Settings:
     azure_tenant_id: str = ""
     azure_client_id: str = ""
     variables: dict[str, str] = field(default_factory=dict)
+    first_run: bool = True  # queue the CI pipeline's first run (--no-run: False)
 
     @property
     def organization(self) -> Organization:

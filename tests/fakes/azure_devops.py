@@ -127,6 +127,9 @@ class FakeAzureDevOps(
         self.repos_root.mkdir(parents=True, exist_ok=True)
         self.organization = organization
         self._pat = pat
+        # Entra access tokens accepted as Bearer ("Use Microsoft Entra tokens",
+        # https://learn.microsoft.com/azure/devops/integrate/get-started/authentication/entra-oauth).
+        self._bearer: set[str] = set()
         self.owner_id = str(uuid.uuid4())
         self.owner_email = "owner@example.com"
         self.owner_display_name = "Project Owner"
@@ -344,10 +347,24 @@ class FakeAzureDevOps(
                     resp.headers.append(("Retry-After", f"{self._retry_after_ok.pop(0):g}"))
         return resp
 
+    def accept_bearer(self, token: str) -> None:
+        """Accept ``token`` as ``Authorization: Bearer`` (an Entra token for Azure DevOps)."""
+        with self._lock:
+            self._bearer.add(token)
+
+    def expire(self, token: str) -> None:
+        """Refuse ``token`` from now on (401), as after its expiry."""
+        with self._lock:
+            self._bearer.discard(token)
+
     def _authenticate(self, headers: Any) -> str | None:
-        """The Basic user name if the PAT is right (user ignored), else None."""
+        """The Basic user name if the PAT is right (user ignored), "" for an accepted Bearer
+        token, else None."""
         value = headers.get("Authorization") or ""
         scheme, _, token = value.partition(" ")
+        if scheme.lower() == "bearer":
+            with self._lock:
+                return "" if token.strip() in self._bearer else None
         if scheme.lower() != "basic":
             return None
         try:

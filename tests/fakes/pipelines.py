@@ -3,6 +3,8 @@
 As Microsoft documents them:
 - https://learn.microsoft.com/rest/api/azure/devops/pipelines/pipelines/list
 - https://learn.microsoft.com/rest/api/azure/devops/pipelines/pipelines/create
+- https://learn.microsoft.com/rest/api/azure/devops/pipelines/runs/list
+- https://learn.microsoft.com/rest/api/azure/devops/pipelines/runs/run-pipeline
 """
 
 from __future__ import annotations
@@ -26,7 +28,53 @@ class PipelinesMixin:
     ROUTES = (
         ("project", "GET", "pipelines", "_pipelines_list", False),
         ("project", "POST", "pipelines", "_pipeline_create", False),
+        ("project", "GET", "pipelines/{p}/runs", "_runs_list", False),
+        ("project", "POST", "pipelines/{p}/runs", "_run_create", False),
     )
+
+    def runs(self, project: str) -> dict[int, dict[str, Any]]:
+        """Run id -> Run, every pipeline of the project."""
+        return self._in_project(project, self._runs, self._run_json)
+
+    def _run_json(self, r: dict[str, Any]) -> dict[str, Any]:
+        pipeline = self._pipelines[r["pipeline_id"]]
+        base = f"{self.url}/{r['project_id']}"
+        return {
+            "_links": {"web": {"href": f"{base}/_build/results?buildId={r['id']}"}},
+            "pipeline": {"id": pipeline["id"], "name": pipeline["name"]},
+            "state": "inProgress",
+            "createdDate": r["createdDate"],
+            "url": f"{base}/_apis/pipelines/{pipeline['id']}/runs/{r['id']}",
+            "id": r["id"],
+            "name": r["name"],
+            "resources": {"repositories": {"self": {"refName": r["ref"]}}},
+        }
+
+    def _runs_list(self, req: _Req) -> _Resp:
+        pipeline = self._need_pipeline(req, req.params["p"])
+        items = [r for r in self._runs.values() if r["pipeline_id"] == pipeline["id"]]
+        items.sort(key=lambda r: -r["id"])  # newest first
+        return self._json(
+            200, {"count": len(items), "value": [self._run_json(r) for r in items]}, req.api_version
+        )
+
+    def _run_create(self, req: _Req) -> _Resp:
+        assert req.project is not None
+        pipeline = self._need_pipeline(req, req.params["p"])
+        body = req.json() or {}
+        ref = (((body.get("resources") or {}).get("repositories") or {}).get("self") or {}).get(
+            "refName"
+        ) or "refs/heads/main"
+        run_id = next(self._next["run"])
+        self._runs[run_id] = {
+            "id": run_id,
+            "project_id": req.project["id"],
+            "pipeline_id": pipeline["id"],
+            "name": f"{_now()[:10].replace('-', '')}.{run_id}",
+            "ref": ref,
+            "createdDate": _now(),
+        }
+        return self._json(200, self._run_json(self._runs[run_id]), req.api_version)
 
     def pipelines(self, project: str) -> dict[int, dict[str, Any]]:
         """Pipeline id -> Pipeline (with configuration)."""
