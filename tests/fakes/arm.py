@@ -140,6 +140,7 @@ class FakeResourceManager(LoopbackServer):
         caller_id: str | None = None,
         replication_calls: int = 2,
         replication_seconds: float = 0.0,
+        principal_type_skips_replication: bool = True,
     ) -> None:
         super().__init__()
         self.subscription_id = subscription_id or str(uuid.uuid4())
@@ -147,6 +148,9 @@ class FakeResourceManager(LoopbackServer):
         self.caller_id = caller_id or str(uuid.uuid4())
         self.replication_calls = replication_calls
         self.replication_seconds = replication_seconds
+        # False: a principal that has not replicated yet is refused even with principalType
+        # (the delay Microsoft's page warns of can outlast it), so the caller's retry runs.
+        self.principal_type_skips_replication = principal_type_skips_replication
         self.latency = 0.0
         self._tokens = {token: self.caller_id}
         self._expired: set[str] = set()
@@ -628,7 +632,7 @@ class FakeResourceManager(LoopbackServer):
                 "RoleDefinitionDoesNotExist",
                 f"The specified role definition with ID '{guid}' does not exist.",
             )
-        if not props.get("principalType"):
+        if not props.get("principalType") or not self.principal_type_skips_replication:
             self._principal_replicated(principal)
         wanted = (guid.lower(), principal.lower(), scope.lower())
         existing = self._assignments.get(name.lower())
