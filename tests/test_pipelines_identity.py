@@ -213,3 +213,16 @@ def test_two_runs_at_once_create_one_identity_credential_role_and_first_run(
     assert_fully_provisioned(fake, project)
     assert_identity_complete(fake, arm)
     assert len(fake.runs(PROJECT)) == 1
+
+
+def test_a_tenant_that_forbids_creating_identities_is_told_to_pass_client_id(
+    azure_baker: AzureBaker, fake: FakeAzureDevOps, arm: FakeResourceManager
+) -> None:
+    arm.forbid("Microsoft.ManagedIdentity/userAssignedIdentities/write")
+    run, project = azure_baker.bake()
+    assert run.returncode == 0, run.output  # the bake keeps the project
+    assert arm.identities() == {}
+    assert "--client-id" in run.output, run.output
+    tool = azure_baker.provision(project)
+    assert tool.returncode != 0, tool.output
+    assert "--client-id" in tool.output, tool.output

@@ -204,9 +204,20 @@ class Apply:
     def _azure_identity(self, action: Action) -> None:
         found, azure = self.state.azure, self.azure
         assert found is not None and found.group is not None and azure is not None
-        found.identity = azure.create_identity(
-            found.resource_group, action.name, found.group["location"], self.description
-        )
+        try:
+            found.identity = azure.create_identity(
+                found.resource_group, action.name, found.group["location"], self.description
+            )
+        except PermissionDeniedError as error:
+            # A tenant or subscription that forbids it: an existing identity still works.
+            raise ProvisioningError(
+                f"Create azure identity {action.name}",
+                f"{error} You may not create managed identities in resource group "
+                f"{found.resource_group}. Ask someone who may (Managed Identity Contributor "
+                "on it) to run provision, or use an existing managed identity or app "
+                "registration: provision again with --client-id <its client id> "
+                "--tenant-id <its tenant id>.",
+            ) from error
 
     def _federated_credential(self, action: Action) -> None:
         found, azure, endpoint = self.state.azure, self.azure, self.state.endpoint
