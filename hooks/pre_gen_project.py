@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import keyword
+import os
 import re
 import sys
 import unicodedata
@@ -22,23 +23,36 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
-def _template_source() -> Path:
+def _template_source() -> Path | None:
     """The template checkout's ``src/`` (the tool's organization-URL rule lives there).
 
     Cookiecutter (2.2 and later) renders ``_repo_dir`` below into the checkout it bakes
-    from; imported as is (tests, docs generator), this file's own checkout.
+    from; imported as is (tests, docs generator), this file's own checkout. cruft calls
+    cookiecutter's ``generate_files`` without ``_repo_dir``; cookiecutter then runs this
+    hook while it works in the checkout (``hooks.run_hook_from_repo_dir``), so the
+    checkout is its parent's working folder where the system shows it (/proc). None
+    when neither is known.
     """
     rendered = r"""{{ cookiecutter._repo_dir | default("") }}"""
-    if not rendered:
-        sys.exit(
-            "ERROR: this template needs cookiecutter 2.2 or later: pip install -U cookiecutter"
-        )
-    repo_dir = Path(__file__).resolve().parents[1] if rendered.startswith("{") else Path(rendered)
-    return repo_dir / "src"
+    if rendered.startswith("{"):
+        return Path(__file__).resolve().parents[1] / "src"
+    if rendered:
+        return Path(rendered) / "src"
+    parent = Path(f"/proc/{os.getppid()}/cwd")
+    try:
+        source = parent.resolve() / "src"
+    except OSError:
+        return None
+    return source if (source / "mlops_template").is_dir() else None
 
 
-sys.path.insert(0, str(_template_source()))
-from mlops_template import organization  # noqa: E402  (from the template checkout)
+_SOURCE = _template_source()
+if _SOURCE is not None:
+    sys.path.insert(0, str(_SOURCE))
+try:
+    from mlops_template import organization  # (from the template checkout)
+except ImportError:  # cruft, where the checkout is not known: the tool checks the URL itself
+    organization = None
 
 SUPPORTED_DATA_EXTENSIONS = (".csv", ".csv.gz", ".parquet", ".json", ".jsonl")
 PYTHON_VERSIONS = ("3.11", "3.12", "3.13")
@@ -269,9 +283,10 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "azure_devops_org_url",
-        organization.RULE,
-        organization.EXAMPLE,
-        _optional(organization.is_valid),
+        organization.RULE if organization else "an Azure DevOps organization URL",
+        organization.EXAMPLE if organization else "https://dev.azure.com/contoso",
+        # Without the checkout (cruft), the tool checks the URL when it runs.
+        _optional(organization.is_valid) if organization else (lambda value: True),
     ),
     Rule(
         "azure_devops_project",
