@@ -140,8 +140,9 @@ def blue_green_servers(
         )
     broken_dir = tmp_path_factory.mktemp("broken-model")
     frame = pd.read_csv(sample_data_path())
-    features = frame.drop(columns=settings.TARGET_COLUMN).iloc[:, :3]
-    broken = DummyClassifier().fit(features, frame[settings.TARGET_COLUMN])
+    target = IRIS_SETTINGS["TARGET_COLUMN"]
+    features = frame.drop(columns=target).iloc[:, :3]
+    broken = DummyClassifier().fit(features, frame[target])
     joblib.dump(broken, broken_dir / "model.pkl")
     script = Path(score.__file__).resolve()
     logs = tmp_path_factory.mktemp("blue-green")

@@ -541,7 +541,25 @@ def test_deploy_command_line_prints_and_writes_the_uri_never_the_key(
 
 # --- deploy() with real inference servers behind a loopback endpoint ----------
 
+# The servers serve a model of the iris sample (conftest.py), whatever data
+# settings.py names: the smoke test sends them the iris payload.
+IRIS_PAYLOAD = Path(__file__).parent / "data" / "iris_payload.json"
 
+
+@pytest.fixture
+def iris_payload(monkeypatch: pytest.MonkeyPatch) -> None:
+    """deploy.smoke_test_payload reads the iris payload instead of .azureml/test.json."""
+    project_file = deploy.project_file
+    monkeypatch.setattr(
+        deploy,
+        "project_file",
+        lambda *parts: (
+            IRIS_PAYLOAD if parts == (".azureml", "test.json") else project_file(*parts)
+        ),
+    )
+
+
+@pytest.mark.usefixtures("iris_payload")
 def test_release_to_real_servers_moves_traffic_to_the_tested_deployment(
     blue_green_servers: dict[str, str],
 ) -> None:
@@ -561,6 +579,7 @@ def test_release_to_real_servers_moves_traffic_to_the_tested_deployment(
     assert workspace.violations == []
 
 
+@pytest.mark.usefixtures("iris_payload")
 def test_release_of_a_broken_model_to_real_servers_rolls_back(
     blue_green_servers: dict[str, str],
 ) -> None:
