@@ -216,8 +216,12 @@ def workspace_settings(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def model_file(tmp_path: Path) -> Path:
-    """A stand-in model file at outputs/model.pkl under tmp_path, metrics.json beside."""
+def model_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A stand-in model file at outputs/model.pkl under tmp_path, metrics.json beside.
+
+    Its metrics are a classifier's, so the gate compares accuracy whatever TASK says.
+    """
+    monkeypatch.setattr(settings, "GATE_METRIC", "accuracy")
     path = tmp_path / "outputs" / "model.pkl"
     path.parent.mkdir()
     path.write_bytes(b"not really a model")
