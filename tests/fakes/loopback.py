@@ -9,33 +9,12 @@ A double subclasses :class:`LoopbackServer`, answers in ``_handle(handler)``, ap
 from __future__ import annotations
 
 import dataclasses
-import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qs, unquote, urlsplit
 
-
-@dataclasses.dataclass
-class Recorded:
-    """One request as a double received it.
-
-    ``path`` is the %-decoded URL path, ``query`` the last value of each query parameter,
-    ``headers`` every request header except ``Authorization``, ``body`` the raw body,
-    ``status`` the status the double answered, ``is_write`` whether it asked for a change.
-    """
-
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    body: bytes
-    status: int
-    is_write: bool
-
-    def json(self) -> Any:
-        """The body parsed as JSON (None when empty)."""
-        return json.loads(self.body) if self.body else None
+from .records import Recorded  # one request record for every double
 
 
 @dataclasses.dataclass
