@@ -127,7 +127,8 @@ JINJA_MARKUP = tuple("{" + second for second in ("{", "%", "#"))
 _NO_MARKUP = "without " + ", ".join(repr(markup) for markup in JINJA_MARKUP)
 
 # The project_slug that cookiecutter.json derives from a project_name with no
-# letter or digit, so that the folder exists and this hook can say so.
+# letter or digit, and the folder name of an empty project_slug (the template
+# folder's name), so that the folder exists and this hook can say so.
 EMPTY_SLUG = "-"
 
 _SLUG = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
@@ -190,8 +191,15 @@ def _is_plain_text(value: str) -> bool:
 
 
 def empty_slug_error(answers: dict[str, object]) -> str | None:
-    """The one error line for a project name from which no folder name derives."""
-    if answers.get("project_slug") != EMPTY_SLUG:
+    """The one error line for an empty folder name, given or derived from the project name."""
+    slug = answers.get("project_slug")
+    if slug == "":
+        return (
+            "ERROR: project_slug='' is empty: it must hold at least one letter. Answer "
+            "again with a name such as 'churn-model', or leave project_slug out to derive "
+            "it from project_name."
+        )
+    if slug != EMPTY_SLUG:
         return None
     return (
         f"ERROR: project_name={answers.get('project_name')!r} gives an empty folder name "

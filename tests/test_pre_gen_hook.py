@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import COOKIECUTTER_JSON, REPO_ROOT, load_hook
+from conftest import COOKIECUTTER_JSON, REPO_ROOT, TEMPLATE_DIR, load_hook
 
 pre_gen = load_hook("pre_gen_project")
 
@@ -144,16 +144,15 @@ def test_bad_value_gives_one_error_line_naming_answer_rule_and_example(
     assert rule.rule in line and repr(rule.example) in line
 
 
-# cookiecutter renders an answer given as extra context as a template before any
-# hook runs; these reach the hook as typed only at the prompt (tested below).
-TYPED_ONLY = [case for case in BAD_ANSWERS if any(m in case[1] for m in pre_gen.JINJA_MARKUP)]
-BAKED_BAD_ANSWERS = [case for case in BAD_ANSWERS if case not in TYPED_ONLY]
+# Jinja markup reaches the hook as typed, at the prompt (tested below) and as
+# extra context alike: the template's extension keeps cookiecutter from rendering it.
+MARKUP_ANSWERS = [case for case in BAD_ANSWERS if any(m in case[1] for m in pre_gen.JINJA_MARKUP)]
 
 
 @pytest.mark.parametrize(
     ("answer", "value"),
-    [(answer, value) for answer, value, _ in BAKED_BAD_ANSWERS],
-    ids=[f"{answer}-{why}" for answer, _, why in BAKED_BAD_ANSWERS],
+    [(answer, value) for answer, value, _ in BAD_ANSWERS],
+    ids=[f"{answer}-{why}" for answer, _, why in BAD_ANSWERS],
 )
 def test_bake_is_refused_and_leaves_no_directory(
     cookies: Any, tmp_path: Path, capfd: pytest.CaptureFixture[str], answer: str, value: str
@@ -168,7 +167,8 @@ def test_bake_is_refused_and_leaves_no_directory(
         error_lines = [
             line for line in capfd.readouterr().err.splitlines() if line.startswith("ERROR:")
         ]
-        assert len(error_lines) == 1 and error_lines[0].startswith(f"ERROR: {answer}=")
+        assert error_lines == [pre_gen.validate({**default_answers(), answer: value})[0]]
+        assert error_lines[0].startswith(f"ERROR: {answer}={value!r}")
     output_dir = tmp_path / "cookies" / "bake00"
     assert not output_dir.exists() or list(output_dir.iterdir()) == []
 
@@ -180,7 +180,7 @@ def test_every_rule_example_is_itself_valid() -> None:
 
 def test_every_import_of_the_template_is_refused_as_a_module_name() -> None:
     """A module named like anything the generated project imports would shadow it."""
-    template = REPO_ROOT / "{{cookiecutter.project_slug}}"
+    template = TEMPLATE_DIR
     imported = set()
     for path in template.rglob("*.py"):
         if "node_modules" not in path.parts:
@@ -207,6 +207,20 @@ def test_project_name_behind_a_refused_slug_or_module_gives_one_error_line(
     assert expected in errors[0]
 
 
+def test_an_empty_project_slug_gives_one_error_line(
+    cookies: Any, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Not cookiecutter's "directory already exists": the folder is named '-' for the hook."""
+    result = cookies.bake(extra_context={"project_slug": ""})
+    assert result.exit_code != 0 and result.project_path is None
+    err = capfd.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("ERROR:")]
+    assert errors == [pre_gen.empty_slug_error({"project_slug": ""})]
+    assert "already exists" not in err
+    output_dir = tmp_path / "cookies" / "bake00"
+    assert not output_dir.exists() or list(output_dir.iterdir()) == []
+
+
 def test_an_emoji_slug_gives_one_error_line_naming_the_project_name() -> None:
     answers = {**default_answers(), "project_name": "🚀", "project_slug": pre_gen.EMPTY_SLUG}
     assert pre_gen.validate(answers) == [pre_gen.empty_slug_error(answers)]
@@ -215,8 +229,8 @@ def test_an_emoji_slug_gives_one_error_line_naming_the_project_name() -> None:
 
 @pytest.mark.parametrize(
     ("answer", "value"),
-    [(answer, value) for answer, value, _ in TYPED_ONLY],
-    ids=[f"{answer}-{why}" for answer, _, why in TYPED_ONLY],
+    [(answer, value) for answer, value, _ in MARKUP_ANSWERS],
+    ids=[f"{answer}-{why}" for answer, _, why in MARKUP_ANSWERS],
 )
 def test_jinja_typed_at_the_prompt_is_refused_not_evaluated(
     monkeypatch: pytest.MonkeyPatch,

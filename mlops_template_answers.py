@@ -1,0 +1,156 @@
+"""How cookiecutter takes this template's answers: as typed, and only those that matter.
+
+A local Jinja extension (cookiecutter's ``_extensions``, "Local Extensions" in its
+documentation), loaded when cookiecutter prepares its prompts. Cookiecutter has no
+setting for either rule below, so the extension wraps three functions of
+``cookiecutter.prompt`` for the run:
+
+- **Answers are never evaluated.** Cookiecutter renders every value as a Jinja
+  template before it asks, so an answer given on its command line or in its config
+  (``description='{{ 7*7 }}'``) would arrive as ``49``, and could run any expression.
+  A value that holds Jinja markup and is not one of ``cookiecutter.json``'s own
+  strings is kept as typed; the pre-generation hook then refuses it with one line.
+- **Azure DevOps questions only when it is set up.** At the prompt, an empty
+  organization URL skips the questions after it (``SETUP_ONLY``): they keep their
+  defaults, and ``mlops-template provision`` takes them later. ``--no-input`` runs and
+  ``key=value`` answers are unchanged.
+
+Where cookiecutter lacks one of the wrapped functions, that rule is left out and
+cookiecutter works as it does without this file (tests/test_answers_extension.py
+fails on such a cookiecutter).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jinja2.ext import Extension
+
+JINJA_MARKUP = ("{{", "{%", "{#")
+ORGANIZATION_URL = "azure_devops_org_url"
+# Asked after the organization URL, only when it is given (cookiecutter.json's order).
+SETUP_ONLY = (
+    "azure_devops_project",
+    "azure_devops_create_project",
+    "release_approvers",
+    "azure_tenant_id",
+    "azure_client_id",
+    "azure_service_connection",
+)
+SKIPPED_NOTE = (
+    "  Azure DevOps is not set up now, so its other questions are skipped: they keep "
+    "their defaults, and the provisioning tool takes them later (--project, "
+    "--create-project, --approver, --tenant-id, --client-id)."
+)
+_MARK = "_mlops_template_wraps"
+
+
+@dataclass
+class _Run:
+    """What the current prompting run needs: the template's own strings, the answers."""
+
+    template_strings: frozenset[str] = frozenset()
+    answers: dict[str, Any] = field(default_factory=dict)
+    active: bool = False
+    noted: bool = False
+
+
+_RUN = _Run()
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _template_dir() -> Path | None:
+    """The template being baked: the last folder on ``sys.path`` holding this module.
+
+    Cookiecutter (``main.cookiecutter``) and cruft append the template's folder to
+    ``sys.path`` for local extensions; this module's own file may be another checkout's
+    when Python imported it earlier in the same process.
+    """
+    for entry in reversed(sys.path):
+        folder = Path(entry or ".")
+        if (folder / "cookiecutter.json").is_file() and (folder / Path(__file__).name).is_file():
+            return folder
+    return Path(__file__).resolve().parent
+
+
+def _has_markup(value: Any) -> bool:
+    return isinstance(value, str) and any(markup in value for markup in JINJA_MARKUP)
+
+
+def _render_as_typed(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def render_variable(env: Any, raw: Any, *args: Any, **kwargs: Any) -> Any:
+        _RUN.active = any(isinstance(ext, AnswersAsTyped) for ext in env.extensions.values())
+        if _RUN.active and _has_markup(raw) and raw not in _RUN.template_strings:
+            return raw  # an answer: kept as typed, never rendered
+        return original(env, raw, *args, **kwargs)
+
+    return render_variable
+
+
+def _ask_when_needed(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def read(var_name: str, default: Any, *args: Any, **kwargs: Any) -> Any:
+        skipped = (
+            _RUN.active and var_name in SETUP_ONLY and _RUN.answers.get(ORGANIZATION_URL) == ""
+        )
+        if not skipped:
+            value = original(var_name, default, *args, **kwargs)
+            if _RUN.active:
+                _RUN.answers[var_name] = value
+            return value
+        if not _RUN.noted:
+            _RUN.noted = True
+            print(SKIPPED_NOTE, flush=True)
+        # A choice's default is its first option (cookiecutter's no-input rule).
+        return default[0] if isinstance(default, list) else default
+
+    return read
+
+
+def _wrap(module: Any, name: str, wrapper: Callable[..., Any]) -> None:
+    current = getattr(module, name, None)
+    if current is None:
+        return
+    original = getattr(current, _MARK, current)
+    wrapped = wrapper(original)
+    setattr(wrapped, _MARK, original)
+    setattr(module, name, wrapped)
+
+
+class AnswersAsTyped(Extension):
+    """Loaded by cookiecutter for each Jinja environment; the first is the prompts'."""
+
+    def __init__(self, environment: Any) -> None:
+        super().__init__(environment)
+        try:
+            from cookiecutter import prompt
+        except ImportError:  # Jinja without cookiecutter (a docs build, say)
+            return
+        folder = _template_dir()
+        try:
+            defaults = json.loads((folder / "cookiecutter.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            defaults = {}
+        global _RUN  # a new run of cookiecutter's prompts
+        _RUN = _Run(template_strings=frozenset(_strings(defaults)))
+        _wrap(prompt, "render_variable", _render_as_typed)
+        _wrap(prompt, "read_user_variable", _ask_when_needed)
+        _wrap(prompt, "read_user_choice", _ask_when_needed)
