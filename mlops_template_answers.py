@@ -15,6 +15,9 @@ setting for either rule below, so the extension wraps three functions of
   defaults, and ``mlops-template provision`` takes them later. ``--no-input`` runs and
   ``key=value`` answers are unchanged.
 
+It also names the template's checkout to the hooks (``template_checkout``), which
+cruft does not pass as cookiecutter does (``_repo_dir``).
+
 Where cookiecutter lacks one of the wrapped functions, that rule is left out and
 cookiecutter works as it does without this file (tests/test_answers_extension.py
 fails on such a cookiecutter).
@@ -76,7 +79,7 @@ def _strings(value: Any) -> Iterator[str]:
             yield from _strings(item)
 
 
-def _template_dir() -> Path | None:
+def _template_dir() -> Path:
     """The template being baked: the last folder on ``sys.path`` holding this module.
 
     Cookiecutter (``main.cookiecutter``) and cruft append the template's folder to
@@ -140,11 +143,13 @@ class AnswersAsTyped(Extension):
 
     def __init__(self, environment: Any) -> None:
         super().__init__(environment)
+        folder = _template_dir()
+        # The checkout, for the hooks: cruft bakes without cookiecutter's ``_repo_dir``.
+        environment.globals["template_checkout"] = str(folder)
         try:
             from cookiecutter import prompt
         except ImportError:  # Jinja without cookiecutter (a docs build, say)
             return
-        folder = _template_dir()
         try:
             defaults = json.loads((folder / "cookiecutter.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):

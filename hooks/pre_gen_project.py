@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import keyword
-import os
 import re
 import sys
 import unicodedata
@@ -27,23 +26,16 @@ def _template_source() -> Path | None:
     """The template checkout's ``src/`` (the tool's organization-URL rule lives there).
 
     Cookiecutter (2.2 and later) renders ``_repo_dir`` below into the checkout it bakes
-    from; imported as is (tests, docs generator), this file's own checkout. cruft calls
-    cookiecutter's ``generate_files`` without ``_repo_dir``; cookiecutter then runs this
-    hook while it works in the checkout (``hooks.run_hook_from_repo_dir``), so the
-    checkout is its parent's working folder where the system shows it (/proc). None
-    when neither is known.
+    from; cruft calls cookiecutter's ``generate_files`` without it, and there the
+    template's own Jinja extension names the checkout (``template_checkout``,
+    mlops_template_answers.py). Imported as is (tests, docs generator), this file's own
+    checkout. None when neither is known.
     """
-    rendered = r"""{{ cookiecutter._repo_dir | default("") }}"""
+    rendered = r"""{{ cookiecutter._repo_dir | default(template_checkout | default("")) }}"""
     if rendered.startswith("{"):
         return Path(__file__).resolve().parents[1] / "src"
-    if rendered:
-        return Path(rendered) / "src"
-    parent = Path(f"/proc/{os.getppid()}/cwd")
-    try:
-        source = parent.resolve() / "src"
-    except OSError:
-        return None
-    return source if (source / "mlops_template").is_dir() else None
+    source = Path(rendered) / "src"
+    return source if rendered and (source / "mlops_template").is_dir() else None
 
 
 _SOURCE = _template_source()

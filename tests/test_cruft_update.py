@@ -26,6 +26,8 @@ import pytest
 from conftest import REPO_ROOT
 from project_env import run
 
+from mlops_template.organization import RULE
+
 # Three projects, each baked three times (create, and cruft's two bakes): ~25 s.
 pytestmark = pytest.mark.slow
 
@@ -169,3 +171,21 @@ def test_cruft_update_lands_a_template_change_without_side_effects(
     assert "Azure DevOps" not in result.stdout + result.stderr
     new_state = json.loads((project / ".cruft.json").read_text(encoding="utf-8"))
     assert new_state["commit"] == git(["rev-parse", "HEAD"], template).strip()
+
+
+def test_cruft_create_checks_the_organization_url_with_the_tools_rule(
+    tmp_path: Path, template: Path, environment: dict[str, str]
+) -> None:
+    """cruft passes no ``_repo_dir``: the template's extension names the checkout instead."""
+    out = tmp_path / "out"
+    out.mkdir()
+    answers = {"project_name": "Churn Model", "azure_devops_org_url": "https://github.com/contoso"}
+    command = [str(BIN / "cruft"), "create", "--no-input", str(template)]
+    command += ["--output-dir", str(out), "--extra-context", json.dumps(answers)]
+    result = subprocess.run(
+        command, cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode != 0
+    url = answers["azure_devops_org_url"]
+    assert f"ERROR: azure_devops_org_url={url!r} is not valid: it must be {RULE}" in result.stderr
+    assert list(out.iterdir()) == []
