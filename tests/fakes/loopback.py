@@ -56,7 +56,7 @@ class LoopbackHandler(BaseHTTPRequestHandler):
     do_GET = do_PUT = do_PATCH = do_POST = do_DELETE = do_HEAD = _any
 
 
-def read_body(headers: Mapping[str, str], rfile: BinaryIO) -> bytes:
+def _read_body(headers: Mapping[str, str], rfile: BinaryIO) -> bytes:
     """The request body: Content-Length or de-chunked ``Transfer-Encoding: chunked``."""
     if "chunked" in (headers.get("Transfer-Encoding") or "").lower():
         parts = []
@@ -112,7 +112,7 @@ class LoopbackServer:
 
     def _receive(self, h: BaseHTTPRequestHandler) -> Recorded:
         """Read the request and record it (status 0 until answered), then wait ``latency``."""
-        body = read_body(h.headers, h.rfile)
+        body = _read_body(h.headers, h.rfile)
         split = urlsplit(h.path)
         method, path = h.command.upper(), unquote(split.path)
         query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
