@@ -97,11 +97,18 @@ def _now() -> str:
 class ArmError(Exception):
     """An error answer: status and ARM's ``{"error": {"code", "message"}}``."""
 
-    def __init__(self, status: int, code: str, message: str, headers: dict | None = None):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: dict | None = None,
+        fault: Fault | None = None,  # the injected fault this answers, if any
+    ):
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
         self.headers = headers or {}
-        self.fault: Fault | None = None  # the injected fault this answers, if any
+        self.fault = fault
 
 
 @dataclasses.dataclass
@@ -398,9 +405,7 @@ class FakeResourceManager(LoopbackServer):
         if fault.status == 429 and retry_after is None:
             retry_after = 1
         headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else {}
-        error = ArmError(fault.status, code, message, headers)
-        error.fault = fault
-        return error
+        return ArmError(fault.status, code, message, headers, fault)
 
     # -- routes -----------------------------------------------------------------------------
 
