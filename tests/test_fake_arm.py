@@ -286,6 +286,25 @@ def test_a_fault_can_skip_matching_requests(api: Arm) -> None:
     assert api.call("GET", f"{api.sub}/resourcegroups/rg-ml", V_RG).status_code == 503
 
 
+def test_a_dropped_answer_leaves_the_change_made(api: Arm) -> None:
+    api.fake.inject(0, method="PUT", apply_first=True, drop=True)
+    with pytest.raises(requests.ConnectionError):
+        api.call("PUT", api.identity, V_MI, {"location": "westeurope"})
+    assert api.call("GET", api.identity, V_MI).status_code == 200
+
+
+def test_a_delayed_answer_comes_after_the_delay(api: Arm) -> None:
+    api.fake.inject(0, path_contains="/resourcegroups/", apply_first=True, delay=0.3)
+    start = time.monotonic()
+    assert api.call("GET", f"{api.sub}/resourcegroups/rg-ml", V_RG).status_code == 200
+    assert time.monotonic() - start >= 0.3
+
+
+def test_a_fault_with_no_status_must_apply_first(api: Arm) -> None:
+    with pytest.raises(ValueError, match="apply_first"):
+        api.fake.inject(0, drop=True)
+
+
 def test_a_request_without_a_token_is_refused_with_a_challenge(api: Arm) -> None:
     response = api.call("GET", f"{api.sub}/resourcegroups/rg-ml", V_RG, token=None)
     assert response.status_code == 401 and _error(response) == "AuthenticationFailed"

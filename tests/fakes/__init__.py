@@ -1,5 +1,6 @@
 """Loopback test doubles for the services the template talks to."""
 
-from .azure_devops import FakeAzureDevOps, Recorded
+from .azure_devops import FakeAzureDevOps
+from .records import Recorded
 
 __all__ = ["FakeAzureDevOps", "Recorded"]

@@ -97,10 +97,18 @@ def _now() -> str:
 class ArmError(Exception):
     """An error answer: status and ARM's ``{"error": {"code", "message"}}``."""
 
-    def __init__(self, status: int, code: str, message: str, headers: dict | None = None):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: dict | None = None,
+        fault: Fault | None = None,  # the injected fault this answers, if any
+    ):
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
         self.headers = headers or {}
+        self.fault = fault
 
 
 @dataclasses.dataclass
@@ -151,7 +159,6 @@ class FakeResourceManager(LoopbackServer):
         # False: a principal that has not replicated yet is refused even with principalType
         # (the delay Microsoft's page warns of can outlast it), so the caller's retry runs.
         self.principal_type_skips_replication = principal_type_skips_replication
-        self.latency = 0.0
         self._tokens = {token: self.caller_id}
         self._expired: set[str] = set()
         self._groups: dict[str, dict[str, Any]] = {}  # lower-case name -> group
@@ -250,38 +257,33 @@ class FakeResourceManager(LoopbackServer):
     # -- HTTP -------------------------------------------------------------------------------
 
     def _handle(self, h: BaseHTTPRequestHandler) -> None:
-        record = self._record(h, is_write=h.command.upper() not in ("GET", "HEAD"))
+        record = self._receive(h)
         method, path, query, body = record.method, record.path, record.query, record.body
-        if self.latency:
-            time.sleep(self.latency)
         extra: dict[str, str] = {}
+        fault = None
         try:
-            status, payload = self._answer(method, path, query, h.headers, body)
+            status, payload, fault = self._answer(method, path, query, h.headers, body)
         except ArmError as error:
-            status, extra = error.status, error.headers
+            status, extra, fault = error.status, error.headers, error.fault
             payload = {"error": {"code": error.code, "message": error.message}}
         except Exception:  # a bug in the double: say where
             traceback.print_exc(file=sys.stderr)
             status = 500
             payload = {"error": {"code": "InternalServerError", "message": "Fake ARM failed."}}
-        with self._lock:
-            record.status = status
         data = json.dumps(payload).encode() if payload is not None else b""
-        h.send_response(status)
-        h.send_header("x-ms-request-id", str(uuid.uuid4()))
-        h.send_header("x-ms-correlation-request-id", str(uuid.uuid4()))
-        for name, value in extra.items():
-            h.send_header(name, value)
+        headers = [
+            ("x-ms-request-id", str(uuid.uuid4())),
+            ("x-ms-correlation-request-id", str(uuid.uuid4())),
+            *extra.items(),
+        ]
         if data:
-            h.send_header("Content-Type", "application/json; charset=utf-8")
-        h.send_header("Content-Length", str(len(data)))
-        h.end_headers()
-        if method != "HEAD":
-            h.wfile.write(data)
+            headers.append(("Content-Type", "application/json; charset=utf-8"))
+        self._reply(h, record, status, headers, data, fault)
 
     def _answer(
         self, method: str, path: str, query: dict[str, str], headers: Any, body: bytes
-    ) -> tuple[int, Any]:
+    ) -> tuple[int, Any, Fault | None]:
+        """Status, payload and the injected fault taken (None if none), or ArmError."""
         caller = self._caller(headers)
         fault = self._take_fault(method, path)
         if fault and not fault.apply_first:
@@ -296,10 +298,10 @@ class FakeResourceManager(LoopbackServer):
         )
         self._authorize(caller, action, scope)
         with self._lock:
-            result = handler(_Call(method, path, query, body, caller), match)
-        if fault:
+            status, payload = handler(_Call(method, path, query, body, caller), match)
+        if fault and fault.status:
             raise self._fault_error(fault)
-        return result
+        return status, payload, fault
 
     def _route(self, method: str, path: str) -> tuple[str, str, Callable, re.Match]:
         for verb, pattern, kind, action, handler in self._routes:
@@ -403,7 +405,7 @@ class FakeResourceManager(LoopbackServer):
         if fault.status == 429 and retry_after is None:
             retry_after = 1
         headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else {}
-        return ArmError(fault.status, code, message, headers)
+        return ArmError(fault.status, code, message, headers, fault)
 
     # -- routes -----------------------------------------------------------------------------
 

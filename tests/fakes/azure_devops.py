@@ -26,34 +26,30 @@ State accessors return deep copies of the stored records rendered like the REST 
 from __future__ import annotations
 
 import base64
-import dataclasses
 import hmac
 import itertools
 import json
 import re
 import sys
-import threading
 import time
 import traceback
 import uuid
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
-from . import git_http
 from .environments import EnvironmentsMixin
 from .identities import IdentitiesMixin
+from .loopback import Fault, LoopbackHandler, LoopbackServer
 from .permissions import PermissionsMixin
 from .pipelines import PipelinesMixin
 from .policies import PoliciesMixin
 from .projects import ProjectsMixin
 from .records import (
     LATEST_API_VERSION,
-    Recorded,
     _ApiError,
-    _Fault,
     _Req,
     _Resp,
     _type_name,
@@ -67,30 +63,16 @@ from .variable_groups import VariableGroupsMixin
 # ---------------------------------------------------------------------------------------------
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    fake: FakeAzureDevOps
+class _Handler(LoopbackHandler):
+    """Answers as ``Server: FakeAzureDevOps/1.0``, and OPTIONS too."""
 
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
     server_version = "FakeAzureDevOps/1.0"
     sys_version = ""
 
     def version_string(self) -> str:
         return self.server_version
 
-    timeout = 30  # idle keep-alive connections end after this
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:  # quiet
-        pass
-
-    def _serve(self) -> None:
-        self.server.fake._serve(self)
-
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+    do_OPTIONS = LoopbackHandler._any
 
 
 Route = tuple[str, str, tuple[str, ...], Callable[[_Req], _Resp], bool]
@@ -106,11 +88,13 @@ class FakeAzureDevOps(
     VariableGroupsMixin,
     ServiceEndpointsMixin,
     PoliciesMixin,
+    LoopbackServer,
 ):
     """Azure DevOps Services on ``127.0.0.1`` for one organization; see the module docstring.
 
-    The socket is bound in ``__init__`` (so :attr:`url` is known before :meth:`start`);
-    :meth:`start` serves it from a daemon thread, :meth:`stop` closes it.
+    Start and stop it as any :class:`~fakes.loopback.LoopbackServer` (or use it as a context
+    manager); faults injected with :meth:`inject` apply to git smart HTTP too, and a 429
+    carries ``Retry-After`` (default 1) and the ``X-RateLimit-*`` headers.
     Bare repositories live under ``root/repos/{projectId}/_git/{repositoryId}``.
 
     ``project_operation_polls`` (default 3, read at POST time): the POST answers ``notSet``;
@@ -121,7 +105,10 @@ class FakeAzureDevOps(
     route matched.
     """
 
+    handler_class = _Handler
+
     def __init__(self, root: Path, *, pat: str, organization: str = "contoso") -> None:
+        super().__init__()
         self.root = Path(root)
         self.repos_root = self.root / "repos"
         self.repos_root.mkdir(parents=True, exist_ok=True)
@@ -135,8 +122,6 @@ class FakeAzureDevOps(
         self.owner_display_name = "Project Owner"
         self.instance_id = str(uuid.uuid4())  # the organization (collection) id
         self.project_operation_polls = 3
-        self.latency = 0.0
-        self._lock = threading.RLock()
         self._ids = itertools.count(1)  # one counter per int-id kind, below
         self._next = {k: itertools.count(1) for k in ("pipeline", "env", "vg", "check", "policy")}
         self._next["run"] = itertools.count(1)
@@ -153,104 +138,27 @@ class FakeAzureDevOps(
         self._policies: dict[int, dict[str, Any]] = {}
         self._permissions: dict[tuple[str, str, str], dict[str, Any]] = {}
         self._identities: dict[str, dict[str, Any]] = {}
-        self._requests: list[Recorded] = []
-        self._faults: list[_Fault] = []
         # Routes served, and requests no route matched (the tool called what is not here).
         self.served: set[tuple[str, str, str]] = set()
         self.unrouted: list[str] = []
         self._stale: list[str] = []
-        self._received: list[float] = []
         self._retry_after_ok: list[float] = []
         self._identities[self.owner_id] = {
             "id": self.owner_id,
             "email": self.owner_email,
             "displayName": self.owner_display_name,
         }
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.fake = self
-        self.port = self._server.server_address[1]
-        self._thread: threading.Thread | None = None
         self._routes = self._route_table()
 
     @property
     def url(self) -> str:
         """The REST base and the git base: ``http://127.0.0.1:{port}/{organization}``."""
-        return f"http://127.0.0.1:{self.port}/{self.organization}"
+        return f"{super().url}/{self.organization}"
 
     @property
     def identity_url(self) -> str:
         """The identities (vssps) base: ``http://127.0.0.1:{port}/_vssps/{organization}``."""
-        return f"http://127.0.0.1:{self.port}/_vssps/{self.organization}"
-
-    def start(self) -> FakeAzureDevOps:
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._server.serve_forever,
-                kwargs={"poll_interval": 0.05},
-                name=f"FakeAzureDevOps:{self.port}",
-                daemon=True,
-            )
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._server.server_close()
-
-    def __enter__(self) -> FakeAzureDevOps:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def requests(self) -> list[Recorded]:
-        """Every request (REST and git) in arrival order (copies)."""
-        with self._lock:
-            return [dataclasses.replace(r, query=dict(r.query)) for r in self._requests]
-
-    @property
-    def writes(self) -> list[Recorded]:
-        """The requests with ``is_write``."""
-        return [r for r in self.requests if r.is_write]
-
-    def clear_requests(self) -> None:
-        with self._lock:
-            self._requests.clear()
-
-    def inject(
-        self,
-        status: int,
-        *,
-        times: int = 1,
-        method: str | None = None,
-        path_contains: str | None = None,
-        retry_after: float | None = None,
-        apply_first: bool = False,
-        skip: int = 0,
-        drop: bool = False,
-        delay: float = 0.0,
-    ) -> None:
-        """Answer the next ``times`` matching requests (after ``skip`` matching ones) ``status``.
-
-        Matching: ``method`` (any if None) and ``path_contains`` (case-insensitive substring of
-        the decoded path). 429 carries ``Retry-After`` (default 1) and the ``X-RateLimit-*``
-        headers. ``apply_first``: perform the request (state changes), then answer the fault.
-        ``status`` 0 answers what the request really gets (with ``apply_first``). ``drop``:
-        close the connection without an answer (a lost answer); ``delay``: wait that long
-        before answering (an answer that comes after the client's timeout).
-        Faults are checked after authentication and apply to git smart HTTP too.
-        """
-        with self._lock:
-            self._faults.append(
-                _Fault(
-                    status, times, method, path_contains, retry_after, apply_first, skip, drop,
-                    delay,
-                )
-            )  # fmt: skip
+        return f"{super().url}/_vssps/{self.organization}"
 
     def stale_lists(self, path_contains: str, times: int = 1) -> None:
         """The next ``times`` matching GETs answer an empty list, as a lagging replica would.
@@ -261,58 +169,35 @@ class FakeAzureDevOps(
         with self._lock:
             self._stale.extend([path_contains.lower()] * times)
 
-    @property
-    def received_times(self) -> list[float]:
-        """When (``time.monotonic()``) each request of :attr:`requests` was received."""
-        with self._lock:
-            return list(self._received)
-
     def retry_after_on_success(self, seconds: float, times: int = 1) -> None:
         """The next ``times`` 2xx responses carry ``Retry-After: seconds``."""
         with self._lock:
             self._retry_after_ok.extend([seconds] * times)
 
-    def _serve(self, h: _Handler) -> None:
-        body = git_http.read_body(h.headers, h.rfile)
-        if self.latency:
-            time.sleep(self.latency)
-        split = urlsplit(h.path)
-        path = unquote(split.path)
-        query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
-        method = h.command.upper()
+    def _is_write(self, method: str, path: str) -> bool:
+        """Any but GET and HEAD, except ``POST …/git-upload-pack`` (a fetch) and
+        ``POST …/preview`` (a dry run)."""
         low = path.lower().rstrip("/")
-        is_write = method not in ("GET", "HEAD") and not (
+        return method not in ("GET", "HEAD") and not (
             method == "POST" and (low.endswith("/git-upload-pack") or low.endswith("/preview"))
         )
-        headers = {k: v for k, v in h.headers.items() if k.lower() != "authorization"}
-        record = Recorded(method, path, query, headers, body, 0, is_write)
-        with self._lock:
-            self._requests.append(record)
-            self._received.append(time.monotonic())
+
+    def _handle(self, h: BaseHTTPRequestHandler) -> None:
+        record = self._receive(h)
+        split = urlsplit(h.path)
         try:
-            resp = self._respond(method, split.path, split.query, query, h.headers, body)
+            resp = self._respond(
+                record.method, split.path, split.query, record.query, h.headers, record.body
+            )
         except Exception:  # a bug in the double: answer 500, say where
             traceback.print_exc(file=sys.stderr)
             resp = self._error(500, "VssServiceException", "TF400898: An Internal Error Occurred.")
-        with self._lock:
-            record.status = resp.status
-        if resp.delay:
-            time.sleep(resp.delay)
-        if resp.drop:
-            h.close_connection = True
-            return
-        h.send_response(resp.status)
-        h.send_header("ActivityId", str(uuid.uuid4()))
+        headers = [("ActivityId", str(uuid.uuid4()))]
         if resp.authenticated:
-            h.send_header("X-VSS-UserData", f"{self.owner_id}:{self.owner_email}")
+            headers.append(("X-VSS-UserData", f"{self.owner_id}:{self.owner_email}"))
         if resp.content_type:
-            h.send_header("Content-Type", resp.content_type)
-        for name, value in resp.headers:
-            h.send_header(name, value)
-        h.send_header("Content-Length", str(len(resp.body)))
-        h.end_headers()
-        if method != "HEAD" and resp.body:
-            h.wfile.write(resp.body)
+            headers.append(("Content-Type", resp.content_type))
+        self._reply(h, record, resp.status, headers + resp.headers, resp.body, resp.fault)
 
     def _respond(
         self, method: str, raw_path: str, raw_query: str, query: dict[str, str], headers: Any,
@@ -328,7 +213,7 @@ class FakeAzureDevOps(
         fault = self._take_fault(method, unquote(raw_path))
         if fault and not fault.apply_first:
             resp = self._fault_response(fault)
-            resp.drop, resp.delay = fault.drop, fault.delay
+            resp.fault = fault
             return resp
         if git_target is not None:
             resp = self._git(method, git_target, raw_query, headers, body, user)
@@ -337,7 +222,7 @@ class FakeAzureDevOps(
         if fault:
             if fault.status:
                 resp = self._fault_response(fault)
-            resp.drop, resp.delay = fault.drop, fault.delay
+            resp.fault = fault
             return resp
         if method == "GET" and resp.status == 200:
             resp = self._maybe_stale(unquote(raw_path), resp)
@@ -393,18 +278,6 @@ class FakeAzureDevOps(
         )
         return _Resp(203, page.encode(), "text/html; charset=utf-8", authenticated=False)
 
-    def _take_fault(self, method: str, path: str) -> _Fault | None:
-        with self._lock:
-            for fault in self._faults:
-                if fault.times > 0 and fault.matches(method, path):
-                    if fault.skip > 0:
-                        fault.skip -= 1
-                        return None
-                    fault.times -= 1
-                    self._faults = [f for f in self._faults if f.times > 0]
-                    return fault
-        return None
-
     def _maybe_stale(self, path: str, resp: _Resp) -> _Resp:
         with self._lock:
             match = next((p for p in self._stale if p in path.lower()), None)
@@ -413,7 +286,7 @@ class FakeAzureDevOps(
             self._stale.remove(match)
         return self._json(200, self._list([]))
 
-    def _fault_response(self, fault: _Fault) -> _Resp:
+    def _fault_response(self, fault: Fault) -> _Resp:
         messages = {
             400: ("VssServiceException", "The request is invalid (injected fault)."),
             401: ("UnauthorizedRequestException",

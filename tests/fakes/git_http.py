@@ -13,7 +13,6 @@ import os
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
-from typing import BinaryIO
 
 # The services a git client asks for under .../_git/{repo}/
 SERVICES = ("info/refs", "git-upload-pack", "git-receive-pack")
@@ -62,26 +61,6 @@ def init_bare(path: Path) -> None:
         "[http]\n\treceivepack = true\n[gc]\n\tauto = 0\n",
         encoding="utf-8",
     )
-
-
-def read_body(headers: Mapping[str, str], rfile: BinaryIO) -> bytes:
-    """The request body: Content-Length or de-chunked ``Transfer-Encoding: chunked``."""
-    if "chunked" in (headers.get("Transfer-Encoding") or "").lower():
-        parts = []
-        while True:
-            size_line = rfile.readline()
-            if not size_line:
-                break
-            size = int(size_line.split(b";", 1)[0].strip() or b"0", 16)
-            if size == 0:
-                while rfile.readline() not in (b"\r\n", b"\n", b""):  # trailers
-                    pass
-                break
-            parts.append(rfile.read(size))
-            rfile.readline()  # the CRLF after each chunk
-        return b"".join(parts)
-    length = int(headers.get("Content-Length") or 0)
-    return rfile.read(length) if length > 0 else b""
 
 
 def http_backend(

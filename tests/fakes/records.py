@@ -6,7 +6,10 @@ import dataclasses
 import json
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .loopback import Fault
 
 LATEST_API_VERSION = (7, 2)
 
@@ -73,32 +76,13 @@ class Recorded:
 
 
 @dataclasses.dataclass
-class _Fault:
-    status: int
-    times: int
-    method: str | None
-    path_contains: str | None
-    retry_after: float | None
-    apply_first: bool
-    skip: int
-    drop: bool = False  # close the connection instead of answering
-    delay: float = 0.0  # seconds to wait before answering
-
-    def matches(self, method: str, path: str) -> bool:
-        if self.method and self.method.upper() != method.upper():
-            return False
-        return not self.path_contains or self.path_contains.lower() in path.lower()
-
-
-@dataclasses.dataclass
 class _Resp:
     status: int
     body: bytes = b""
     content_type: str | None = None
     headers: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     authenticated: bool = True
-    drop: bool = False
-    delay: float = 0.0
+    fault: Fault | None = None  # the injected fault this answers: its delay and drop
 
 
 class _ApiError(Exception):
