@@ -111,9 +111,10 @@ DEPENDENCY_MODULES = frozenset(
     }
 )
 
-# Jinja markup. cookiecutter renders an answer given on its command line or in
-# its config as a template, and `cruft update` renders every recorded answer
-# again: an answer holding markup would not stay as it was typed.
+# Jinja markup. Cookiecutter renders every answer as a template, and `cruft
+# update` renders the recorded ones again; the template's extension keeps them
+# as typed (mlops_template_answers.py), but a cookiecutter it cannot wrap would
+# not: an answer holding markup is refused rather than trusted to stay as typed.
 # (Spelled in two halves: cookiecutter renders this file with Jinja first.)
 JINJA_MARKUP = tuple("{" + second for second in ("{", "%", "#"))
 _NO_MARKUP = "without " + ", ".join(repr(markup) for markup in JINJA_MARKUP)
