@@ -43,7 +43,7 @@ if _SOURCE is not None:
     sys.path.insert(0, str(_SOURCE))
 try:
     from mlops_template import organization  # (from the template checkout)
-except ImportError:  # cruft, where the checkout is not known: the tool checks the URL itself
+except ImportError:  # the checkout is not known: the tool checks the URL when it runs
     organization = None
 
 SUPPORTED_DATA_EXTENSIONS = (".csv", ".csv.gz", ".parquet", ".json", ".jsonl")
@@ -286,7 +286,7 @@ RULES: tuple[Rule, ...] = (
         "azure_devops_org_url",
         organization.RULE if organization else "an Azure DevOps organization URL",
         organization.EXAMPLE if organization else "https://dev.azure.com/contoso",
-        # Without the checkout (cruft), the tool checks the URL when it runs.
+        # Without the checkout (neither _repo_dir nor the extension), the tool checks it.
         _optional(organization.is_valid) if organization else (lambda value: True),
     ),
     Rule(
