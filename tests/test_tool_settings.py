@@ -183,3 +183,26 @@ def test_the_loopback_form_is_not_advertised() -> None:
     (rule,) = [rule for rule in pre_gen.RULES if rule.answer == "azure_devops_org_url"]
     for text in (prompts["azure_devops_org_url"], rule.rule, rule.example):
         assert "127.0.0.1" not in text and "localhost" not in text
+
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http\u017f://dev.azure.com/contoso",  # LATIN SMALL LETTER LONG S folds to "s"
+        "https://dev.azure.com/\u212aontoso",  # KELVIN SIGN folds to "k"
+        "https://conto\u017fo.vi\u017fual\u017ftudio.com",
+        "https://dev.azure.com/contoso\u0131",  # DOTLESS I folds to "i"
+    ],
+)
+def test_unicode_lookalikes_of_an_organization_url_are_refused(url: str) -> None:
+    """The rule is ASCII: letters that case-fold to ASCII ones do not pass for them."""
+    assert not organization.is_valid(url)
+    with pytest.raises(organization.OrganizationUrlError):
+        organization.parse(url)
+
+
+@pytest.mark.parametrize("port", ["99999", "65536", "0", "00000"])
+def test_a_loopback_organization_url_needs_a_real_port(port: str) -> None:
+    """A port outside 1..65535 is refused, not passed on to fail at the first request."""
+    assert not organization.is_valid(f"http://127.0.0.1:{port}/contoso")

@@ -4,7 +4,9 @@ Azure DevOps Services addresses an organization as ``https://dev.azure.com/{orga
 or, for organizations created before 2018, ``https://{organization}.visualstudio.com``
 (optionally with ``/DefaultCollection``), and organization-level REST APIs accept either
 form ("Work with URLs", https://learn.microsoft.com/azure/devops/extend/develop/work-with-urls).
-Host names are case-insensitive (RFC 3986 §3.2.2). Both forms call REST on
+Host names are case-insensitive (RFC 3986 §3.2.2), in ASCII only: the patterns match with
+``re.ASCII``, so letters that Unicode case-folds to ASCII ones (the long s, the Kelvin sign)
+do not pass for them. Both forms call REST on
 ``https://dev.azure.com/{organization}`` and the identity service on
 ``https://vssps.dev.azure.com/{organization}``.
 
@@ -28,14 +30,16 @@ EXAMPLE = "https://dev.azure.com/contoso"
 # Organization names: letters, digits and hyphens, not starting or ending with a hyphen,
 # at most 50 characters.
 _ORG = r"(?P<org>[A-Za-z0-9]([A-Za-z0-9-]{0,48}[A-Za-z0-9])?)"
-_DEV_AZURE = re.compile(rf"https://dev\.azure\.com/{_ORG}/?", re.IGNORECASE)
+_DEV_AZURE = re.compile(rf"https://dev\.azure\.com/{_ORG}/?", re.IGNORECASE | re.ASCII)
 _VISUALSTUDIO = re.compile(
-    rf"https://{_ORG}\.visualstudio\.com(/DefaultCollection)?/?", re.IGNORECASE
+    rf"https://{_ORG}\.visualstudio\.com(/DefaultCollection)?/?", re.IGNORECASE | re.ASCII
 )
 # Case-sensitive path: the double serves the organization name as given.
 _LOOPBACK = re.compile(
-    rf"(?P<base>http://(127\.0\.0\.1|localhost|\[::1\]):[0-9]{{1,5}})/{_ORG}/?", re.IGNORECASE
+    rf"(?P<base>http://(127\.0\.0\.1|localhost|\[::1\]):(?P<port>[0-9]{{1,5}}))/{_ORG}/?",
+    re.IGNORECASE | re.ASCII,
 )
+_PORTS = range(1, 65536)
 
 
 class OrganizationUrlError(ValueError):
@@ -66,7 +70,7 @@ def parse(url: str, identity_url: str | None = None) -> Organization:
             break
     else:
         match = _LOOPBACK.fullmatch(url)
-        if not match:
+        if not match or int(match["port"]) not in _PORTS:
             raise OrganizationUrlError(
                 f"organization URL {url!r} is not valid: use https://dev.azure.com/<organization> "
                 "(or https://<organization>.visualstudio.com)"
