@@ -168,6 +168,28 @@ def test_a_wait_longer_than_the_client_waits_says_when_to_retry(
     assert len(fake.requests) == 1
 
 
+@pytest.mark.parametrize("seconds", [float("inf"), 1e14, 1e300])
+def test_an_absurd_retry_after_is_a_wait_too_long_not_a_crash(
+    fake: FakeAzureDevOps, waits: list[float], seconds: float
+) -> None:
+    """``Retry-After: inf`` or ``1e14`` ends with the clear "too long" error, not OverflowError."""
+    api = make_client(fake, waits)
+    fake.inject(429, path_contains="environments", retry_after=seconds)
+    with pytest.raises(errors.TooLongThrottledError, match="nothing more was sent"):
+        api.get("Proj/_apis/distributedtask/environments")
+    assert waits == [] and len(fake.requests) == 1
+
+
+def test_a_retry_after_that_is_not_a_number_is_ignored(
+    fake: FakeAzureDevOps, waits: list[float]
+) -> None:
+    """``Retry-After: nan`` is no wait at all: the client backs off as without the header."""
+    api = make_client(fake, waits)
+    fake.inject(429, path_contains="environments", retry_after=float("nan"))
+    api.get("Proj/_apis/distributedtask/environments")
+    assert len(waits) == 1 and 0 < waits[0] < 5
+
+
 @pytest.mark.parametrize("pat", ["token\nwith-a-line-break", "tökén-ünicode-ß€"])
 def test_a_token_headers_cannot_carry_is_refused_clearly(fake: FakeAzureDevOps, pat: str) -> None:
     with pytest.raises(errors.AuthenticationError, match="characters an HTTP header cannot carry"):

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import subprocess
 from pathlib import Path
 
 import pytest
+from fakes.az_stub import AZURE_DEVOPS_RESOURCE, install_az
 from fakes.azure_devops import FakeAzureDevOps
-from provisioning_env import PAT, PROJECT, write_settings
+from provisioning_env import PAT, PROJECT, Baker, write_settings
 from rich.console import Console
 
 from mlops_template import cli, lookup
+from mlops_template.auth import AzureCli, EntraToken
 from mlops_template.errors import AzureDevOpsError
 from mlops_template.git import GitError, Repository, summary
 from mlops_template.once import create_once
@@ -100,3 +103,98 @@ def test_a_token_headers_cannot_carry_is_a_usage_error(
     monkeypatch.setenv("AZURE_DEVOPS_EXT_PAT", "abc\u2028def")
     assert cli.main(["provision", "--project-dir", str(tmp_path)]) == cli.USAGE
     assert "characters an HTTP header cannot carry" in capsys.readouterr().out
+
+
+# -- issue 21, item 4: what a service says never repeats a secret ------------------------
+
+
+def _project_for(fake: FakeAzureDevOps, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A committed local project whose azure-devops.json names the double."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("AZURE_DEVOPS_IDENTITY_URL", fake.identity_url)
+    project = local_repository(tmp_path / "project")
+    write_settings(project, organization_url=fake.url)
+    return project
+
+
+def _run(project: Path, credential: object) -> tuple[int, str]:
+    out = io.StringIO()
+    code = cli.run(cli.load(project), credential, Console(file=out, width=100))  # type: ignore[arg-type]
+    return code, out.getvalue()
+
+
+def test_a_service_message_holding_the_pat_is_printed_without_it(
+    fake: FakeAzureDevOps, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An error message that quotes the PAT (or its Basic form) is printed with *** instead."""
+    project = _project_for(fake, tmp_path, monkeypatch)
+    basic = base64.b64encode(f":{PAT}".encode()).decode()
+    fake.inject(400, method="GET", path_contains="distributedtask/environments",
+                message=f"token {PAT} (Basic {basic}) is not welcome here")  # fmt: skip
+    code, output = _run(project, PAT)
+    assert code == cli.FAILED
+    assert "is not welcome here" in output and "token ***" in output, output
+    assert PAT not in output and basic not in output
+    assert PAT[:40] not in output.replace("\n", "")  # nor wrapped over two lines
+
+
+def test_a_service_message_holding_the_entra_token_is_printed_without_it(
+    fake: FakeAzureDevOps, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Azure CLI's Entra token, quoted in a service message, is printed as ***."""
+    project = _project_for(fake, tmp_path, monkeypatch)
+    stub = install_az(tmp_path / "az", "signed-in")
+    monkeypatch.setenv("PATH", stub.env()["PATH"])
+    token = stub.tokens[AZURE_DEVOPS_RESOURCE]
+    fake.accept_bearer(token)
+    fake.inject(400, method="GET", path_contains="distributedtask/environments",
+                message=f"your token {token} is not welcome here")  # fmt: skip
+    code, output = _run(project, EntraToken(AzureCli(), AZURE_DEVOPS_RESOURCE))
+    assert code == cli.FAILED
+    assert "your token *** is not welcome here" in output, output
+    assert token not in output
+
+
+def test_a_logged_service_message_holding_the_token_is_logged_without_it(
+    baker: Baker, fake: FakeAzureDevOps
+) -> None:
+    """``-v`` logs a failed create's message; the token in it is logged as ***."""
+    run, project = baker.bake(azure_devops_org_url="")
+    assert run.returncode == 0, run.output
+    fake.inject(503, method="POST", path_contains="distributedtask/environments",
+                message=f"overloaded while reading {PAT}")  # fmt: skip
+    again = baker.provision(project, "-v", "--organization", fake.url)
+    assert again.returncode == 0, again.output
+    assert "overloaded while reading ***" in again.output, again.output
+    assert PAT not in again.output
+
+
+def test_an_origin_with_a_password_is_printed_without_it(
+    fake: FakeAzureDevOps, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A foreign ``origin`` holding ``user:password@`` is named without the password."""
+    project = _project_for(fake, tmp_path, monkeypatch)
+    subprocess.run(
+        ["git", "remote", "add", "origin", "https://ana:hunter2-secret@example.com/x/y.git"],
+        cwd=project, check=True,
+    )  # fmt: skip
+    code, output = _run(project, PAT)
+    assert code == cli.FAILED
+    assert "https://example.com/x/y.git" in output, output
+    assert "hunter2-secret" not in output
+
+
+def test_a_foreign_origin_is_refused_before_anything_is_created(
+    fake: FakeAzureDevOps, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 21, item 5: ``origin`` pointing elsewhere stops the run before its first write."""
+    project = _project_for(fake, tmp_path, monkeypatch)
+    subprocess.run(
+        ["git", "remote", "add", "origin", "https://github.com/contoso/other.git"],
+        cwd=project, check=True,
+    )  # fmt: skip
+    code, output = _run(project, PAT)
+    assert code == cli.FAILED
+    assert "points at https://github.com/contoso/other.git" in output, output
+    assert "git remote set-url origin" in output
+    assert fake.writes == []

@@ -185,7 +185,6 @@ def test_the_loopback_form_is_not_advertised() -> None:
         assert "127.0.0.1" not in text and "localhost" not in text
 
 
-
 @pytest.mark.parametrize(
     "url",
     [

@@ -144,6 +144,28 @@ def run(
     git = Repository(settings.project_dir, credential)
     azure = azure_sign_in(settings, console)
     resume = resume_command(settings.project_dir)
+
+    def secrets() -> list[str]:  # every token this run holds, renewed ones included
+        held = credential.secrets()
+        return held + (azure.client.credential.secrets() if azure is not None else [])
+
+    with report.hide_secrets(console, secrets):
+        return _run(settings, console, client, devops, git, azure, resume, dry_run=dry_run)
+
+
+def _run(
+    settings: Settings,
+    console: Console,
+    client: AzureDevOpsClient,
+    devops: AzureDevOps,
+    git: Repository,
+    azure: AzureResources | None,
+    resume: str,
+    *,
+    dry_run: bool,
+) -> int:
+    organization = settings.organization
+    wait = lambda message: report.show_wait(console, message)  # noqa: E731
     try:
         with project_lock(organization.name, settings.project, wait, timeout=900.0):
             with console.status("Looking up what exists in Azure DevOps..."):

@@ -221,10 +221,9 @@ class AzureDevOpsClient:
     def _slow_down(self, seconds: float, method: str, url: str) -> None:
         """Send nothing for ``seconds``; announce a long wait, refuse a too long one."""
         if seconds > self._max_wait:
-            at = datetime.now(UTC) + timedelta(seconds=seconds)
             raise TooLongThrottledError(
                 f"{self.SERVICE} is throttling these requests and asked to wait {seconds:.0f} s; "
-                f"nothing more was sent. Run provision again after {at:%H:%M} UTC",
+                f"nothing more was sent. Run provision again {_after(seconds)}",
                 status=429,
                 method=method,
                 url=url,
@@ -309,6 +308,15 @@ class AzureDevOpsClient:
                     url=url,
                 ) from None
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _after(seconds: float) -> str:
+    """When a wait of ``seconds`` ends, in words; "much later" when no calendar holds it."""
+    try:
+        at = datetime.now(UTC) + timedelta(seconds=seconds)
+    except OverflowError:  # inf, 1e14: beyond the year 9999
+        return "much later (that wait cannot be right)"
+    return f"after {at:%H:%M} UTC" if seconds < 86400 else f"after {at:%Y-%m-%d %H:%M} UTC"
 
 
 class HeaderAuth(requests.auth.AuthBase):

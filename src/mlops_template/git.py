@@ -15,7 +15,7 @@ import os
 import re
 import subprocess
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from .auth import Credential, PersonalAccessToken
 
@@ -56,6 +56,24 @@ def clean_remote_url(url: str) -> str:
     if parts.port:
         host = f"{host}:{parts.port}"
     return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+
+
+def same_remote(one: str, other: str) -> bool:
+    """Whether two remote URLs name one repository (user info, quoting and case aside:
+    Azure DevOps compares host, organization, project and repository names so)."""
+
+    def key(url: str) -> str:
+        return unquote(clean_remote_url(url)).rstrip("/").lower()
+
+    return key(one) == key(other)
+
+
+def foreign_origin(origin: str, url: str) -> str:
+    """Why ``origin`` is refused: it points elsewhere than ``url`` (shown without password)."""
+    return (
+        f"the remote 'origin' points at {clean_remote_url(origin)}, not at {url}: "
+        f"run 'git remote set-url origin {url}' if the project moved, then run again"
+    )
 
 
 class Repository:
@@ -165,8 +183,5 @@ class Repository:
         current = self.origin()
         if current is None:
             self.run("remote", "add", "origin", url)
-        elif current != url:
-            raise GitError(
-                f"the remote 'origin' points at {current}, not at {url}: "
-                f"run 'git remote set-url origin {url}' if the project moved, then run again"
-            )
+        elif not same_remote(current, url):
+            raise GitError(foreign_origin(current, url))

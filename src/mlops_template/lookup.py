@@ -111,6 +111,7 @@ class State:
     azure: AzureState | None = None  # None: the identity is not made by the tool
     ci_run: Json | None = None  # the CI pipeline's newest run
     azure_problem: str = ""  # why the Azure CLI gave no token for Resource Manager
+    origin: str | None = None  # the local remote 'origin', if there is one
 
 
 def parallel(*calls: Callable[[], Any], workers: int = 8) -> list[Any]:
@@ -218,6 +219,7 @@ class Lookup:
         state.environments = {n: environments.get(n.lower()) for n in s.names.environments}
         state.pipelines = {p.name: pipelines.get(p.name.lower()) for p in s.names.pipelines}
         parallel(*self._second_lookups(state))
+        state.origin = self.git.origin()
         self._compare_history(state)
         if not all(state.approvals.get(name) for name in s.names.environments):
             self._resolve_approvers(state)

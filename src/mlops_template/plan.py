@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 from .azure import ROLE_NAME
 from .bodies import BUILD_VALIDATION_POLICY, MIN_REVIEWERS_POLICY, Json
+from .client import quote
+from .git import clean_remote_url, foreign_origin, same_remote
 from .lookup import Branch, State, pipeline_ids, uses
 from .settings import Settings
 
@@ -172,6 +174,16 @@ def _wanted_credential(state: State) -> tuple[str, str]:
     )
 
 
+def remote_url(state: State, settings: Settings) -> str:
+    """The repository's git URL: as Azure DevOps gives it, or as it will be once created
+    (``https://dev.azure.com/{organization}/{project}/_git/{repository}``, "Git repositories -
+    Get Repository", remoteUrl, https://learn.microsoft.com/rest/api/azure/devops/git/repositories/get-repository)."""
+    if state.repository is not None:
+        return clean_remote_url(state.repository["remoteUrl"])
+    base = settings.organization.rest_url
+    return f"{base}/{quote(settings.project)}/_git/{quote(settings.repository)}"
+
+
 def make_plan(state: State, settings: Settings) -> Plan:
     """The actions that bring Azure DevOps to what the settings describe."""
     names = settings.names
@@ -190,6 +202,8 @@ def make_plan(state: State, settings: Settings) -> Plan:
             "organization: check the address or add the user to the organization, or pass "
             "--approver with another address"
         )
+    if state.origin is not None and not same_remote(state.origin, remote_url(state, settings)):
+        blockers.append(foreign_origin(state.origin, remote_url(state, settings)))
     branch, blocker = _branch(state, settings)
     blockers += [blocker] if blocker else []
     azure_actions, azure_blockers = _azure(state, settings)

@@ -9,6 +9,7 @@ https://learn.microsoft.com/azure/devops/integrate/get-started/authentication/pa
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import requests
@@ -24,12 +25,16 @@ from .errors import (
 
 
 def retry_after(response: requests.Response) -> float | None:
-    """Seconds from ``Retry-After`` (None when absent or not a number)."""
+    """Seconds from ``Retry-After`` (None when absent or not a number, ``nan`` included).
+
+    An absurd value (``inf``, ``1e14``) is kept: the client refuses it as too long a wait.
+    """
     value = response.headers.get("Retry-After")
     try:
-        return max(float(value), 0.0) if value else None
+        seconds = float(value) if value else math.nan
     except ValueError:
         return None
+    return None if math.isnan(seconds) else max(seconds, 0.0)
 
 
 def parse(response: requests.Response, method: str, url: str) -> Any:

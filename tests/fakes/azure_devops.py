@@ -304,7 +304,7 @@ class FakeAzureDevOps(
             fault.status,
             ("VssServiceException", "TF400898: An Internal Error Occurred (injected fault)."),
         )
-        resp = self._error(fault.status, type_key, message)
+        resp = self._error(fault.status, type_key, fault.message or message)
         retry_after = fault.retry_after
         if fault.status == 429:
             retry_after = 1 if retry_after is None else retry_after
@@ -313,7 +313,8 @@ class FakeAzureDevOps(
                 ("X-RateLimit-Delay", "0.000"),
                 ("X-RateLimit-Limit", "200"),
                 ("X-RateLimit-Remaining", "0"),
-                ("X-RateLimit-Reset", str(int(time.time() + float(retry_after)))),
+                # Any Retry-After, however absurd, is served (a hostile service's "inf").
+                ("X-RateLimit-Reset", f"{time.time() + float(retry_after):.0f}"),
             ]
         if fault.status == 401:
             resp.headers.append(("WWW-Authenticate", 'Basic realm="https://tfsprod.fake/"'))

@@ -33,6 +33,7 @@ class Fault:
     skip: int
     drop: bool = False  # close the connection instead of answering
     delay: float = 0.0  # seconds to wait before answering
+    message: str | None = None  # the error message, instead of the double's own
 
     def matches(self, method: str, path: str) -> bool:
         if self.method and self.method.upper() != method.upper():
@@ -187,6 +188,7 @@ class LoopbackServer:
         skip: int = 0,
         drop: bool = False,
         delay: float = 0.0,
+        message: str | None = None,
     ) -> None:
         """Answer the next ``times`` matching requests (after ``skip`` matching ones) ``status``.
 
@@ -195,7 +197,8 @@ class LoopbackServer:
         the fault; ``status`` 0 (only with ``apply_first``) answers what the request really
         gets. ``drop``: close the connection without an answer (a lost answer); ``delay``: wait
         that long before answering (an answer that comes after the client's timeout).
-        The double decides the body, and checks faults after authentication.
+        ``message``: the error body's message (what a hostile service might say); else the
+        double decides the body, and checks faults after authentication.
         """
         if status == 0 and not apply_first:
             raise ValueError("inject(0, ...) answers what the request gets: add apply_first=True")
@@ -203,7 +206,7 @@ class LoopbackServer:
             self._faults.append(
                 Fault(
                     status, times, method, path_contains, retry_after, apply_first, skip, drop,
-                    delay,
+                    delay, message,
                 )
             )  # fmt: skip
 
