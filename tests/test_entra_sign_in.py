@@ -11,12 +11,16 @@ import time
 from pathlib import Path
 
 import pytest
-from fakes.az_stub import AZURE_DEVOPS_RESOURCE, AzStub, install_az
+from fakes.arm import FakeResourceManager
+from fakes.az_stub import AZURE_DEVOPS_RESOURCE, RESOURCE_MANAGER, AzStub, install_az
 from fakes.azure_devops import FakeAzureDevOps
-from provisioning_env import PAT, Baker, assert_fully_provisioned
+from provisioning_env import PAT, PROJECT, Baker, assert_fully_provisioned
 
 from mlops_template.auth import AzureCli, EntraToken
+from mlops_template.azure import ArmClient
 from mlops_template.client import AzureDevOpsClient
+from mlops_template.errors import AuthenticationError
+from mlops_template.git import GitError, Repository
 
 
 def _with_az(baker: Baker, fake: FakeAzureDevOps, tmp_path: Path, mode: str, **kw) -> AzStub:
@@ -135,3 +139,73 @@ def test_a_sign_in_azure_devops_refuses_says_so_and_what_to_do(
     run, _ = baker.bake(pat=None)
     assert "refused the Azure CLI's sign-in token" in run.output, run.output
     assert "az login" in run.output and fake.writes == []
+
+
+# -- issue 21, item 6: the token renewed for git too; each service's 401 its own advice ----
+
+
+def _local_project(tmp_path: Path, fake: FakeAzureDevOps) -> Path:
+    """A committed local project whose origin is a new repository in the double."""
+    fake.add_repository(PROJECT, "repo")
+    project = tmp_path / "project"
+    project.mkdir()
+    for args in (
+        ["init", "-q", "-b", "main"],
+        ["-c", "user.name=T", "-c", "user.email=t@example.com", "commit", "-q",
+         "--allow-empty", "-m", "first"],
+        ["remote", "add", "origin", f"{fake.url}/{PROJECT.replace(' ', '%20')}/_git/repo"],
+    ):  # fmt: skip
+        subprocess.run(["git", *args], cwd=project, check=True)
+    return project
+
+
+def test_a_push_whose_entra_token_expired_is_renewed_and_sent_again(
+    fake: FakeAzureDevOps, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """git's 401 on an expired Entra token renews it and pushes again, as REST does."""
+    stub = install_az(tmp_path / "az", "signed-in")
+    monkeypatch.setenv("PATH", stub.env()["PATH"])
+    first = stub.tokens[AZURE_DEVOPS_RESOURCE]
+    project = _local_project(tmp_path, fake)
+    credential = EntraToken(AzureCli(), AZURE_DEVOPS_RESOURCE)
+    credential.authorization()  # the first token, cached for its hour
+    fake.accept_bearer(first)
+    fake.expire(first)  # ... which ends before the push
+    fake.accept_bearer(stub.renew(AZURE_DEVOPS_RESOURCE))
+    Repository(project, credential).push()
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project, capture_output=True,
+                          text=True, check=True).stdout.strip()  # fmt: skip
+    bare = fake.bare_repo(PROJECT, "repo")
+    assert subprocess.run(["git", "rev-parse", "refs/heads/main"], cwd=bare, capture_output=True,
+                          text=True, check=True).stdout.strip() == head  # fmt: skip
+    assert len(stub.calls()) == 2
+
+
+def test_a_refused_entra_token_at_git_says_az_login_not_a_pat_scope(
+    fake: FakeAzureDevOps, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sign-in git is refused (after one renewal) is about az login, not the PAT's Code scope."""
+    stub = install_az(tmp_path / "az", "signed-in")
+    monkeypatch.setenv("PATH", stub.env()["PATH"])
+    project = _local_project(tmp_path, fake)  # the double accepts no Bearer token
+    with pytest.raises(GitError) as caught:
+        Repository(project, EntraToken(AzureCli(), AZURE_DEVOPS_RESOURCE)).push()
+    message = str(caught.value)
+    assert "refused the Azure CLI's sign-in token" in message and "az login" in message, message
+    assert "Code (read, write and manage)" not in message
+
+
+def test_resource_manager_refusing_the_sign_in_says_az_login_not_the_pat_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ARM's 401 advises signing in to Azure; AZURE_DEVOPS_EXT_PAT cannot help there."""
+    stub = install_az(tmp_path / "az", "signed-in")
+    monkeypatch.setenv("PATH", stub.env()["PATH"])
+    with FakeResourceManager(token="another-token") as arm:
+        api = ArmClient(EntraToken(AzureCli(), RESOURCE_MANAGER), arm.url)
+        with pytest.raises(AuthenticationError) as caught:
+            api.get("/subscriptions/x/resourcegroups/rg", api_version="2021-04-01")
+    message = str(caught.value)
+    assert "Azure Resource Manager refused the Azure CLI's sign-in token" in message, message
+    assert "az login" in message
+    assert "AZURE_DEVOPS_EXT_PAT" not in message and "Project Administrator" not in message

@@ -57,6 +57,10 @@ class ArmClient(AzureDevOpsClient):
     """Azure Resource Manager's REST API: the Azure DevOps client's retries and errors."""
 
     SERVICE = "Azure Resource Manager"
+    SIGN_IN_ADVICE = (  # a PAT is for Azure DevOps only; Resource Manager takes Entra tokens
+        "Run 'az login' as a user of the subscription's tenant (az login --tenant <tenant id> "
+        "when it is another one), then run provision again"
+    )
 
     def __init__(self, credential: Credential, base_url: str | None = None, **kwargs: Any):
         base = base_url or os.environ.get(RESOURCE_MANAGER_URL_VARIABLE) or RESOURCE_MANAGER_URL

@@ -65,6 +65,11 @@ class AzureDevOpsClient:
     """
 
     SERVICE = "Azure DevOps"  # in messages
+    # What to do when the service refuses the Azure CLI's sign-in (each service its own).
+    SIGN_IN_ADVICE = (
+        "Run 'az login' as a user with access (Project Administrator), or set "
+        f"{PAT_VARIABLE} to a personal access token"
+    )
 
     def __init__(
         self,
@@ -301,8 +306,7 @@ class AzureDevOpsClient:
                 raise AuthenticationError(
                     f"{self.SERVICE} refused the Azure CLI's sign-in token (HTTP "
                     f"{error.status}): the signed-in user may lack access, or belong to "
-                    "another tenant. Run 'az login' as a user with access (Azure DevOps: "
-                    f"Project Administrator), or set {PAT_VARIABLE}",
+                    f"another tenant. {self.SIGN_IN_ADVICE}",
                     status=error.status,
                     method=method,
                     url=url,

@@ -125,18 +125,35 @@ class Repository:
     def run(self, *args: str, authenticated: bool = False, check: bool = True) -> str:
         """Run git in the repository; return stdout. Raises GitError on failure."""
         result = self._git(args, authenticated)
+        if (
+            authenticated
+            and result.returncode != 0
+            and REFUSED.search(result.stderr or result.stdout)
+            and self.credential.refresh()
+        ):
+            # An Entra token that expired: nothing was pushed (a 401 comes before any
+            # change); send it again with the renewed token, as the REST client does.
+            result = self._git(args, authenticated)
         if check and result.returncode != 0:
             output = result.stderr or result.stdout
             for secret in self.credential.secrets():
                 output = output.replace(secret, "***")
             if authenticated and REFUSED.search(output):
-                raise GitError(
-                    f"git {args[0]}: Azure DevOps refused the token (HTTP 401). Check that it "
-                    "has not expired, belongs to this organization and has the scope "
-                    "Code (read, write and manage)"
-                )
+                raise GitError(f"git {args[0]}: {self._refused()}")
             raise GitError(f"git {args[0]} failed: {summary(output)}")
         return result.stdout.strip()
+
+    def _refused(self) -> str:
+        if isinstance(self.credential, PersonalAccessToken):
+            return (
+                "Azure DevOps refused the token (HTTP 401). Check that it has not expired, "
+                "belongs to this organization and has the scope Code (read, write and manage)"
+            )
+        return (
+            "Azure DevOps refused the Azure CLI's sign-in token (HTTP 401), also once renewed: "
+            "the signed-in user may lack access to the repository, or belong to another "
+            "tenant. Run 'az login' as a user with access (Contribute on the repository)"
+        )
 
     def succeeds(self, *args: str) -> bool:
         """Whether a git query answers yes (exit code 0)."""
