@@ -9,8 +9,10 @@ everything in place. Prints the REST requests to Azure DevOps and to Resource Ma
 smart HTTP apart), the writes among them, and the wall time, next to the time the same
 requests would take one after another (the baseline: serial sum of 100 ms each).
 
-Targets: fresh <= 40 REST requests; re-run <= 24 REST requests and 0 writes; wall time
-below the serial sum.
+Targets: fresh <= 44 REST requests; re-run <= 24 REST requests and 0 writes; wall time
+below the serial sum. (A fresh run was 32 requests before issue 21: holding the project's
+lock in Azure DevOps adds its push and its release, and the lookup under the lock about ten
+reads; a re-run that changes nothing takes no lock.)
 """
 
 from __future__ import annotations
@@ -111,7 +113,7 @@ def main() -> None:
             arm.add_workspace(variables["AZUREML_RESOURCE_GROUP"], variables["AZUREML_WORKSPACE"])
             fake.latency = arm.latency = LATENCY
             seconds, code = provision(project, fake, arm, az)
-            report("fresh  (target <= 40 REST requests)", fake, arm, seconds, code)
+            report("fresh  (target <= 44 REST requests)", fake, arm, seconds, code)
             fresh_writes = [f"{r.method} {r.path}" for r in fake.writes + arm.writes]
             fake.clear_requests()
             arm.clear_requests()

@@ -250,8 +250,14 @@ def policies_per_type(fake: FakeAzureDevOps) -> dict[str, int]:
     return counts
 
 
-def writes_by_route(fake: FakeAzureDevOps) -> list[str]:
-    return [f"{r.method} {r.path.split('?')[0]}" for r in fake.writes]
+def writes_by_route(fake: FakeAzureDevOps, *, lock: bool = True) -> list[str]:
+    """``METHOD path`` of each write; ``lock=False``: without taking and releasing the
+    project's lock (its push and ref update in the repository)."""
+    return [
+        f"{r.method} {r.path.split('?')[0]}"
+        for r in fake.writes
+        if lock or not (r.method == "POST" and r.path.endswith(("/pushes", "/refs")))
+    ]
 
 
 def assert_fully_provisioned(

@@ -28,7 +28,10 @@ that fills a whole segment (ARM's ``{scope}``) may span several segments; litera
 compare case-insensitively (both services route that way). When several templates match, the
 one with the most literal segments wins (``/{scope}/providers/...`` loses to
 ``/subscriptions/{subscriptionId}/...``). ``readOnly`` properties sent in a body are not
-reported (both services ignore them), nor are ``format`` values.
+reported (both services ignore them), nor are ``format`` values. A property the Azure DevOps
+generator typed ``string`` with ``format: T`` is the type parameter of a .NET generic
+(``Change<T>.item``, an object ``{"path": ...}`` in Microsoft's own Pushes - Create examples,
+https://learn.microsoft.com/rest/api/azure/devops/git/pushes/create): it accepts any JSON.
 """
 
 from __future__ import annotations
@@ -78,6 +81,17 @@ class Operation:
         return f"{self.operation_id} ({self.method} {self.template} in {self.file})"
 
 
+def _untyped_generics(node: Any) -> Any:
+    """The document with every ``{"type": "string", "format": "T"}`` left untyped (any JSON)."""
+    if isinstance(node, dict):
+        if node.get("format") == "T" and node.get("type") == "string":
+            node = {key: value for key, value in node.items() if key != "type"}
+        return {key: _untyped_generics(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_untyped_generics(item) for item in node]
+    return node
+
+
 class _Specs:
     """The vendored spec files of every service, loaded once."""
 
@@ -86,7 +100,8 @@ class _Specs:
         for path in sorted(SPECS.rglob("*.json")):
             uri = _BASE_URI + path.relative_to(SPECS).as_posix()
             # Azure DevOps spec files start with a UTF-8 byte order mark.
-            self.documents[uri] = json.loads(path.read_text(encoding="utf-8-sig"))
+            document = json.loads(path.read_text(encoding="utf-8-sig"))
+            self.documents[uri] = _untyped_generics(document)
         self.registry = referencing.Registry().with_resources(
             (uri, referencing.jsonschema.DRAFT4.create_resource(doc))
             for uri, doc in self.documents.items()

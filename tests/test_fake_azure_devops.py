@@ -376,6 +376,62 @@ def test_the_default_branch_can_be_set(fake: FakeAzureDevOps, s: requests.Sessio
     assert answer.json()["defaultBranch"] == "refs/heads/main"
 
 
+ZERO = "0" * 40
+
+
+def _file_push(old: str, ref: str = "refs/locks/x") -> dict[str, Any]:
+    change = {"changeType": "add" if old == ZERO else "edit", "item": {"path": "/f.json"},
+              "newContent": {"content": "{}", "contentType": "rawText"}}  # fmt: skip
+    return {"refUpdates": [{"name": ref, "oldObjectId": old}],
+            "commits": [{"comment": "who and when", "changes": [change]}]}  # fmt: skip
+
+
+def test_a_rest_push_creates_a_ref_only_when_it_is_absent(
+    fake: FakeAzureDevOps, s: requests.Session
+) -> None:
+    fake.add_project("P")
+    url = f"{fake.url}/P/_apis/git/repositories/P/pushes"
+    first = s.post(url, params=V, json=_file_push(ZERO))
+    second = s.post(url, params=V, json=_file_push(ZERO))
+    assert first.status_code == 201 and second.status_code == 409
+    assert second.json()["message"].startswith("TF401028")
+    commit = first.json()["refUpdates"][0]["newObjectId"]
+    assert fake.ref_value("P", "P", "refs/locks/x") == commit
+
+
+def test_a_rest_push_onto_the_refs_value_edits_it(
+    fake: FakeAzureDevOps, s: requests.Session
+) -> None:
+    fake.add_project("P")
+    url = f"{fake.url}/P/_apis/git/repositories/P/pushes"
+    first = s.post(url, params=V, json=_file_push(ZERO)).json()["refUpdates"][0]["newObjectId"]
+    second = s.post(url, params=V, json=_file_push(first))
+    assert second.status_code == 201
+    assert fake.ref_value("P", "P", "refs/locks/x") == second.json()["refUpdates"][0]["newObjectId"]
+
+
+def test_update_refs_deletes_a_ref_only_from_its_value(
+    fake: FakeAzureDevOps, s: requests.Session
+) -> None:
+    fake.add_project("P")
+    commit = fake.add_commit("P", "P", "refs/locks/x", "held", "/f.json")
+    url = f"{fake.url}/P/_apis/git/repositories/P/refs"
+    stale = s.post(url, params=V, json=[{"name": "refs/locks/x", "oldObjectId": "1" * 40,
+                                         "newObjectId": ZERO}]).json()  # fmt: skip
+    done = s.post(url, params=V, json=[{"name": "refs/locks/x", "oldObjectId": commit,
+                                        "newObjectId": ZERO}]).json()  # fmt: skip
+    assert stale["value"][0]["updateStatus"] == "staleOldObjectId"
+    assert done["value"][0]["success"] is True
+    assert fake.ref_value("P", "P", "refs/locks/x") is None
+
+
+def test_a_commit_reads_back_with_its_comment(fake: FakeAzureDevOps, s: requests.Session) -> None:
+    fake.add_project("P")
+    commit = fake.add_commit("P", "P", "refs/locks/x", '{"holder": "Ana"}', "/f.json")
+    got = s.get(f"{fake.url}/P/_apis/git/repositories/P/commits/{commit}", params=V).json()
+    assert got["commitId"] == commit and got["comment"] == '{"holder": "Ana"}'
+
+
 def test_a_push_with_a_wrong_token_is_refused(fake: FakeAzureDevOps, tmp_path: Path) -> None:
     fake.add_project("P")
     repo = fake.repositories("P")["P"]

@@ -8,12 +8,17 @@ test here fails with the provisioning code of commit 44ae586 (see the issue-9 re
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 from fakes.azure_devops import FakeAzureDevOps
 from provisioning_env import (
     PROJECT,
+    SLUG,
     Baker,
     assert_fully_provisioned,
     checks_per_environment,
@@ -24,6 +29,7 @@ from provisioning_env import (
 from mlops_template import cli, client
 
 ONE_EACH = {"minimum reviewers": 1, "build validation": 1}
+LOCK_REF = "refs/mlops-template/provision-lock"  # where the project's lock is held
 POLICY_TYPES = {
     "fa4e907d-c16b-4a4c-9dfa-4906e5d171dd": "minimum reviewers",
     "0609b952-1397-4640-95ec-e00a01b2c241": "build validation",
@@ -145,3 +151,77 @@ def test_a_resume_while_the_project_is_being_created_waits_until_it_is_well_form
             r for r in double.requests if r.method == "POST" and r.path.endswith("projects")
         ]
         assert_fully_provisioned(double, project)
+
+
+# -- issue 21, item 7: two machines, late creates ------------------------------------------
+
+
+def _machine(baker: Baker, project: Path, name: str) -> tuple[Path, dict[str, str]]:
+    """A copy of the project on another "machine": its own HOME and cache (no shared file)."""
+    copy = project.parent / f"{project.name}-{name}"
+    shutil.copytree(project, copy)
+    home = baker.tmp_path / f"home-{name}"
+    home.mkdir()
+    env = {**baker.env(), "HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache")}
+    return copy, env
+
+
+@pytest.mark.parametrize("apart", [0.0, 0.5, 1.0], ids=["together", "0.5s-apart", "1s-apart"])
+def test_two_machines_at_once_create_nothing_twice(
+    baker: Baker, fake: FakeAzureDevOps, apart: float
+) -> None:
+    """Two runs with separate lock folders (two machines) make one check, policy and CI run."""
+    run, project = baker.bake(azure_devops_org_url="")
+    assert run.returncode == 0, run.output
+    command = [str(Path(sys.executable).with_name("mlops-template")), "provision",
+               "--organization", fake.url]  # fmt: skip
+    fake.latency = 0.02
+    processes = []
+    for name in ("a", "b"):
+        folder, env = _machine(baker, project, name)
+        processes.append(subprocess.Popen(
+            command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, text=True,
+        ))  # fmt: skip
+        time.sleep(apart)
+    outputs = [process.communicate(timeout=300)[0] for process in processes]
+    assert [process.returncode for process in processes] == [0, 0], outputs
+    assert list(checks_per_environment(fake).values()) == [1, 1], outputs
+    assert policies(fake) == ONE_EACH
+    assert len(fake.runs(PROJECT)) == 1
+    assert fake.ref_value(PROJECT, SLUG, LOCK_REF) is None  # released
+
+
+def test_a_resume_right_after_lost_check_creates_adds_no_second_check(
+    baker: Baker, fake: FakeAzureDevOps
+) -> None:
+    """Lost check creates the lookups do not show yet: the resume at once waits for them."""
+    fake.inject(0, method="POST", path_contains="checks/configurations", apply_first=True,
+                drop=True, times=2)  # fmt: skip
+    # Every lookup of the first run (5 per check), then the resume's first two rounds and its
+    # first look at each check: all empty, as a service that lists them late answers.
+    fake.stale_lists("checks/configurations", times=16)
+    run, project = baker.bake()
+    assert "was not sent again" in run.output, run.output
+    (resume,) = re.findall(r"To resume: (.+)", run.output)
+    again = baker.shell(resume)
+    assert again.returncode == 0, again.output
+    assert list(checks_per_environment(fake).values()) == [1, 1]
+    assert_fully_provisioned(fake, project)
+
+
+def test_a_first_run_carried_out_late_is_not_queued_again_by_an_immediate_resume(
+    baker: Baker, fake: FakeAzureDevOps
+) -> None:
+    """The CI run whose queueing answer was lost, listed late: the resume queues no second."""
+    fake.inject(0, method="POST", path_contains="/runs", apply_first=True, drop=True)
+    # The first run's 5 lookups, then the resume's lookup, its lookup under the lock and its
+    # first look before sending again.
+    fake.stale_lists("/runs", times=8)
+    run, project = baker.bake()
+    assert "was not sent again" in run.output, run.output
+    (resume,) = re.findall(r"To resume: (.+)", run.output)
+    again = baker.shell(resume)
+    assert again.returncode == 0, again.output
+    assert len(fake.runs(PROJECT)) == 1
+    assert_fully_provisioned(fake, project)

@@ -6,6 +6,8 @@ import pytest
 import rest_specs
 from rest_specs import assert_conforms, check_request
 
+from mlops_template import bodies
+
 SUB = "00000000-0000-0000-0000-000000000001"
 PRINCIPAL = "00000000-0000-0000-0000-000000000002"
 RID = "11111111-1111-1111-1111-111111111111"
@@ -59,6 +61,32 @@ KNOWN_GOOD_AZURE_DEVOPS = [
     ("GET", f"{ORG}/_apis/operations/{RID}", GA, None),  # operation
     ("GET", f"{PRJ}/_apis/git/repositories/demo", GA, None),  # repository
     ("GET", f"{PRJ}/_apis/git/repositories/{RID}/refs", {**GA, "filter": "heads/"}, None),
+    # The project's lock (shared_lock): read, taken, released.
+    (
+        "GET",
+        f"{PRJ}/_apis/git/repositories/{RID}/refs",
+        {**GA, "filter": "mlops-template/provision-lock"},
+        None,
+    ),
+    ("GET", f"{PRJ}/_apis/git/repositories/{RID}/commits/{'a' * 40}", GA, None),
+    (
+        "POST",
+        f"{PRJ}/_apis/git/repositories/{RID}/pushes",
+        GA,
+        bodies.file_commit("refs/mlops-template/provision-lock", bodies.NO_COMMIT, "/l.json", "{}"),
+    ),
+    (
+        "POST",
+        f"{PRJ}/_apis/git/repositories/{RID}/refs",
+        GA,
+        [
+            {
+                "name": "refs/mlops-template/provision-lock",
+                "oldObjectId": "a" * 40,
+                "newObjectId": bodies.NO_COMMIT,
+            }
+        ],
+    ),
     ("GET", f"{PRJ}/_apis/distributedtask/environments", {**GA, "$top": "100"}, None),
     (
         "GET",

@@ -16,7 +16,7 @@ from .bodies import BUILD_VALIDATION_POLICY, MIN_REVIEWERS_POLICY, Json
 from .errors import AzureDevOpsError, PermissionDeniedError
 from .git import REF, GitError, Repository, clean_remote_url
 from .lookup import State, parallel, pipeline_ids, uses
-from .once import create_once
+from .once import Pending, create_once
 from .plan import Action, Key, Plan, Verb
 from .resources import AzureDevOps
 from .settings import Settings
@@ -52,19 +52,21 @@ class Apply:
         on_progress: Callable[[Action], None] = lambda action: None,
         poll_interval: float = 2.0,
         poll_timeout: float = 120.0,
+        pending: Pending | None = None,
     ) -> None:
         self.settings, self.devops, self.git = settings, devops, git
         self.state, self.plan, self.azure = state, plan, azure
+        self.pending = pending
         self.on_progress = on_progress
         self.poll_interval, self.poll_timeout = poll_interval, poll_timeout
         self.description = f"Created by mlops-template for {settings.names.slug}"
         self.done: dict[Key, Action] = {}
 
-    def run(self) -> None:
-        """Carry out every change of the plan, in dependency order."""
+    def run(self, kinds: frozenset[str] | None = None) -> None:
+        """Carry out every change of the plan (of these ``kinds``), in dependency order."""
         if self.plan.blockers:
             raise ProvisioningError("Plan", "; ".join(self.plan.blockers))
-        pending = list(self.plan.changes)
+        pending = [a for a in self.plan.changes if kinds is None or a.kind in kinds]
         changing = {action.key for action in pending}
         while pending:
             ready = [
@@ -179,6 +181,7 @@ class Apply:
                 APPROVAL_TIMEOUT_MINUTES,
             ),
             refused_twice=False,
+            pending=self.pending,
         )
         self.state.approvals[action.name] = True
 
@@ -300,6 +303,7 @@ class Apply:
             lambda: next(iter(self.devops.runs(ci["id"])), None),
             lambda: self.devops.run_pipeline(ci["id"], REF),
             refused_twice=False,  # a second run would be queued: never re-sent
+            pending=self.pending,
         )
 
     def _branch_policy(self, action: Action) -> None:
@@ -312,4 +316,5 @@ class Apply:
             lambda: self.devops.branch_policies(repo["id"], REF).get(policy_type),
             lambda: self.devops.create_branch_policy(bodies.branch_policy(policy_type, repo, ci)),
             refused_twice=False,
+            pending=self.pending,
         )

@@ -14,6 +14,8 @@ APPROVAL_CHECK_TYPE = "8c6f20a7-a545-4486-9777-f762fafe0d4d"
 MIN_REVIEWERS_POLICY = "fa4e907d-c16b-4a4c-9dfa-4906e5d171dd"
 BUILD_VALIDATION_POLICY = "0609b952-1397-4640-95ec-e00a01b2c241"
 ROOT_FOLDER = "\\"
+# The object id git and Azure Repos use for "no commit": a ref that does not exist.
+NO_COMMIT = "0" * 40
 
 
 def project(name: str, description: str, process_id: str | None) -> Json:
@@ -145,4 +147,19 @@ def branch_policy(policy_type: str, repository: Json, ci_pipeline: Json) -> Json
         "isBlocking": True,
         "type": {"id": policy_type},
         "settings": {**settings, "scope": scope},
+    }
+
+
+def file_commit(ref: str, old: str, path: str, content: str) -> Json:
+    """A push of one commit that writes ``path`` (added on a new ref, else edited), with
+    ``content`` as its comment too ("Pushes - Create",
+    https://learn.microsoft.com/rest/api/azure/devops/git/pushes/create)."""
+    change = {
+        "changeType": "add" if old == NO_COMMIT else "edit",
+        "item": {"path": path},
+        "newContent": {"content": content, "contentType": "rawText"},
+    }
+    return {
+        "refUpdates": [{"name": ref, "oldObjectId": old}],
+        "commits": [{"comment": content, "changes": [change]}],
     }

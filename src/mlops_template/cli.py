@@ -17,6 +17,7 @@ import os
 import shlex
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
@@ -36,10 +37,11 @@ from .client import PAT_VARIABLE, AzureDevOpsClient
 from .errors import AzureDevOpsError, header_safe
 from .git import GitError, Repository
 from .lock import project_lock
-from .lookup import Lookup
-from .plan import Verb, make_plan
+from .lookup import Lookup, State
+from .plan import Plan, Verb, make_plan
 from .resources import AzureDevOps
 from .settings import ConfigurationError, Settings, find_project_dir, load
+from .shared_lock import SharedLock
 
 PACKAGE_SOURCE = Path(__file__).resolve().parents[1]  # the folder holding mlops_template/
 
@@ -179,7 +181,16 @@ def _run(
                 report.dry_run(console, client.counters.requests, client.counters.writes)
                 return OK
             with report.progress(console, len(plan.changes)) as advance:
-                Apply(settings, devops, git, state, plan, azure=azure, on_progress=advance).run()
+                if plan.changes:
+                    # The project and repository first (Azure DevOps refuses each twice), then
+                    # the rest under the project's lock, which lives in that repository.
+                    first = Apply(settings, devops, git, state, plan, azure=azure,
+                                  on_progress=advance)  # fmt: skip
+                    first.run(FIRST_KINDS)
+                    locked = _apply_locked(settings, console, devops, git, azure, first, wait)
+                    if locked is None:
+                        return FAILED
+                    state, plan = locked
     except (ProvisioningError, AzureDevOpsError, GitError, ConfigurationError, TimeoutError) as e:
         report.show_failure(console, e, resume)
         return FAILED
@@ -193,6 +204,37 @@ def _run(
     report.show_result(console, settings, state, requests, writes)
     manual = any(action.verb is Verb.MANUAL for action in plan.actions)
     return INCOMPLETE if manual or (state.azure and state.azure.manual) else OK
+
+
+# Created before the project's lock, which lives in the repository.
+FIRST_KINDS = frozenset({"project", "repository"})
+
+
+def _apply_locked(
+    settings: Settings,
+    console: Console,
+    devops: AzureDevOps,
+    git: Repository,
+    azure: AzureResources | None,
+    first: Apply,
+    wait: Callable[[str], None],
+) -> tuple[State, Plan] | None:
+    """Under the project's lock, look up again (another run may have changed things since),
+    then apply what is still missing; the state and plan. None when something now blocks
+    (said why)."""
+    repository = first.state.repository
+    assert repository is not None
+    holder = str(first.state.owner.get("providerDisplayName") or "someone")
+    with SharedLock(devops, repository["id"], holder, on_wait=wait) as shared:
+        state = Lookup(settings, devops, git, azure=azure, on_wait=wait,
+                       owner=first.state.owner)()  # fmt: skip
+        plan = make_plan(state, settings)
+        if plan.blockers:
+            report.show_blockers(console, plan.blockers, resume_command(settings.project_dir))
+            return None
+        Apply(settings, devops, git, state, plan, azure=azure, on_progress=first.on_progress,
+              pending=shared).run()  # fmt: skip
+    return state, plan
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -188,15 +188,17 @@ class Lookup:
         on_wait: Callable[[str], None] = lambda message: None,
         poll_interval: float = 2.0,
         poll_timeout: float = 120.0,
+        owner: Json | None = None,
     ) -> None:
         self.settings, self.devops, self.git, self.azure = settings, devops, git, azure
+        self.owner = owner  # the token's owner, when a lookup of this run already knows it
         self.on_wait = on_wait
         self.poll_interval, self.poll_timeout = poll_interval, poll_timeout
 
     def __call__(self) -> State:
         """The state now (GETs only)."""
         s, devops = self.settings, self.devops
-        state = State(owner=devops.owner())
+        state = State(owner=self.owner or devops.owner())
         if not state.owner.get("id"):
             raise AzureDevOpsError("Azure DevOps did not say who owns the access token")
         repo, environments, group, endpoint, pipelines, state.azure = parallel(

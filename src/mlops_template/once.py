@@ -13,6 +13,11 @@ been carried out) is never re-sent in the same run: it is looked up again, a few
 because a lookup right after a create may not see it yet; if it still does not show,
 the run stops and says so, and the next run's lookup decides. A 429 is a refusal,
 waited out by the client; then the resource is looked up and, if missing, re-sent.
+
+Such a create stays ``pending`` (``shared_lock.SharedLock``, kept with the project's lock)
+until it shows up. A later run, on any machine, that does not find it looks it up again,
+more than once, until ``SETTLE`` seconds after it was sent (the service may carry a create
+out, or list it, that late) before it sends it again.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from .errors import AlreadyExistsError, AzureDevOpsError, TooLongThrottledError, TransientError
 
@@ -28,6 +33,16 @@ log = logging.getLogger(__name__)
 
 # Waits between the lookups after a lost answer (a lookup may lag a create).
 RELOOKUP_DELAYS = (0.5, 1.0, 2.0, 4.0)
+# How long after a lost create the service may still carry it out (or first list it).
+SETTLE = 60.0
+
+
+class Pending(Protocol):
+    """Creates sent without an answer, kept across runs (``shared_lock.SharedLock``)."""
+
+    def since(self, what: str) -> float | None: ...
+    def sent(self, what: str) -> None: ...
+    def done(self, what: str) -> None: ...
 
 
 class NotConfirmedError(AzureDevOpsError):
@@ -42,11 +57,58 @@ def create_once(
     refused_twice: bool,
     attempts: int = 3,
     sleep: Callable[[float], None] = time.sleep,
+    pending: Pending | None = None,
 ) -> Any:
     """Create ``what`` once; return it (as created, or as found by ``lookup``).
 
     ``refused_twice``: whether Azure DevOps refuses a second one of the same name.
+    ``pending``: where creates whose answer was lost are kept (for those it does not refuse).
     """
+    if pending is None or refused_twice:
+        return _create_once(what, lookup, create, refused_twice, attempts, sleep)
+    found = _settle(what, lookup, pending, sleep)
+    if found is None:
+        pending.sent(what)
+        try:
+            found = _create_once(what, lookup, create, refused_twice, attempts, sleep)
+        except (NotConfirmedError, TransientError) as error:
+            if isinstance(error, NotConfirmedError) or not error.answered:
+                raise  # it may still be carried out: stays pending
+            pending.done(what)
+            raise
+        except AzureDevOpsError:
+            pending.done(what)  # refused: nothing to wait for
+            raise
+    pending.done(what)
+    return found
+
+
+def _settle(
+    what: str, lookup: Callable[[], Any], pending: Pending, sleep: Callable[[float], None]
+) -> Any:
+    """After a create of ``what`` whose answer was lost: look it up until ``SETTLE`` s after."""
+    since = pending.since(what)
+    if since is None:
+        return None
+    delay = RELOOKUP_DELAYS[0]
+    while (found := lookup()) is None:
+        remaining = since + SETTLE - time.time()
+        if remaining <= 0:
+            log.info("%s: not there %.0f s after its lost create; sending it", what, SETTLE)
+            return None
+        sleep(min(delay, remaining))
+        delay = min(delay * 2, 8.0)
+    return found
+
+
+def _create_once(
+    what: str,
+    lookup: Callable[[], Any],
+    create: Callable[[], Any],
+    refused_twice: bool,
+    attempts: int,
+    sleep: Callable[[float], None],
+) -> Any:
     for attempt in range(attempts):
         try:
             return create()

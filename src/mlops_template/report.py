@@ -139,7 +139,8 @@ def show_blockers(console: Console, blockers: list[str], resume: str) -> None:
 
 def show_wait(console: Console, message: str) -> None:
     """A wait the user should know about (throttling, a project being created, a lock)."""
-    console.print(f"[yellow]{escape(message.capitalize())}[/yellow]", highlight=False)
+    sentence = message[:1].upper() + message[1:]  # names keep their case
+    console.print(f"[yellow]{escape(sentence)}[/yellow]", highlight=False)
 
 
 def dry_run(console: Console, requests: int, writes: int) -> None:

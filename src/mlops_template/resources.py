@@ -74,6 +74,20 @@ class AzureDevOps:
         )
         return {ref["name"]: ref["objectId"] for ref in refs}
 
+    def ref(self, repository_id: str, name: str) -> str | None:
+        """The commit the ref ``name`` (``refs/...``) points at, or None [git/refs/list]."""
+        refs = self.client.list(
+            f"{self.p}/_apis/git/repositories/{repository_id}/refs",
+            params={"filter": name.removeprefix("refs/")},  # a prefix: keep the exact name
+        )
+        return next((ref["objectId"] for ref in refs if ref.get("name") == name), None)
+
+    def commit(self, repository_id: str, commit_id: str) -> Json:
+        """One commit: its comment, author and committer [git/commits/get]."""
+        return self.client.get(
+            f"{self.p}/_apis/git/repositories/{repository_id}/commits/{commit_id}"
+        )
+
     def environments(self) -> dict[str, Json]:
         """Environments by lower-case name [distributedtask/environments]."""
         items = self._list_or_empty(f"{self.p}/_apis/distributedtask/environments", page_size=100)
@@ -175,6 +189,23 @@ class AzureDevOps:
         """Make ``ref`` the default branch [git/repositories/update]."""
         path = f"{self.p}/_apis/git/repositories/{repository_id}"
         return self.client.patch(path, {"defaultBranch": ref})
+
+    def commit_file(self, repository_id: str, ref: str, old: str, path: str, content: str) -> str:
+        """One commit writing ``path`` onto ``ref``, only if the ref is still ``old`` (forty
+        zeros: only if it does not exist); the new commit's id [git/pushes/create].
+
+        A stale ``old`` is refused (AlreadyExistsError: HTTP 409, TF401028).
+        """
+        body = bodies.file_commit(ref, old, path, content)
+        push = self.client.post(f"{self.p}/_apis/git/repositories/{repository_id}/pushes", body)
+        return str(push["refUpdates"][0]["newObjectId"])
+
+    def delete_ref(self, repository_id: str, name: str, old: str) -> bool:
+        """Delete the ref if it still points at ``old``; whether it did [git/refs/update-refs]."""
+        update = {"name": name, "oldObjectId": old, "newObjectId": bodies.NO_COMMIT}
+        path = f"{self.p}/_apis/git/repositories/{repository_id}/refs"
+        (result,) = (self.client.post(path, [update]) or {}).get("value") or [{}]
+        return bool(result.get("success"))
 
     def create_environment(self, name: str, description: str) -> Json:
         """Create an environment [distributedtask/environments/add]."""

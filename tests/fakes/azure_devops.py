@@ -163,6 +163,8 @@ class FakeAzureDevOps(
     def stale_lists(self, path_contains: str, times: int = 1) -> None:
         """The next ``times`` matching GETs answer an empty list, as a lagging replica would.
 
+        ``path_contains`` is looked for in the path and its query string.
+
         Azure DevOps reads may lag a write just made ("eventual consistency" of list
         queries is not promised away by the REST reference); this models the worst case.
         """
@@ -225,7 +227,7 @@ class FakeAzureDevOps(
             resp.fault = fault
             return resp
         if method == "GET" and resp.status == 200:
-            resp = self._maybe_stale(unquote(raw_path), resp)
+            resp = self._maybe_stale(f"{unquote(raw_path)}?{unquote(raw_query)}", resp)
         if 200 <= resp.status < 300:
             with self._lock:
                 if self._retry_after_ok:

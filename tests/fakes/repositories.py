@@ -7,12 +7,21 @@ As Microsoft documents them:
 - https://learn.microsoft.com/rest/api/azure/devops/git/repositories/get-repository
 - https://learn.microsoft.com/rest/api/azure/devops/git/repositories/update
 - https://learn.microsoft.com/rest/api/azure/devops/git/refs/list
+- https://learn.microsoft.com/rest/api/azure/devops/git/refs/update-refs
+- https://learn.microsoft.com/rest/api/azure/devops/git/pushes/create
+- https://learn.microsoft.com/rest/api/azure/devops/git/commits/get
 - https://git-scm.com/docs/http-protocol
+
+Refs change atomically (every handler runs under the double's lock), as a ref update does on
+the service: an ``oldObjectId`` that is not the ref's value refuses the change (Update Refs:
+``success: false``, ``updateStatus: staleOldObjectId``, per GitRefUpdateStatus,
+https://learn.microsoft.com/javascript/api/azure-devops-extension-api/gitrefupdatestatus).
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -36,6 +45,9 @@ class RepositoriesMixin:
         ("project", "GET", "git/repositories/{r}", "_repo_get", False),
         ("project", "PATCH", "git/repositories/{r}", "_repo_update", False),
         ("project", "GET", "git/repositories/{r}/refs", "_refs", False),
+        ("project", "POST", "git/repositories/{r}/refs", "_refs_update", False),
+        ("project", "POST", "git/repositories/{r}/pushes", "_push_create", False),
+        ("project", "GET", "git/repositories/{r}/commits/{c}", "_commit_get", False),
     )
 
     def add_repository(self, project_name: str, name: str) -> dict[str, Any]:
@@ -194,6 +206,132 @@ class RepositoriesMixin:
             if name.startswith(prefix)
         ]
         return self._paged(req, items)
+
+    def add_commit(self, project: str, repo: str, ref: str, comment: str, path: str) -> str:
+        """A root commit holding ``path`` (its content: ``comment``) at ``ref``; its id."""
+        with self._lock:
+            r = self._need_repo(self._need_project(project), repo)
+            return self._commit_onto(r, ref, git_http.ZERO_OID, comment, {path: comment})
+
+    def ref_value(self, project: str, repo: str, ref: str) -> str | None:
+        """The commit ``ref`` points at, or None."""
+        with self._lock:
+            r = self._need_repo(self._need_project(project), repo)
+            return dict(self._read_refs(r)).get(ref)
+
+    def _commit_onto(
+        self, repo: dict[str, Any], ref: str, old: str, comment: str, files: dict[str, str]
+    ) -> str:
+        """A commit of ``files`` on ``old`` (a root commit when zeros), then ``ref`` moved to it
+        only if it still is ``old``; raises the stale-push error otherwise."""
+        current = dict(self._read_refs(repo)).get(ref, git_http.ZERO_OID)
+        if current != old:
+            # unconfirmed: status and typeKey of a push whose oldObjectId is stale; the
+            # message is the service's TF401028.
+            raise _ApiError(
+                409,
+                "GitReferenceStaleException",
+                f"TF401028: The reference '{ref}' has already been updated by another client, "
+                "so you cannot update it. Please try again.",
+            )
+        cwd = repo["dir"]
+        index = cwd / f"index-{uuid.uuid4().hex}"
+        env = {"GIT_INDEX_FILE": str(index)}
+        try:
+            if old != git_http.ZERO_OID:
+                git_http.git_bytes(["read-tree", old], cwd, env=env)
+            for path, content in files.items():
+                blob = git_http.git_bytes(
+                    ["hash-object", "-w", "--stdin"], cwd, stdin=content.encode()
+                ).decode()
+                git_http.git_bytes(
+                    ["update-index", "--add", "--cacheinfo", f"100644,{blob},{path.lstrip('/')}"],
+                    cwd,
+                    env=env,
+                )
+            tree = git_http.git_bytes(["write-tree"], cwd, env=env).decode()
+        finally:
+            index.unlink(missing_ok=True)
+        parents = [] if old == git_http.ZERO_OID else ["-p", old]
+        who = {
+            "GIT_AUTHOR_NAME": "Project Owner", "GIT_AUTHOR_EMAIL": "owner@contoso.com",
+            "GIT_COMMITTER_NAME": "Project Owner", "GIT_COMMITTER_EMAIL": "owner@contoso.com",
+        }  # fmt: skip
+        commit = git_http.git_bytes(
+            ["commit-tree", tree, *parents], cwd, stdin=comment.encode(), env=who
+        ).decode()
+        git_http.git(["update-ref", ref, commit, old], cwd=cwd)
+        return commit
+
+    def _push_create(self, req: _Req) -> _Resp:
+        """Pushes - Create: one commit of added or edited files onto one ref."""
+        assert req.project is not None
+        repo = self._need_repo(req.project, req.params["r"])
+        body = req.json() or {}
+        ((update,), (commit,)) = body.get("refUpdates") or [{}], body.get("commits") or [{}]
+        name, old = update.get("name") or "", update.get("oldObjectId") or ""
+        if not name.startswith("refs/") or len(old) != 40:
+            raise _bad_null("refUpdates")
+        files = {}
+        for change in commit.get("changes") or []:
+            if change.get("changeType") not in ("add", "edit"):
+                raise _ApiError(400, "ArgumentException", "only add and edit are modelled")
+            files[change["item"]["path"]] = change["newContent"]["content"]
+        if not files:
+            raise _bad_null("changes")
+        new = self._commit_onto(repo, name, old, commit.get("comment") or "", files)
+        push = {
+            "commits": [{"commitId": new, "comment": commit.get("comment") or ""}],
+            "refUpdates": [{"name": name, "oldObjectId": old, "newObjectId": new}],
+            "repository": self._repo_json(repo),
+            "pushedBy": self._identity_ref(),
+            "pushId": len(self._read_refs(repo)),
+            "date": datetime.now(UTC).isoformat(),
+        }
+        return self._json(201, push, req.api_version)
+
+    def _refs_update(self, req: _Req) -> _Resp:
+        """Refs - Update Refs: each ref changes only if it still is ``oldObjectId``."""
+        assert req.project is not None
+        repo = self._need_repo(req.project, req.params["r"])
+        results = []
+        for update in req.json() or []:
+            name, old, new = update["name"], update["oldObjectId"], update["newObjectId"]
+            current = dict(self._read_refs(repo)).get(name, git_http.ZERO_OID)
+            ok = current == old
+            if ok and new == git_http.ZERO_OID:
+                git_http.git(["update-ref", "-d", name, old], cwd=repo["dir"])
+            elif ok:
+                git_http.git(["update-ref", name, new, old], cwd=repo["dir"])
+            results.append({
+                "name": name, "oldObjectId": old, "newObjectId": new, "repositoryId": repo["id"],
+                "success": ok, "updateStatus": "succeeded" if ok else "staleOldObjectId",
+                "isLocked": False, "rejectedBy": None, "customMessage": None,
+            })  # fmt: skip
+        return self._json(200, {"count": len(results), "value": results}, req.api_version)
+
+    def _commit_get(self, req: _Req) -> _Resp:
+        """Commits - Get: the commit's comment, author and committer."""
+        assert req.project is not None
+        repo = self._need_repo(req.project, req.params["r"])
+        sha = req.params["c"]
+        fields = git_http.git(
+            ["log", "-1", "--format=%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%cI%x00%B", sha],
+            cwd=repo["dir"], check=False,
+        )  # fmt: skip
+        if not fields:
+            raise _ApiError(404, "GitObjectDoesNotExistException",
+                            f"TF401035: The object '{sha}' does not exist.")  # fmt: skip
+        an, ae, ad, cn, ce, cd, comment = fields.split("\x00", 6)
+        url = f"{self.url}/{req.project['id']}/_apis/git/repositories/{repo['id']}/commits/{sha}"
+        commit = {
+            "commitId": sha,
+            "author": {"name": an, "email": ae, "date": ad},
+            "committer": {"name": cn, "email": ce, "date": cd},
+            "comment": comment.rstrip("\n"),
+            "url": url,
+        }
+        return self._json(200, commit, req.api_version)
 
     def _git_target(self, segs: list[str]) -> tuple[str, str, str] | None:
         """(project, repo, service) for ``/{org}/{project}/_git/{repo}/{service}``."""
