@@ -144,6 +144,13 @@ def test_a_sign_in_azure_devops_refuses_says_so_and_what_to_do(
 # -- issue 21, item 6: the token renewed for git too; each service's 401 its own advice ----
 
 
+def _signed_in_az(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AzStub:
+    """A signed-in stub ``az`` first on PATH."""
+    stub = install_az(tmp_path / "az", "signed-in")
+    monkeypatch.setenv("PATH", stub.env()["PATH"])
+    return stub
+
+
 def _local_project(tmp_path: Path, fake: FakeAzureDevOps) -> Path:
     """A committed local project whose origin is a new repository in the double."""
     fake.add_repository(PROJECT, "repo")
@@ -163,8 +170,7 @@ def test_a_push_whose_entra_token_expired_is_renewed_and_sent_again(
     fake: FakeAzureDevOps, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """git's 401 on an expired Entra token renews it and pushes again, as REST does."""
-    stub = install_az(tmp_path / "az", "signed-in")
-    monkeypatch.setenv("PATH", stub.env()["PATH"])
+    stub = _signed_in_az(tmp_path, monkeypatch)
     first = stub.tokens[AZURE_DEVOPS_RESOURCE]
     project = _local_project(tmp_path, fake)
     credential = EntraToken(AzureCli(), AZURE_DEVOPS_RESOURCE)
@@ -185,8 +191,7 @@ def test_a_refused_entra_token_at_git_says_az_login_not_a_pat_scope(
     fake: FakeAzureDevOps, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A sign-in git is refused (after one renewal) is about az login, not the PAT's Code scope."""
-    stub = install_az(tmp_path / "az", "signed-in")
-    monkeypatch.setenv("PATH", stub.env()["PATH"])
+    _signed_in_az(tmp_path, monkeypatch)
     project = _local_project(tmp_path, fake)  # the double accepts no Bearer token
     with pytest.raises(GitError) as caught:
         Repository(project, EntraToken(AzureCli(), AZURE_DEVOPS_RESOURCE)).push()
@@ -199,8 +204,7 @@ def test_resource_manager_refusing_the_sign_in_says_az_login_not_the_pat_variabl
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """ARM's 401 advises signing in to Azure; AZURE_DEVOPS_EXT_PAT cannot help there."""
-    stub = install_az(tmp_path / "az", "signed-in")
-    monkeypatch.setenv("PATH", stub.env()["PATH"])
+    _signed_in_az(tmp_path, monkeypatch)
     with FakeResourceManager(token="another-token") as arm:
         api = ArmClient(EntraToken(AzureCli(), RESOURCE_MANAGER), arm.url)
         with pytest.raises(AuthenticationError) as caught:

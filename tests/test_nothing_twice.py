@@ -192,6 +192,16 @@ def test_two_machines_at_once_create_nothing_twice(
     assert fake.ref_value(PROJECT, SLUG, LOCK_REF) is None  # released
 
 
+def _lost_then_resumed_at_once(baker: Baker) -> Path:
+    """Bake (a create's answer is lost and not confirmed), then run the resume command."""
+    run, project = baker.bake()
+    assert "was not sent again" in run.output, run.output
+    (resume,) = re.findall(r"To resume: (.+)", run.output)
+    again = baker.shell(resume)
+    assert again.returncode == 0, again.output
+    return project
+
+
 def test_a_resume_right_after_lost_check_creates_adds_no_second_check(
     baker: Baker, fake: FakeAzureDevOps
 ) -> None:
@@ -201,11 +211,7 @@ def test_a_resume_right_after_lost_check_creates_adds_no_second_check(
     # Every lookup of the first run (5 per check), then the resume's first two rounds and its
     # first look at each check: all empty, as a service that lists them late answers.
     fake.stale_lists("checks/configurations", times=16)
-    run, project = baker.bake()
-    assert "was not sent again" in run.output, run.output
-    (resume,) = re.findall(r"To resume: (.+)", run.output)
-    again = baker.shell(resume)
-    assert again.returncode == 0, again.output
+    project = _lost_then_resumed_at_once(baker)
     assert list(checks_per_environment(fake).values()) == [1, 1]
     assert_fully_provisioned(fake, project)
 
@@ -218,10 +224,6 @@ def test_a_first_run_carried_out_late_is_not_queued_again_by_an_immediate_resume
     # The first run's 5 lookups, then the resume's lookup, its lookup under the lock and its
     # first look before sending again.
     fake.stale_lists("/runs", times=8)
-    run, project = baker.bake()
-    assert "was not sent again" in run.output, run.output
-    (resume,) = re.findall(r"To resume: (.+)", run.output)
-    again = baker.shell(resume)
-    assert again.returncode == 0, again.output
+    project = _lost_then_resumed_at_once(baker)
     assert len(fake.runs(PROJECT)) == 1
     assert_fully_provisioned(fake, project)

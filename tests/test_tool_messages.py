@@ -117,6 +117,12 @@ def _project_for(fake: FakeAzureDevOps, tmp_path: Path, monkeypatch: pytest.Monk
     return project
 
 
+def _run_with_origin(project: Path, origin: str) -> tuple[int, str]:
+    """Provision with the PAT, the local ``origin`` being ``origin``."""
+    subprocess.run(["git", "remote", "add", "origin", origin], cwd=project, check=True)
+    return _run(project, PAT)
+
+
 def _run(project: Path, credential: object) -> tuple[int, str]:
     out = io.StringIO()
     code = cli.run(cli.load(project), credential, Console(file=out, width=100))  # type: ignore[arg-type]
@@ -174,11 +180,7 @@ def test_an_origin_with_a_password_is_printed_without_it(
 ) -> None:
     """A foreign ``origin`` holding ``user:password@`` is named without the password."""
     project = _project_for(fake, tmp_path, monkeypatch)
-    subprocess.run(
-        ["git", "remote", "add", "origin", "https://ana:hunter2-secret@example.com/x/y.git"],
-        cwd=project, check=True,
-    )  # fmt: skip
-    code, output = _run(project, PAT)
+    code, output = _run_with_origin(project, "https://ana:hunter2-secret@example.com/x/y.git")
     assert code == cli.FAILED
     assert "https://example.com/x/y.git" in output, output
     assert "hunter2-secret" not in output
@@ -189,11 +191,7 @@ def test_a_foreign_origin_is_refused_before_anything_is_created(
 ) -> None:
     """Issue 21, item 5: ``origin`` pointing elsewhere stops the run before its first write."""
     project = _project_for(fake, tmp_path, monkeypatch)
-    subprocess.run(
-        ["git", "remote", "add", "origin", "https://github.com/contoso/other.git"],
-        cwd=project, check=True,
-    )  # fmt: skip
-    code, output = _run(project, PAT)
+    code, output = _run_with_origin(project, "https://github.com/contoso/other.git")
     assert code == cli.FAILED
     assert "points at https://github.com/contoso/other.git" in output, output
     assert "git remote set-url origin" in output
