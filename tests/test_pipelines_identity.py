@@ -85,7 +85,13 @@ def assert_identity_complete(fake: FakeAzureDevOps, arm: FakeResourceManager) ->
     assert credential["issuer"] == parameters["workloadIdentityFederationIssuer"]
     assert credential["subject"] == parameters["workloadIdentityFederationSubject"]
     assert credential["audiences"] == ["api://AzureADTokenExchange"]
-    assignment = only(arm.role_assignments())["properties"]
+    assignment = only(
+        [
+            a
+            for a in arm.role_assignments().values()
+            if a["properties"]["roleDefinitionId"].endswith(ROLE)
+        ]
+    )["properties"]
     assert assignment["principalId"] == identity["properties"]["principalId"]
     assert assignment["roleDefinitionId"].endswith(ROLE)
     assert assignment["scope"].lower().endswith(f"/workspaces/{WORKSPACE}".lower())
@@ -128,19 +134,21 @@ def test_without_the_right_to_assign_roles_all_else_is_done_and_the_command_is_p
 
 
 @pytest.mark.parametrize("missing", ["resource group", "workspace"])
-def test_a_missing_resource_group_or_workspace_stops_before_any_write(
+def test_a_missing_resource_group_or_workspace_is_created(
     azure_baker: AzureBaker, fake: FakeAzureDevOps, arm: FakeResourceManager, missing: str
 ) -> None:
+    """Issue 18: what is missing is deployed (no longer a blocker), with the identity's role."""
     extra = (
-        {"azureml_resource_group": "rg-absent"}
+        {"azureml_resource_group": "rg-absent", "azureml_workspace": "ws-absent"}
         if missing == "resource group"
         else {"azureml_workspace": "ws-absent"}
     )
     run, _ = azure_baker.bake(**extra)
-    command = "az group create" if missing == "resource group" else "az ml workspace create"
-    assert command in run.output, run.output
-    assert [r for r in fake.writes if "/_git/" not in r.path] == []
-    assert arm.writes == []
+    assert run.returncode == 0 and "To do:" not in run.output, run.output
+    workspaces = [r for r in arm.resources().values() if r["name"] == "ws-absent"]
+    assert len(workspaces) == 1 and workspaces[0]["type"].endswith("/workspaces")
+    roles = [a["properties"]["scope"] for a in arm.role_assignments().values()]
+    assert any(scope.endswith("/workspaces/ws-absent") for scope in roles)
 
 
 def test_a_lost_answer_and_throttling_create_nothing_twice(

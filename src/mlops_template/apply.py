@@ -10,9 +10,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from . import bodies
+from . import bodies, deploy_apply
 from .azure import AzureResources, role_assignment_command
 from .bodies import BUILD_VALIDATION_POLICY, MIN_REVIEWERS_POLICY, Json
+from .deployments import Deployments
 from .errors import AzureDevOpsError, PermissionDeniedError
 from .git import REF, GitError, Repository, clean_remote_url
 from .lookup import State, parallel, pipeline_ids, uses
@@ -49,12 +50,14 @@ class Apply:
         plan: Plan,
         *,
         azure: AzureResources | None = None,
+        deployments: Deployments | None = None,
         on_progress: Callable[[Action], None] = lambda action: None,
         poll_interval: float = 2.0,
         poll_timeout: float = 120.0,
     ) -> None:
         self.settings, self.devops, self.git = settings, devops, git
         self.state, self.plan, self.azure = state, plan, azure
+        self.deployments = deployments
         self.on_progress = on_progress
         self.poll_interval, self.poll_timeout = poll_interval, poll_timeout
         self.description = f"Created by mlops-template for {settings.names.slug}"
@@ -82,7 +85,7 @@ class Apply:
             handler(action)
         except ProvisioningError:
             raise
-        except (AzureDevOpsError, GitError) as error:
+        except (AzureDevOpsError, GitError, deploy_apply.DeploymentError) as error:
             raise ProvisioningError(step, str(error)) from error
         self.done[action.key] = action
         self.on_progress(action)
@@ -201,9 +204,27 @@ class Apply:
         body = bodies.variable_group(name, self.description, variables, project)
         self.state.variable_group = devops.update_variable_group(group["id"], body)
 
+    def _resource_group(self, action: Action) -> None:
+        assert self.state.azure is not None and self.deployments is not None
+        deploy_apply.create_group(self.state.azure, self.deployments, action)
+
+    def _deployment(self, action: Action) -> None:
+        found, azure = self.state.azure, self.azure
+        assert found is not None and azure is not None and self.deployments is not None
+        deploy_apply.deploy(
+            found,
+            self.deployments,
+            lambda: azure.workspace(found.resource_group, found.workspace_name),
+        )
+
+    def _azure_resource(self, action: Action) -> None:
+        """Made by the deployment it needs: nothing left to send."""
+
     def _azure_identity(self, action: Action) -> None:
         found, azure = self.state.azure, self.azure
-        assert found is not None and found.group is not None and azure is not None
+        assert found is not None and azure is not None
+        if found.group is None:
+            return  # the resource group could not be made: its command is printed
         try:
             found.identity = azure.create_identity(
                 found.resource_group, action.name, found.group["location"], self.description
@@ -222,6 +243,8 @@ class Apply:
     def _federated_credential(self, action: Action) -> None:
         found, azure, endpoint = self.state.azure, self.azure, self.state.endpoint
         assert found is not None and azure is not None and endpoint is not None
+        if found.identity is None:
+            return
         parameters = (endpoint.get("authorization") or {}).get("parameters") or {}
         issuer = parameters.get("workloadIdentityFederationIssuer")
         subject = parameters.get("workloadIdentityFederationSubject")
@@ -240,6 +263,8 @@ class Apply:
     def _role_assignment(self, action: Action) -> None:
         found, azure = self.state.azure, self.azure
         assert found is not None and azure is not None
+        if not (found.scope and found.principal_id):
+            return  # no workspace or identity: what made them is told instead
         try:
             azure.assign_role(found.scope, found.principal_id)
         except PermissionDeniedError:

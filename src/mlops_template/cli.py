@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import json
 import logging
 import os
 import shlex
@@ -33,10 +34,13 @@ from .auth import (
 )
 from .azure import ArmClient, AzureResources
 from .client import PAT_VARIABLE, AzureDevOpsClient
+from .deploy_apply import DeploymentError
+from .deploy_lookup import lookup_deployment
+from .deployments import Deployments
 from .errors import AzureDevOpsError, header_safe
 from .git import GitError, Repository
 from .lock import project_lock
-from .lookup import Lookup
+from .lookup import Lookup, lookup_azure
 from .plan import Verb, make_plan
 from .resources import AzureDevOps
 from .settings import ConfigurationError, Settings, find_project_dir, load
@@ -130,7 +134,12 @@ def azure_sign_in(settings: Settings, console: Console) -> AzureResources | None
 
 
 def run(
-    settings: Settings, pat: str | Credential, console: Console, *, dry_run: bool = False
+    settings: Settings,
+    pat: str | Credential,
+    console: Console,
+    *,
+    dry_run: bool = False,
+    export_template: Path | None = None,
 ) -> int:
     """Look up, plan, show the plan, then (unless dry-run) apply it. Returns an exit code."""
     credential = PersonalAccessToken(header_safe(pat)) if isinstance(pat, str) else pat
@@ -143,11 +152,18 @@ def run(
     devops = AzureDevOps(client, settings.project)
     git = Repository(settings.project_dir, credential)
     azure = azure_sign_in(settings, console)
+    deployments = (
+        Deployments(azure.client, settings.azure_subscription_id, on_event=wait) if azure else None
+    )
+    if export_template is not None:
+        return export(settings, azure, deployments, export_template, console)
     resume = resume_command(settings.project_dir)
     try:
         with project_lock(organization.name, settings.project, wait, timeout=900.0):
             with console.status("Looking up what exists in Azure DevOps..."):
-                state = Lookup(settings, devops, git, azure=azure, on_wait=wait)()
+                state = Lookup(
+                    settings, devops, git, azure=azure, deployments=deployments, on_wait=wait
+                )()
             plan = make_plan(state, settings)
             report.show_plan(console, settings, plan)
             if plan.blockers:
@@ -157,8 +173,14 @@ def run(
                 report.dry_run(console, client.counters.requests, client.counters.writes)
                 return OK
             with report.progress(console, len(plan.changes)) as advance:
-                Apply(settings, devops, git, state, plan, azure=azure, on_progress=advance).run()
-    except (ProvisioningError, AzureDevOpsError, GitError, ConfigurationError, TimeoutError) as e:
+                Apply(
+                    settings, devops, git, state, plan, azure=azure, deployments=deployments,
+                    on_progress=advance,
+                ).run()  # fmt: skip
+    except (
+        ProvisioningError, AzureDevOpsError, GitError, ConfigurationError, TimeoutError,
+        DeploymentError,
+    ) as e:  # fmt: skip
         report.show_failure(console, e, resume)
         return FAILED
     except KeyboardInterrupt:
@@ -170,7 +192,41 @@ def run(
         writes += azure.client.counters.writes
     report.show_result(console, settings, state, requests, writes)
     manual = any(action.verb is Verb.MANUAL for action in plan.actions)
-    return INCOMPLETE if manual or (state.azure and state.azure.manual) else OK
+    deploy = state.azure.deploy if state.azure else None
+    left = bool(state.azure and state.azure.manual) or bool(deploy and deploy.manual)
+    return INCOMPLETE if manual or left else OK
+
+
+def export(
+    settings: Settings,
+    azure: AzureResources | None,
+    deployments: Deployments | None,
+    path: Path,
+    console: Console,
+) -> int:
+    """``--export-template FILE``: the literal template for what exists now; nothing is changed."""
+    if azure is None or deployments is None:
+        console.print(
+            "[red]Error:[/red] --export-template needs the subscription id (--subscription-id "
+            "or azure-devops.json) and 'az login'.",
+            highlight=False,
+        )
+        return USAGE
+    try:
+        found = lookup_azure(settings, azure)
+        template = lookup_deployment(settings, found, deployments, what_if=False).template
+    except (AzureDevOpsError, SignInError) as error:
+        report.show_failure(console, error, resume_command(settings.project_dir))
+        return FAILED
+    path.write_text(json.dumps(template, indent=2) + "\n", encoding="utf-8")
+    console.print(
+        f"Wrote the ARM template ({len(template['resources'])} resources, literal values) to "
+        f"{path}. Deploy it with: az deployment group create --resource-group "
+        f"{found.resource_group} --template-file {path} --mode Incremental",
+        highlight=False,
+        soft_wrap=True,
+    )
+    return OK
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -197,6 +253,12 @@ def _parser() -> argparse.ArgumentParser:
     add("--tenant-id", dest="azure_tenant_id")
     add("--client-id", dest="azure_client_id",
         help="app registration / managed identity of the service connection")  # fmt: skip
+    add(
+        "--export-template",
+        type=Path,
+        metavar="FILE",
+        help="write the Azure side's ARM template (literal values) to FILE; change nothing",
+    )
     add("--no-run", action="store_true",
         help="do not queue the CI pipeline's first run")  # fmt: skip
     add("-v", "--verbose", action="store_true", help="log every retry")
@@ -236,4 +298,6 @@ def main(argv: list[str] | None = None) -> int:
     if credential is None:
         console.print(f"[red]Error:[/red] {NO_SIGN_IN} ({why}).", highlight=False)
         return USAGE
-    return run(settings, credential, console, dry_run=args.dry_run)
+    return run(
+        settings, credential, console, dry_run=args.dry_run, export_template=args.export_template
+    )

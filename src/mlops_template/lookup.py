@@ -18,6 +18,8 @@ from typing import Any
 
 from .auth import SignInError
 from .azure import AzureResources, has_role
+from .deploy_lookup import DeploymentState, lookup_deployment
+from .deployments import Deployments
 from .errors import AzureDevOpsError
 from .git import REF, GitError, Repository, clean_remote_url
 from .resources import AzureDevOps, Json
@@ -53,6 +55,7 @@ class AzureState:
     credentials: list[Json] = field(default_factory=list)
     has_role: bool = False
     manual: list[str] = field(default_factory=list)  # commands left for a person
+    deploy: DeploymentState | None = None  # the Azure side's deployment (a subscription id)
 
     @property
     def scope(self) -> str:
@@ -63,8 +66,11 @@ class AzureState:
         return str(((self.identity or {}).get("properties") or {}).get("principalId", ""))
 
 
-def lookup_azure(settings: Settings, azure: AzureResources) -> AzureState:
-    """The resource group, workspace, identity, its credentials and role (GETs only)."""
+def lookup_azure(
+    settings: Settings, azure: AzureResources, deployments: Deployments | None = None
+) -> AzureState:
+    """The resource group, workspace, identity, its credentials and role, and the deployment's
+    what-if (GETs, and what-if, which changes nothing)."""
     found = AzureState(
         resource_group=settings.variables.get("AZUREML_RESOURCE_GROUP", ""),
         workspace_name=settings.variables.get("AZUREML_WORKSPACE", ""),
@@ -84,6 +90,8 @@ def lookup_azure(settings: Settings, azure: AzureResources) -> AzureState:
             ),
         )
         found.has_role = bool(found.workspace) and has_role(assignments, found.scope)
+    if deployments is not None:
+        found.deploy = lookup_deployment(settings, found, deployments)
     return found
 
 
@@ -184,11 +192,13 @@ class Lookup:
         git: Repository,
         *,
         azure: AzureResources | None = None,
+        deployments: Deployments | None = None,
         on_wait: Callable[[str], None] = lambda message: None,
         poll_interval: float = 2.0,
         poll_timeout: float = 120.0,
     ) -> None:
         self.settings, self.devops, self.git, self.azure = settings, devops, git, azure
+        self.deployments = deployments
         self.on_wait = on_wait
         self.poll_interval, self.poll_timeout = poll_interval, poll_timeout
 
@@ -229,7 +239,7 @@ class Lookup:
         if self.azure is None:
             return None
         try:
-            return lookup_azure(self.settings, self.azure)
+            return lookup_azure(self.settings, self.azure, self.deployments)
         except SignInError as error:
             state.azure_problem = str(error)
             return None

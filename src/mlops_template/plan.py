@@ -8,11 +8,12 @@ first (``needs``), which ``apply`` follows. Reasons to change nothing at all are
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 
+from .actions import Action, Key, Verb
 from .azure import ROLE_NAME
 from .bodies import BUILD_VALIDATION_POLICY, MIN_REVIEWERS_POLICY, Json
+from .deploy_plan import deployment_actions
 from .lookup import Branch, State, pipeline_ids, uses
 from .settings import Settings
 
@@ -21,40 +22,7 @@ POLICY_LABELS = {
     BUILD_VALIDATION_POLICY: "build validation",
 }
 
-Key = tuple[str, str]  # (kind, name)
 MAIN = "refs/heads/main"
-
-
-class Verb(enum.Enum):
-    """What an action does."""
-
-    EXISTS = "exists"
-    CREATE = "create"
-    UPDATE = "update"
-    PUSH = "push"
-    KEEP = "keep"  # exists and is left as it is, though it differs (e.g. remote ahead)
-    MANUAL = "manual"  # left for a person to do
-
-    @property
-    def changes(self) -> bool:
-        """Whether apply sends something for it."""
-        return self in (Verb.CREATE, Verb.UPDATE, Verb.PUSH)
-
-
-@dataclass(frozen=True)
-class Action:
-    """One thing to look after, what to do with it, and what must be done before."""
-
-    verb: Verb
-    kind: str
-    name: str
-    detail: str = ""
-    needs: tuple[Key, ...] = ()
-
-    @property
-    def key(self) -> Key:
-        """(kind, name): what identifies the action."""
-        return (self.kind, self.name)
 
 
 @dataclass
@@ -119,9 +87,20 @@ def _azure(state: State, settings: Settings) -> tuple[list[Action], list[str]]:
     azure = state.azure
     if azure is None:
         return [], []
-    subscription, group = settings.azure_subscription_id, azure.resource_group
-    blockers = []
-    if azure.group is None:
+    group = azure.resource_group
+    group_key = ("resource group", group)
+    blockers: list[str] = []
+    deploy = azure.deploy
+    before: list[Action] = []
+    after: list[Action] = []
+    if deploy is not None:  # the tool deploys the Azure side: the group is made when missing
+        where = f"in {deploy.names.location}" if azure.group is None else ""
+        before.append(Action(_exists_or(Verb.CREATE, azure.group), *group_key, where))
+        after = deployment_actions(
+            deploy, azure.group is not None, azure.identity is not None, group_key
+        )
+    elif azure.group is None:  # without a deployment: the commands that make them
+        subscription = settings.azure_subscription_id
         blockers.append(
             f"resource group {group!r} does not exist in subscription {subscription}: create "
             f"it (az group create --name {group} --location <region> --subscription "
@@ -129,6 +108,7 @@ def _azure(state: State, settings: Settings) -> tuple[list[Action], list[str]]:
             "was changed"
         )
     elif azure.workspace is None:
+        subscription = settings.azure_subscription_id
         blockers.append(
             f"Azure ML workspace {azure.workspace_name!r} does not exist in resource group "
             f"{group!r}: create it (az ml workspace create --name {azure.workspace_name} "
@@ -143,8 +123,15 @@ def _azure(state: State, settings: Settings) -> tuple[list[Action], list[str]]:
         and (c.get("properties") or {}).get("subject") == wanted[1]
         for c in azure.credentials
     )
+    role_needs = (identity, ("deployment", deploy.name)) if deploy else (identity,)
     actions = [
-        Action(_exists_or(Verb.CREATE, azure.identity), *identity, f"in {group}"),
+        *before,
+        Action(
+            _exists_or(Verb.CREATE, azure.identity),
+            *identity,
+            f"in {group}",
+            (group_key,) if deploy else (),
+        ),
         Action(
             _exists_or(Verb.CREATE, have and wanted[0]),
             "federated credential",
@@ -157,8 +144,9 @@ def _azure(state: State, settings: Settings) -> tuple[list[Action], list[str]]:
             "role assignment",
             ROLE_NAME,
             f"on workspace {azure.workspace_name}",
-            (identity,),
+            role_needs,
         ),
+        *after,
     ]
     return actions, blockers
 

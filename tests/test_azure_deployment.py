@@ -1,0 +1,203 @@
+"""The Azure side from an empty subscription: one ARM deployment, shown first as ARM's what-if.
+
+A stub ``az`` (signed in; its Resource Manager token is a JWT naming the user's object id and
+tenant, as Entra's are) and the Resource Manager double without any resource group or
+workspace; bakes run the real cookiecutter command and provisioning runs as a user runs it.
+Every ARM request is checked against the vendored specs (the ``arm`` fixture).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fakes.arm import FakeResourceManager
+from fakes.az_stub import AZURE_DEVOPS_RESOURCE, RESOURCE_MANAGER, AzStub, install_az
+from fakes.azure_devops import FakeAzureDevOps
+from provisioning_env import SLUG, SUBSCRIPTION, assert_fully_provisioned, nonconforming
+from test_pipelines_identity import AzureBaker
+
+GROUP, WORKSPACE = "churn-rg", "churn-ws"
+USER = "0d4f1b1e-7c55-4a5e-9e39-1a2b3c4d5e6f"
+TAG = "mlops-template-project"
+DATA_SCIENTIST = "f6c7c914-8db3-469d-8ca1-694a8f32e121"
+BLOB_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
+BLOB_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
+TYPES = {
+    "Microsoft.Storage/storageAccounts",
+    "Microsoft.Storage/storageAccounts/blobServices/containers",
+    "Microsoft.KeyVault/vaults",
+    "Microsoft.OperationalInsights/workspaces",
+    "Microsoft.Insights/components",
+    "Microsoft.ContainerRegistry/registries",
+    "Microsoft.MachineLearningServices/workspaces",
+    "Microsoft.MachineLearningServices/workspaces/computes",
+}
+
+
+def _b64(data: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+
+def jwt(tenant: str) -> str:
+    """An access token shaped as Entra's (unsigned here: only ARM reads it, and the double)."""
+    header = _b64({"typ": "JWT", "alg": "RS256"})
+    return f"{header}.{_b64({'oid': USER, 'tid': tenant})}.sig{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+def az(tmp_path: Path) -> AzStub:
+    tenant = str(uuid.uuid4())
+    tokens = {
+        AZURE_DEVOPS_RESOURCE: f"devops-token-{uuid.uuid4().hex}",
+        RESOURCE_MANAGER: jwt(tenant),
+    }
+    return install_az(
+        tmp_path / "az", "signed-in", subscription_id=SUBSCRIPTION, tenant_id=tenant, tokens=tokens
+    )
+
+
+@pytest.fixture
+def arm(az: AzStub) -> Iterator[FakeResourceManager]:
+    """An empty subscription; afterwards every ARM request is checked against the specs."""
+    with FakeResourceManager(
+        token=az.tokens[RESOURCE_MANAGER],
+        subscription_id=SUBSCRIPTION,
+        tenant_id=az.tenant_id,
+        caller_id=USER,
+    ) as double:
+        yield double
+        assert nonconforming("arm", double.requests) == {}
+
+
+class EmptySubscriptionBaker(AzureBaker):
+    def answers(self, **extra: str) -> dict[str, str]:
+        names = {"azureml_resource_group": GROUP, "azureml_workspace": WORKSPACE}
+        return super().answers(**{**names, **extra})
+
+
+@pytest.fixture
+def baker(tmp_path: Path, fake: FakeAzureDevOps, az: AzStub, arm: FakeResourceManager):
+    return EmptySubscriptionBaker(tmp_path, fake, az, arm)
+
+
+def by_type(arm: FakeResourceManager) -> dict[str, list[dict]]:
+    found: dict[str, list[dict]] = {}
+    for resource in arm.resources().values():
+        found.setdefault(resource["type"], []).append(resource)
+    return found
+
+
+def roles(arm: FakeResourceManager) -> dict[str, list[dict]]:
+    """Role assignments by role definition id (the GUID)."""
+    found: dict[str, list[dict]] = {}
+    for assignment in arm.role_assignments().values():
+        role = assignment["properties"]["roleDefinitionId"].rsplit("/", 1)[-1]
+        found.setdefault(role, []).append(assignment["properties"])
+    return found
+
+
+def test_an_empty_subscription_gets_every_resource_and_role_from_one_bake(
+    baker: EmptySubscriptionBaker, fake: FakeAzureDevOps, arm: FakeResourceManager
+) -> None:
+    """From no resource group to every resource of the template and the three roles, exit 0."""
+    run, project = baker.bake()
+    assert run.returncode == 0, run.output
+    assert "To do:" not in run.output, run.output
+    assert_fully_provisioned(fake, project)
+    resources = by_type(arm)
+    assert set(resources) == TYPES, sorted(resources)
+    for kind, items in resources.items():
+        assert len(items) == 1, (kind, items)
+        if kind != "Microsoft.Storage/storageAccounts/blobServices/containers":
+            assert items[0]["tags"] == {TAG: SLUG}, items[0]
+    compute = resources["Microsoft.MachineLearningServices/workspaces/computes"][0]
+    assert compute["name"] == "cpu-cluster"
+    assert compute["properties"]["properties"]["scaleSettings"]["minNodeCount"] == 0
+    identity = next(iter(arm.identities().values()))["properties"]["principalId"]
+    found = roles(arm)
+    (scientist,) = found[DATA_SCIENTIST]
+    assert scientist["principalId"] == identity and scientist["scope"].endswith(WORKSPACE)
+    (reader,) = found[BLOB_READER]
+    (contributor,) = found[BLOB_CONTRIBUTOR]
+    assert reader["principalId"] == identity and contributor["principalId"] == USER
+    assert reader["scope"].endswith("/containers/data") and reader["scope"] == contributor["scope"]
+    assert len(arm.deployments()) == 1
+
+
+def test_a_rerun_whose_what_if_says_no_change_writes_nothing(
+    baker: EmptySubscriptionBaker, fake: FakeAzureDevOps, arm: FakeResourceManager
+) -> None:
+    """After a fresh bake, provision again: what-if is asked, nothing is sent (zero writes)."""
+    run, project = baker.bake()
+    assert run.returncode == 0, run.output
+    fake.clear_requests()
+    arm.clear_requests()
+    again = baker.provision(project)
+    assert again.returncode == 0, again.output
+    assert fake.writes == [] and arm.writes == [], [r.path for r in arm.writes]
+    assert any(r.path.endswith("/whatIf") for r in arm.requests)
+    assert "what-if: no change" in again.output
+
+
+def test_dry_run_shows_the_what_if_and_writes_nothing(
+    baker: EmptySubscriptionBaker, fake: FakeAzureDevOps, arm: FakeResourceManager
+) -> None:
+    """--dry-run on an existing group: each resource with ARM's verdict, no write at all."""
+    run, project = baker.bake(azure_devops_org_url="")  # no provisioning at bake time
+    assert run.returncode == 0, run.output
+    arm.add_resource_group(GROUP, "westeurope")
+    dry = baker.provision(project, "--organization", fake.url, "--project", "ML Platform",
+                          "--dry-run")  # fmt: skip
+    assert dry.returncode == 0, dry.output
+    assert arm.writes == [] and fake.writes == []
+    assert any(r.path.endswith("/whatIf") for r in arm.requests)
+    assert "storageAccounts/churnmodeldata" in dry.output and "will create" in dry.output
+
+
+def test_a_resume_after_a_kill_waits_for_the_running_deployment(
+    baker: EmptySubscriptionBaker, fake: FakeAzureDevOps, arm: FakeResourceManager
+) -> None:
+    """Killed while ARM deploys, the next run waits for that deployment: one PUT in all."""
+    run, project = baker.bake(azure_devops_org_url="")
+    assert run.returncode == 0, run.output
+    arm.resource_seconds = 0.5
+    args = ("--organization", fake.url, "--project", "ML Platform")
+    process = baker.start(project, *args)
+    deadline = time.monotonic() + 120
+    while not any(r.method == "PUT" and "/deployments/" in r.path for r in arm.requests):
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.05)
+    process.kill()
+    process.communicate()
+    assert next(iter(arm.deployments().values()))["properties"]["provisioningState"] == "Running"
+    resumed = baker.provision(project, *args)
+    assert resumed.returncode == 0, resumed.output
+    assert "running already" in resumed.output
+    puts = [r for r in arm.requests if r.method == "PUT" and "/deployments/" in r.path]
+    assert len(puts) == 1
+    assert set(by_type(arm)) == TYPES
+
+
+def test_a_failed_deployment_names_the_resource_and_the_setting_and_a_rerun_finishes_it(
+    baker: EmptySubscriptionBaker, fake: FakeAzureDevOps, arm: FakeResourceManager
+) -> None:
+    """A VM size the region lacks: the failing resource, ARM's error, the setting; a re-run
+    finishes the deployment."""
+    arm.fail_next(
+        "Microsoft.MachineLearningServices/workspaces/computes",
+        "SkuNotAvailable",
+        "The requested VM size Standard_DS3_v2 is not available in location westeurope.",
+    )
+    run, project = baker.bake()
+    assert run.returncode == 0, run.output  # the bake never fails
+    assert "workspaces/computes" in run.output and "SkuNotAvailable" in run.output, run.output
+    assert "azure.training_compute_vm_size" in run.output
+    again = baker.provision(project)
+    assert again.returncode == 0, again.output
+    assert set(by_type(arm)) == TYPES
