@@ -8,19 +8,18 @@ Every ARM request is checked against the vendored specs (the ``arm`` fixture).
 
 from __future__ import annotations
 
-import base64
-import json
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fakes.arm import FakeResourceManager
-from fakes.az_stub import AZURE_DEVOPS_RESOURCE, RESOURCE_MANAGER, AzStub, install_az
+from fakes.az_stub import RESOURCE_MANAGER, AzStub, install_az
 from fakes.azure_devops import FakeAzureDevOps
-from provisioning_env import SLUG, SUBSCRIPTION, assert_fully_provisioned, nonconforming
+from fakes.blobs import FakeBlobStorage
+from provisioning_env import SLUG, SUBSCRIPTION, assert_fully_provisioned, nonconforming, only
 from test_pipelines_identity import AzureBaker
+from test_pipelines_identity import blobs as blobs  # the fixture, shared
 
 GROUP, WORKSPACE = "churn-rg", "churn-ws"
 USER = "0d4f1b1e-7c55-4a5e-9e39-1a2b3c4d5e6f"
@@ -40,26 +39,9 @@ TYPES = {
 }
 
 
-def _b64(data: dict) -> str:
-    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
-
-
-def jwt(tenant: str) -> str:
-    """An access token shaped as Entra's (unsigned here: only ARM reads it, and the double)."""
-    header = _b64({"typ": "JWT", "alg": "RS256"})
-    return f"{header}.{_b64({'oid': USER, 'tid': tenant})}.sig{uuid.uuid4().hex}"
-
-
 @pytest.fixture
 def az(tmp_path: Path) -> AzStub:
-    tenant = str(uuid.uuid4())
-    tokens = {
-        AZURE_DEVOPS_RESOURCE: f"devops-token-{uuid.uuid4().hex}",
-        RESOURCE_MANAGER: jwt(tenant),
-    }
-    return install_az(
-        tmp_path / "az", "signed-in", subscription_id=SUBSCRIPTION, tenant_id=tenant, tokens=tokens
-    )
+    return install_az(tmp_path / "az", "signed-in", subscription_id=SUBSCRIPTION, object_id=USER)
 
 
 @pytest.fixture
@@ -82,8 +64,14 @@ class EmptySubscriptionBaker(AzureBaker):
 
 
 @pytest.fixture
-def baker(tmp_path: Path, fake: FakeAzureDevOps, az: AzStub, arm: FakeResourceManager):
-    return EmptySubscriptionBaker(tmp_path, fake, az, arm)
+def baker(
+    tmp_path: Path,
+    fake: FakeAzureDevOps,
+    az: AzStub,
+    arm: FakeResourceManager,
+    blobs: FakeBlobStorage,
+) -> EmptySubscriptionBaker:
+    return EmptySubscriptionBaker(tmp_path, fake, az, arm, blobs)
 
 
 def by_type(arm: FakeResourceManager) -> dict[str, list[dict]]:
@@ -201,3 +189,32 @@ def test_a_failed_deployment_names_the_resource_and_the_setting_and_a_rerun_fini
     again = baker.provision(project)
     assert again.returncode == 0, again.output
     assert set(by_type(arm)) == TYPES
+
+
+def test_the_training_data_is_uploaded_and_set_for_the_pipelines(
+    baker: EmptySubscriptionBaker,
+    fake: FakeAzureDevOps,
+    blobs: FakeBlobStorage,
+) -> None:
+    """The project's TRAINING_DATA lands in the data container; the pipelines read that blob."""
+    run, project = baker.bake()
+    assert run.returncode == 0, run.output
+    sample = next(project.glob("src/*/sample_data/iris.csv")).read_bytes()
+    assert blobs.blobs == {("churnmodeldata", "data", "iris.csv"): sample}
+    group = only(fake.variable_groups("ML Platform"))
+    assert group["variables"]["TRAINING_DATA"]["value"] == "blob:iris.csv"
+    assert group["variables"]["TRAINING_COMPUTE"]["value"] == "cpu-cluster"
+
+
+def test_an_existing_blob_of_that_name_is_never_overwritten(
+    baker: EmptySubscriptionBaker,
+    arm: FakeResourceManager,
+    blobs: FakeBlobStorage,
+) -> None:
+    """A blob the team put there first is kept; the plan of a re-run says so."""
+    blobs.add_blob("churnmodeldata", "data", "iris.csv", b"the team's own")
+    run, project = baker.bake()
+    assert run.returncode == 0, run.output
+    assert blobs.blobs[("churnmodeldata", "data", "iris.csv")] == b"the team's own"
+    again = baker.provision(project, "--dry-run")
+    assert "kept as it is" in again.output, again.output

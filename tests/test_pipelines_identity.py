@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 from fakes.arm import FakeResourceManager
-from fakes.az_stub import AZURE_DEVOPS_RESOURCE, RESOURCE_MANAGER, AzStub, install_az
+from fakes.az_stub import AZURE_DEVOPS_RESOURCE, RESOURCE_MANAGER, STORAGE, AzStub, install_az
 from fakes.azure_devops import FakeAzureDevOps
+from fakes.blobs import FakeBlobStorage
 from provisioning_env import (
     PROJECT,
     SLUG,
@@ -36,7 +37,10 @@ def az(tmp_path: Path) -> AzStub:
 @pytest.fixture
 def arm(az: AzStub) -> Iterator[FakeResourceManager]:
     with FakeResourceManager(
-        token=az.tokens[RESOURCE_MANAGER], subscription_id=SUBSCRIPTION, tenant_id=az.tenant_id
+        token=az.tokens[RESOURCE_MANAGER],
+        subscription_id=SUBSCRIPTION,
+        tenant_id=az.tenant_id,
+        caller_id=az.object_id,
     ) as double:
         double.add_resource_group(GROUP, "westeurope")
         double.add_workspace(GROUP, WORKSPACE)
@@ -44,18 +48,36 @@ def arm(az: AzStub) -> Iterator[FakeResourceManager]:
         assert nonconforming("arm", double.requests) == {}
 
 
-class AzureBaker(Baker):
-    """A Baker whose runs see the stub az and the Resource Manager double, and no PAT."""
+@pytest.fixture
+def blobs(az: AzStub, arm: FakeResourceManager) -> Iterator[FakeBlobStorage]:
+    """The Blob service of the storage accounts the ARM double holds."""
+    with FakeBlobStorage(arm, token=az.tokens[STORAGE], caller_id=az.object_id) as double:
+        yield double
 
-    def __init__(self, tmp_path: Path, fake: FakeAzureDevOps, az: AzStub, arm: FakeResourceManager):
+
+class AzureBaker(Baker):
+    """A Baker whose runs see the stub az, the Resource Manager and Blob doubles, and no PAT."""
+
+    def __init__(
+        self,
+        tmp_path: Path,
+        fake: FakeAzureDevOps,
+        az: AzStub,
+        arm: FakeResourceManager,
+        blobs: FakeBlobStorage,
+    ):
         super().__init__(tmp_path, fake)
         self.path = az.env({"PATH": self.path})["PATH"]
-        self.arm = arm
+        self.arm, self.blobs = arm, blobs
         fake.accept_bearer(az.tokens[AZURE_DEVOPS_RESOURCE])
 
     def env(self, pat: str | None = None) -> dict[str, str]:
         """Never a PAT: the Azure CLI's sign-in only."""
-        return {**super().env(None), "AZURE_RESOURCE_MANAGER_URL": self.arm.url}
+        return {
+            **super().env(None),
+            "AZURE_RESOURCE_MANAGER_URL": self.arm.url,
+            "AZURE_STORAGE_BLOB_URL": self.blobs.base,
+        }
 
     def answers(self, **extra: str) -> dict[str, str]:
         identity = {
@@ -68,8 +90,10 @@ class AzureBaker(Baker):
 
 
 @pytest.fixture
-def azure_baker(tmp_path: Path, fake: FakeAzureDevOps, az: AzStub, arm: FakeResourceManager):
-    return AzureBaker(tmp_path, fake, az, arm)
+def azure_baker(
+    tmp_path: Path, fake: FakeAzureDevOps, az: AzStub, arm: FakeResourceManager, blobs
+) -> AzureBaker:
+    return AzureBaker(tmp_path, fake, az, arm, blobs)
 
 
 def assert_identity_complete(fake: FakeAzureDevOps, arm: FakeResourceManager) -> None:

@@ -220,6 +220,11 @@ class Apply:
     def _azure_resource(self, action: Action) -> None:
         """Made by the deployment it needs: nothing left to send."""
 
+    def _training_data(self, action: Action) -> None:
+        found = self.state.azure
+        assert found is not None and found.deploy is not None and self.deployments is not None
+        deploy_apply.upload(found.deploy, self.deployments)
+
     def _azure_identity(self, action: Action) -> None:
         found, azure = self.state.azure, self.azure
         assert found is not None and azure is not None

@@ -27,12 +27,15 @@ from .apply import Apply, ProvisioningError
 from .auth import (
     AZURE_DEVOPS_RESOURCE,
     RESOURCE_MANAGER_RESOURCE,
+    AzureCli,
     Credential,
+    EntraToken,
     PersonalAccessToken,
     SignInError,
     azure_cli_sign_in,
 )
 from .azure import ArmClient, AzureResources
+from .blobs import STORAGE_RESOURCE, BlobContainer
 from .client import PAT_VARIABLE, AzureDevOpsClient
 from .deploy_apply import DeploymentError
 from .deploy_lookup import lookup_deployment
@@ -44,6 +47,7 @@ from .lookup import Lookup, lookup_azure
 from .plan import Verb, make_plan
 from .resources import AzureDevOps
 from .settings import ConfigurationError, Settings, find_project_dir, load
+from .template import azure_names
 
 PACKAGE_SOURCE = Path(__file__).resolve().parents[1]  # the folder holding mlops_template/
 
@@ -157,6 +161,8 @@ def run(
     )
     if export_template is not None:
         return export(settings, azure, deployments, export_template, console)
+    if deployments is not None:
+        deployments.blobs = data_container(settings)
     resume = resume_command(settings.project_dir)
     try:
         with project_lock(organization.name, settings.project, wait, timeout=900.0):
@@ -195,6 +201,13 @@ def run(
     deploy = state.azure.deploy if state.azure else None
     left = bool(state.azure and state.azure.manual) or bool(deploy and deploy.manual)
     return INCOMPLETE if manual or left else OK
+
+
+def data_container(settings: Settings) -> BlobContainer:
+    """The data container, signed in through the Azure CLI (its token fetched when first used)."""
+    names = azure_names(settings)
+    credential = EntraToken(AzureCli(), STORAGE_RESOURCE, tenant=settings.azure_tenant_id)
+    return BlobContainer(credential, names.storage_account, names.container)
 
 
 def export(

@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from .actions import Action
+from .auth import SignInError
+from .blobs import BlobError, upload_command
 from .deploy_lookup import make_template
 from .deployments import DeploymentFailed, Deployments
 from .errors import PermissionDeniedError
@@ -120,3 +122,20 @@ def _explained(message: str) -> str:
             "group to run provision"
         )
     return message + (f" ({'; '.join(hints)})" if hints else "")
+
+
+def upload(state: Any, deployments: Deployments) -> None:
+    """Put the training data in the container, unless a blob of its name is there."""
+    if state.data_file is None or deployments.blobs is None:
+        return
+    try:
+        if not deployments.blobs.upload(state.data_file, state.blob_name):
+            deployments.on_event(f"blob {state.blob_name} exists already: kept as it is")
+        state.blob_exists = True
+    except (BlobError, SignInError) as error:
+        if getattr(error, "status", 0) != 403 and not isinstance(error, SignInError):
+            raise DeploymentError(str(error)) from None
+        names = state.names  # not allowed (yet): all else is done; say the command
+        state.manual.append(
+            upload_command(names.storage_account, names.container, state.blob_name, state.data_file)
+        )

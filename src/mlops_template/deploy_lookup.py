@@ -7,9 +7,13 @@ https://learn.microsoft.com/azure/azure-resource-manager/templates/deploy-what-i
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from .auth import SignInError
+from .blobs import BlobError, training_data
 from .deployments import DONE, Deployments, claims
 from .settings import Settings
 from .template import TAG, AzureNames, azure_names, render
@@ -29,6 +33,8 @@ class DeploymentState:
     deployment: Json | None = None  # the last deployment of that name
     changes: list[Json] | None = None  # ARM's what-if; None: not asked (no resource group)
     problem: str = ""  # why the what-if could not be asked
+    data_file: Path | None = None  # the project's TRAINING_DATA, a local file
+    blob_exists: bool = False  # a blob of its name is in the data container already
     manual: list[str] = field(default_factory=list)  # commands left for a person
 
     @property
@@ -36,6 +42,10 @@ class DeploymentState:
         """Whether the last deployment of this project is still going on (a resume)."""
         state = ((self.deployment or {}).get("properties") or {}).get("provisioningState")
         return self.deployment is not None and state not in DONE
+
+    @property
+    def blob_name(self) -> str:
+        return self.data_file.name if self.data_file else ""
 
     @property
     def tags(self) -> dict[str, str]:
@@ -75,9 +85,19 @@ def lookup_deployment(
         template={},
     )
     found.template = make_template(found, azure)
+    found.data_file = training_data(settings.project_dir)
     if azure.group is None or not what_if:
         return found
     group = found.names.group
     found.deployment = deployments.get(group, found.name)
     found.changes = deployments.what_if(group, found.name, found.template)
+    container = next(
+        (c for c in found.changes if str(c.get("resourceId", "")).endswith(
+            f"/containers/{found.names.container}")),
+        None,
+    )  # fmt: skip
+    if found.data_file and deployments.blobs and container and container["changeType"] != "Create":
+        # Not known yet (e.g. its role still propagates): fine, the upload never overwrites.
+        with contextlib.suppress(BlobError, SignInError):
+            found.blob_exists = deployments.blobs.exists(found.blob_name)
     return found

@@ -80,4 +80,16 @@ def deployment_actions(
     else:
         verb, detail = Verb.EXISTS, "what-if: no change"
     needs = (group_key, ("azure identity", f"{names.slug}-pipelines"))
-    return [Action(verb, "deployment", deploy.name, detail, needs), *resources]
+    return [Action(verb, "deployment", deploy.name, detail, needs), *resources, *_data(deploy)]
+
+
+def _data(deploy: DeploymentState) -> list[Action]:
+    """The training data's upload: once, never over a blob of that name."""
+    if deploy.data_file is None:
+        return []
+    where = f"{deploy.names.storage_account}/{deploy.names.container}"
+    if deploy.blob_exists:
+        return [Action(Verb.KEEP, "training data", deploy.blob_name, f"in {where}: kept as it is")]
+    detail = f"upload {deploy.data_file.name} to {where}"
+    return [Action(Verb.CREATE, "training data", deploy.blob_name, detail,
+                   (("deployment", deploy.name),))]  # fmt: skip

@@ -90,6 +90,7 @@ class Deployments:
         self.subscription = f"/subscriptions/{quote(subscription_id)}"
         self.on_event, self.sleep = on_event, sleep
         self.poll_interval, self.timeout = poll_interval, timeout
+        self.blobs: Any = None  # the data container (blobs.BlobContainer), when signed in to it
 
     def group_path(self, group: str) -> str:
         return f"{self.subscription}/resourcegroups/{quote(group)}"

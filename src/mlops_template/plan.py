@@ -47,12 +47,30 @@ def _exists_or(verb: Verb, exists: object) -> Verb:
 def _variables(state: State, settings: Settings) -> tuple[Json, list[str]]:
     """What the group should hold, and which of it the existing group lacks."""
     variables: Json = {key: {"value": value} for key, value in settings.variables.items()}
+    deploy = state.azure.deploy if state.azure else None
+    if deploy is not None:  # what the tool deploys, for the pipelines (an empty setting only)
+        ours = {"TRAINING_COMPUTE": deploy.names.compute}
+        if deploy.data_file is not None:
+            ours["TRAINING_DATA"] = f"blob:{deploy.blob_name}"
+        for key, value in ours.items():
+            if not settings.variables.get(key):
+                variables[key] = {"value": value}
     for key, value in state.secret_variables.items():
         variables[key] = {"value": value, "isSecret": True}
     if state.variable_group is None:
         return variables, []
-    have = {key.lower() for key in state.variable_group.get("variables", {})}
-    return variables, [key for key in variables if key.lower() not in have]
+    have = {
+        key.lower(): (item or {}).get("value")
+        for key, item in state.variable_group.get("variables", {}).items()
+    }
+    # Missing keys, and the tool's own two when still empty (never a value someone set).
+    tools = ("TRAINING_COMPUTE", "TRAINING_DATA")
+    return variables, [
+        key
+        for key in variables
+        if key.lower() not in have
+        or (key in tools and not have[key.lower()] and variables[key].get("value"))
+    ]
 
 
 def _branch(state: State, settings: Settings) -> tuple[Action, str | None]:
