@@ -22,7 +22,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from . import report
+from . import cli_teardown, report
 from .apply import Apply, ProvisioningError
 from .auth import (
     AZURE_DEVOPS_RESOURCE,
@@ -275,6 +275,7 @@ def _parser() -> argparse.ArgumentParser:
     add("--no-run", action="store_true",
         help="do not queue the CI pipeline's first run")  # fmt: skip
     add("-v", "--verbose", action="store_true", help="log every retry")
+    cli_teardown.add_parser(commands)
     return parser
 
 
@@ -282,10 +283,12 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     args = _parser().parse_args(argv)
     logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
+        level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
     console = Console()
+    if args.command == "teardown":
+        return cli_teardown.main(args, console)
     start = (args.project_dir or Path.cwd()).resolve()
     project_dir = find_project_dir(start) or start
     try:

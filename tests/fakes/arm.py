@@ -79,6 +79,7 @@ API_VERSIONS = {  # the versions this double answers, per kind of route (a subse
     "identities": {"2023-01-31", "2024-11-30"},
     "authorization": {"2022-04-01"},
     "deployments": {"2021-04-01"},
+    "providers": {"2020-02-02", "2022-10-01", "2023-05-01", "2023-07-01", "2024-04-01"},
 }
 PROVIDER_TYPES = {
     "resourceGroups": "Microsoft.Resources/resourceGroups",
@@ -86,6 +87,7 @@ PROVIDER_TYPES = {
     "identities": "Microsoft.ManagedIdentity/userAssignedIdentities",
     "authorization": "Microsoft.Authorization/roleAssignments",
     "deployments": "Microsoft.Resources/deployments",
+    "providers": "the template's resource types",
 }
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 _SUB = r"/subscriptions/(?P<sub>[^/]+)"

@@ -62,6 +62,9 @@ def deployment_routes(arm: Any) -> list[tuple[str, str, str, str, Any]]:
         ("GET", _DEP + "/operationStatuses/(?P<op>[^/]+)", "deployments", read, arm._get_status),
         ("GET", _RG + "/deployments/(?P<dep>[^/]+)/operations", "deployments", "Microsoft.Resources/deployments/operations/read", arm._list_operations),  # noqa: E501
         ("GET", _SUB + "/operationresults/(?P<op>[^/]+)", "deployments", read, arm._get_what_if),
+        ("GET", _RG + "/resources", "deployments", "Microsoft.Resources/subscriptions/resourceGroups/resources/read", arm._list_resources),  # noqa: E501
+        ("GET", _RG + r"/providers/Microsoft\.MachineLearningServices/workspaces/(?P<ws>[^/]+)/onlineEndpoints", "providers", "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/read", arm._list_endpoints),  # noqa: E501
+        ("DELETE", _RG + r"/providers/(?P<rest>.+)", "providers", "", arm._delete_resource),
     ]  # fmt: skip
 
 
@@ -119,6 +122,7 @@ class DeploymentsDouble:
         self._deployments: dict[tuple[str, str], Json] = {}
         self._what_ifs: dict[str, Json] = {}
         self._failures: list[tuple[str, str, str]] = []
+        self._endpoints: dict[str, Json] = {}  # lower-case id -> online endpoint
 
     # -- seeding and state ------------------------------------------------------------------
 
@@ -140,6 +144,24 @@ class DeploymentsDouble:
             found = {r["id"]: copy.deepcopy(r) for r in self._resources.values()}
             found.update({w["id"]: copy.deepcopy(w) for w in self._workspaces.values()})
         return found
+
+    def add_online_endpoint(self, group: str, workspace: str, name: str) -> Json:
+        """An online endpoint of a workspace (as the release pipeline makes them)."""
+        with self._lock:
+            ws = self._workspaces[(group.lower(), workspace.lower())]
+            endpoint = {
+                "id": f"{ws['id']}/onlineEndpoints/{name}",
+                "name": name,
+                "type": "Microsoft.MachineLearningServices/workspaces/onlineEndpoints",
+                "location": ws["location"],
+                "properties": {"authMode": "Key", "provisioningState": "Succeeded"},
+            }
+            self._endpoints[endpoint["id"].lower()] = endpoint
+        return copy.deepcopy(endpoint)
+
+    def online_endpoints(self) -> dict[str, Json]:
+        with self._lock:
+            return {e["id"]: copy.deepcopy(e) for e in self._endpoints.values()}
 
     def deployments(self) -> dict[str, Json]:
         with self._lock:
@@ -420,3 +442,60 @@ class DeploymentsDouble:
         else:
             self._resources[rid.lower()] = stored
         return stored
+
+    # -- teardown: list by tag, online endpoints, delete --------------------------------------
+
+    def _list_resources(self, call: Any, match: re.Match) -> tuple[int, Any]:
+        """Resources - List By Resource Group; ``$filter`` by one tag name and value only."""
+        rg = self._group(match)
+        wanted = call.query.get("$filter", "").strip()
+        tag = re.fullmatch(r"tagName eq '([^']+)' and tagValue eq '([^']*)'", wanted)
+        if wanted and tag is None:
+            raise self._error(400, "InvalidFilterInQueryString", f"Unsupported filter '{wanted}'.")
+        prefix = rg["id"].lower() + "/"
+        items = []
+        for resource in [*self._resources.values(), *self._workspaces.values()]:
+            if not resource["id"].lower().startswith(prefix):
+                continue
+            if tag and (resource.get("tags") or {}).get(tag.group(1)) != tag.group(2):
+                continue
+            items.append(
+                {
+                    k: copy.deepcopy(resource[k])
+                    for k in ("id", "name", "type", "location", "tags")
+                    if k in resource
+                }
+            )
+        return 200, {"value": items}
+
+    def _list_endpoints(self, call: Any, match: re.Match) -> tuple[int, Any]:
+        ws = self._workspace(match)
+        prefix = ws["id"].lower() + "/onlineendpoints/"
+        items = [copy.deepcopy(e) for k, e in self._endpoints.items() if k.startswith(prefix)]
+        return 200, {"value": items}
+
+    def _delete_resource(self, call: Any, match: re.Match) -> tuple[int, Any]:
+        self._group(match)
+        key = call.path.rstrip("/").lower()
+        stores = [self._resources, self._endpoints]
+        found = next((store for store in stores if key in store), None)
+        workspace = next((k for k, w in self._workspaces.items() if w["id"].lower() == key), None)
+        if found is None and workspace is None:
+            raise self._error(
+                404, "ResourceNotFound", f"The Resource '{match['rest']}' was not found."
+            )
+        resource = found[key] if found is not None else self._workspaces[workspace]
+        self._authorize(call.caller, f"{resource['type']}/delete", call.path)
+        if (
+            resource["type"].endswith("/computes")
+            and call.query.get("underlyingResourceAction") != "Delete"
+        ):
+            raise self._error(400, "BadRequest", "underlyingResourceAction is required.")
+        if found is not None:
+            del found[key]
+        else:
+            del self._workspaces[workspace]
+        for store in stores:  # its children go with it (containers, computes, endpoints)
+            for other in [k for k in store if k.startswith(key + "/")]:
+                del store[other]
+        return 200, None
