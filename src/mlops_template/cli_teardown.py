@@ -8,6 +8,7 @@ again: it resumes), 2 bad usage, 3 done but something is left for someone with m
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from . import report, teardown
 from .auth import RESOURCE_MANAGER_RESOURCE, SignInError, azure_cli_sign_in
 from .azure import ArmClient
 from .errors import AzureDevOpsError
-from .settings import ConfigurationError, find_project_dir, load
+from .settings import SETTINGS_FILE, find_project_dir, load
 from .template import azure_names
 
 OK, FAILED, USAGE, INCOMPLETE = 0, 1, 2, 3
@@ -44,13 +45,18 @@ def _short(resource_id: str) -> str:
 def main(args: argparse.Namespace, console: Console) -> int:
     """Look up, show, confirm, delete."""
     start = (args.project_dir or Path.cwd()).resolve()
+    project_dir = find_project_dir(start) or start
     try:
+        # Azure DevOps is never touched here: its settings may be empty.
+        raw = json.loads((project_dir / SETTINGS_FILE).read_text(encoding="utf-8"))
         settings = load(
-            find_project_dir(start) or start,
+            project_dir,
+            organization_url=raw.get("organization_url") or "https://dev.azure.com/unused",
+            project=raw.get("project") or "unused",
             azure_subscription_id=args.azure_subscription_id,
             azure_tenant_id=args.azure_tenant_id,
         )
-    except ConfigurationError as error:
+    except (OSError, ValueError) as error:
         console.print(f"[red]Error:[/red] {escape(str(error))}", highlight=False)
         return USAGE
     names = azure_names(settings)
