@@ -132,7 +132,13 @@ def main() -> None:
             fake.clear_requests()
             arm.clear_requests()
             seconds, code = provision(project, fake, arm, az, blobs)
-            report("re-run (target <= 30 REST requests since the what-if, 0 writes)", fake, arm, seconds, code)
+            report(
+                "re-run (target <= 30 REST requests since the what-if, 0 writes)",
+                fake,
+                arm,
+                seconds,
+                code,
+            )
             writes = [f"{r.method} {r.path}" for r in fake.writes + arm.writes]
             if writes:
                 print("re-run writes:", writes)
