@@ -8,6 +8,7 @@ Every ARM request is checked against the vendored specs (the ``arm`` fixture).
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -218,3 +219,34 @@ def test_an_existing_blob_of_that_name_is_never_overwritten(
     assert blobs.blobs[("churnmodeldata", "data", "iris.csv")] == b"the team's own"
     again = baker.provision(project, "--dry-run")
     assert "kept as it is" in again.output, again.output
+
+
+def test_without_the_right_to_create_the_resource_group_the_commands_are_printed(
+    baker: EmptySubscriptionBaker, fake: FakeAzureDevOps, arm: FakeResourceManager
+) -> None:
+    """Least privilege: Azure DevOps is done, the group's az command printed, exit code 3."""
+    arm.forbid("Microsoft.Resources/subscriptions/resourceGroups/write")
+    run, project = baker.bake()
+    assert run.returncode == 0, run.output  # the bake keeps the project
+    assert f"az group create --name {GROUP}" in run.output, run.output
+    assert arm.resources() == {} and arm.identities() == {}
+    tool = baker.provision(project)
+    assert tool.returncode == 3, tool.output
+    assert f"az group create --name {GROUP}" in tool.output
+
+
+def test_export_template_writes_the_literal_template_and_changes_nothing(
+    baker: EmptySubscriptionBaker, fake: FakeAzureDevOps, arm: FakeResourceManager
+) -> None:
+    """--export-template FILE: the template as it would be deployed, and no write at all."""
+    run, project = baker.bake(azure_devops_org_url="")
+    assert run.returncode == 0, run.output
+    out = baker.provision(project, "--organization", fake.url, "--export-template", "azure.json")
+    assert out.returncode == 0, out.output
+    template = json.loads((project / "azure.json").read_text(encoding="utf-8"))
+    types = {r["type"] for r in template["resources"]}
+    assert types >= TYPES
+    assert not any(
+        isinstance(v, str) and v.startswith("[") for r in template["resources"] for v in r.values()
+    )
+    assert arm.writes == [] and fake.writes == []

@@ -38,3 +38,12 @@ class Action:
     def key(self) -> Key:
         """(kind, name): what identifies the action."""
         return (self.kind, self.name)
+
+
+class ProvisioningError(RuntimeError):
+    """An action could not be done; says which, why, and what to do."""
+
+    def __init__(self, step: str, reason: str) -> None:
+        self.step = step
+        self.reason = reason
+        super().__init__(f"{step}: {reason}")

@@ -10,11 +10,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from . import bodies, deploy_apply
-from .azure import AzureResources, role_assignment_command
+from . import bodies
+from .actions import ProvisioningError
+from .apply_azure import AzureSteps
+from .azure import AzureResources
 from .bodies import BUILD_VALIDATION_POLICY, MIN_REVIEWERS_POLICY, Json
+from .deploy_apply import DeploymentError
 from .deployments import Deployments
-from .errors import AzureDevOpsError, PermissionDeniedError
+from .errors import AzureDevOpsError
 from .git import REF, GitError, Repository, clean_remote_url
 from .lookup import State, parallel, pipeline_ids, uses
 from .once import create_once
@@ -29,16 +32,7 @@ POLICY_TYPES = {
 }
 
 
-class ProvisioningError(RuntimeError):
-    """An action could not be done; says which, why, and what to do."""
-
-    def __init__(self, step: str, reason: str) -> None:
-        self.step = step
-        self.reason = reason
-        super().__init__(f"{step}: {reason}")
-
-
-class Apply:
+class Apply(AzureSteps):
     """Runs one plan against one project; ``done`` maps each finished action to its verb."""
 
     def __init__(
@@ -85,7 +79,7 @@ class Apply:
             handler(action)
         except ProvisioningError:
             raise
-        except (AzureDevOpsError, GitError, deploy_apply.DeploymentError) as error:
+        except (AzureDevOpsError, GitError, DeploymentError) as error:
             raise ProvisioningError(step, str(error)) from error
         self.done[action.key] = action
         self.on_progress(action)
@@ -204,80 +198,6 @@ class Apply:
         body = bodies.variable_group(name, self.description, variables, project)
         self.state.variable_group = devops.update_variable_group(group["id"], body)
 
-    def _resource_group(self, action: Action) -> None:
-        assert self.state.azure is not None and self.deployments is not None
-        deploy_apply.create_group(self.state.azure, self.deployments, action)
-
-    def _deployment(self, action: Action) -> None:
-        found, azure = self.state.azure, self.azure
-        assert found is not None and azure is not None and self.deployments is not None
-        deploy_apply.deploy(
-            found,
-            self.deployments,
-            lambda: azure.workspace(found.resource_group, found.workspace_name),
-        )
-
-    def _azure_resource(self, action: Action) -> None:
-        """Made by the deployment it needs: nothing left to send."""
-
-    def _training_data(self, action: Action) -> None:
-        found = self.state.azure
-        assert found is not None and found.deploy is not None and self.deployments is not None
-        deploy_apply.upload(found.deploy, self.deployments)
-
-    def _azure_identity(self, action: Action) -> None:
-        found, azure = self.state.azure, self.azure
-        assert found is not None and azure is not None
-        if found.group is None:
-            return  # the resource group could not be made: its command is printed
-        try:
-            found.identity = azure.create_identity(
-                found.resource_group, action.name, found.group["location"], self.description
-            )
-        except PermissionDeniedError as error:
-            # A tenant or subscription that forbids it: an existing identity still works.
-            raise ProvisioningError(
-                f"Create azure identity {action.name}",
-                f"{error} You may not create managed identities in resource group "
-                f"{found.resource_group}. Ask someone who may (Managed Identity Contributor "
-                "on it) to run provision, or use an existing managed identity or app "
-                "registration: provision again with --client-id <its client id> "
-                "--tenant-id <its tenant id>.",
-            ) from error
-
-    def _federated_credential(self, action: Action) -> None:
-        found, azure, endpoint = self.state.azure, self.azure, self.state.endpoint
-        assert found is not None and azure is not None and endpoint is not None
-        if found.identity is None:
-            return
-        parameters = (endpoint.get("authorization") or {}).get("parameters") or {}
-        issuer = parameters.get("workloadIdentityFederationIssuer")
-        subject = parameters.get("workloadIdentityFederationSubject")
-        if not (issuer and subject):
-            raise ProvisioningError(
-                "Create the federated credential",
-                "Azure DevOps gave the service connection no issuer and subject; run "
-                "provision again in a minute",
-            )
-        found.credentials.append(
-            azure.create_federated_credential(
-                found.resource_group, found.identity_name, action.name, issuer, subject
-            )
-        )
-
-    def _role_assignment(self, action: Action) -> None:
-        found, azure = self.state.azure, self.azure
-        assert found is not None and azure is not None
-        if not (found.scope and found.principal_id):
-            return  # no workspace or identity: what made them is told instead
-        try:
-            azure.assign_role(found.scope, found.principal_id)
-        except PermissionDeniedError:
-            # The user may not assign roles: all else is done; say the command that does it.
-            found.manual.append(role_assignment_command(found.principal_id, found.scope))
-            return
-        found.has_role = True
-
     def _service_connection(self, action: Action) -> None:
         s, devops, project = self.settings, self.devops, self.state.project
         assert project is not None
@@ -285,6 +205,8 @@ class Apply:
         if self.state.azure is not None and self.state.azure.identity is not None:
             identity = self.state.azure.identity.get("properties") or {}
             client_id, tenant_id = identity["clientId"], identity["tenantId"]
+        if not client_id:
+            return  # no identity could be made: the steps to create it by hand are printed
         self.state.endpoint = create_once(
             f"service connection {action.name!r}",
             lambda: devops.endpoint(action.name),

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import json
 import logging
 import os
 import shlex
@@ -26,28 +25,22 @@ from . import cli_teardown, report
 from .apply import Apply, ProvisioningError
 from .auth import (
     AZURE_DEVOPS_RESOURCE,
-    RESOURCE_MANAGER_RESOURCE,
-    AzureCli,
     Credential,
-    EntraToken,
     PersonalAccessToken,
     SignInError,
     azure_cli_sign_in,
 )
-from .azure import ArmClient, AzureResources
-from .blobs import STORAGE_RESOURCE, BlobContainer
+from .cli_azure import azure_sign_in, data_container, export
 from .client import PAT_VARIABLE, AzureDevOpsClient
 from .deploy_apply import DeploymentError
-from .deploy_lookup import lookup_deployment
 from .deployments import Deployments
 from .errors import AzureDevOpsError, header_safe
 from .git import GitError, Repository
 from .lock import project_lock
-from .lookup import Lookup, lookup_azure
+from .lookup import Lookup
 from .plan import Verb, make_plan
 from .resources import AzureDevOps
 from .settings import ConfigurationError, Settings, find_project_dir, load
-from .template import azure_names
 
 PACKAGE_SOURCE = Path(__file__).resolve().parents[1]  # the folder holding mlops_template/
 
@@ -106,35 +99,6 @@ def sign_in(interactive: bool | None = None) -> tuple[Credential | None, str]:
         why = str(error)
     pat = read_pat(interactive)
     return (PersonalAccessToken(header_safe(pat)) if pat else None), why
-
-
-def azure_sign_in(settings: Settings, console: Console) -> AzureResources | None:
-    """Azure Resource Manager through the Azure CLI's sign-in, when the tool makes the identity.
-
-    That is when the subscription, resource group and workspace are known and no
-    ``--client-id`` names an existing identity (the path for tenants that forbid creating
-    identities); None otherwise, or when the Azure CLI gives no token for Resource Manager.
-    """
-    variables = settings.variables
-    wanted = settings.azure_subscription_id and not settings.azure_client_id
-    if not (
-        wanted and variables.get("AZUREML_RESOURCE_GROUP") and variables.get("AZUREML_WORKSPACE")
-    ):
-        return None
-    try:
-        # Its first token is fetched by the first lookup, overlapping Azure DevOps' lookups.
-        credential = azure_cli_sign_in(
-            RESOURCE_MANAGER_RESOURCE, settings.azure_tenant_id, now=False
-        )
-    except SignInError as error:
-        console.print(
-            f"The pipelines' Azure identity is not created ({error}): run 'az login', or "
-            "pass --client-id with an existing identity.",
-            highlight=False,
-        )
-        return None
-    wait = lambda message: report.show_wait(console, message)  # noqa: E731
-    return AzureResources(ArmClient(credential, on_wait=wait), settings.azure_subscription_id)
 
 
 def run(
@@ -201,45 +165,6 @@ def run(
     deploy = state.azure.deploy if state.azure else None
     left = bool(state.azure and state.azure.manual) or bool(deploy and deploy.manual)
     return INCOMPLETE if manual or left else OK
-
-
-def data_container(settings: Settings) -> BlobContainer:
-    """The data container, signed in through the Azure CLI (its token fetched when first used)."""
-    names = azure_names(settings)
-    credential = EntraToken(AzureCli(), STORAGE_RESOURCE, tenant=settings.azure_tenant_id)
-    return BlobContainer(credential, names.storage_account, names.container)
-
-
-def export(
-    settings: Settings,
-    azure: AzureResources | None,
-    deployments: Deployments | None,
-    path: Path,
-    console: Console,
-) -> int:
-    """``--export-template FILE``: the literal template for what exists now; nothing is changed."""
-    if azure is None or deployments is None:
-        console.print(
-            "[red]Error:[/red] --export-template needs the subscription id (--subscription-id "
-            "or azure-devops.json) and 'az login'.",
-            highlight=False,
-        )
-        return USAGE
-    try:
-        found = lookup_azure(settings, azure)
-        template = lookup_deployment(settings, found, deployments, what_if=False).template
-    except (AzureDevOpsError, SignInError) as error:
-        report.show_failure(console, error, resume_command(settings.project_dir))
-        return FAILED
-    path.write_text(json.dumps(template, indent=2) + "\n", encoding="utf-8")
-    console.print(
-        f"Wrote the ARM template ({len(template['resources'])} resources, literal values) to "
-        f"{path}. Deploy it with: az deployment group create --resource-group "
-        f"{found.resource_group} --template-file {path} --mode Incremental",
-        highlight=False,
-        soft_wrap=True,
-    )
-    return OK
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -50,6 +50,7 @@ def create_group(azure: Any, deployments: Deployments, action: Action) -> bool:
         deploy.manual.append(
             group_command(names.group, names.location, names.subscription, names.slug)
         )
+        deploy.blocked = True
         return False
     return True
 
@@ -67,6 +68,7 @@ def deploy(azure: Any, deployments: Deployments, workspace_lookup: Any) -> None:
             status_url = deployments.start(group, state.name, state.template, state.tags)
         except PermissionDeniedError:
             state.manual.append(deployment_command(group, state.name, state.names.subscription))
+            state.blocked = True
             return
     else:
         deployments.on_event(f"deployment {state.name} is running already; waiting for it")
@@ -126,7 +128,7 @@ def _explained(message: str) -> str:
 
 def upload(state: Any, deployments: Deployments) -> None:
     """Put the training data in the container, unless a blob of its name is there."""
-    if state.data_file is None or deployments.blobs is None:
+    if state.data_file is None or deployments.blobs is None or state.blocked:
         return
     try:
         if not deployments.blobs.upload(state.data_file, state.blob_name):

@@ -36,6 +36,7 @@ class DeploymentState:
     data_file: Path | None = None  # the project's TRAINING_DATA, a local file
     blob_exists: bool = False  # a blob of its name is in the data container already
     manual: list[str] = field(default_factory=list)  # commands left for a person
+    blocked: bool = False  # the group or the deployment was refused: nothing to upload to
 
     @property
     def running(self) -> bool:

@@ -174,6 +174,12 @@ def follow_up(settings: Settings, state: State) -> list[str]:
             f"The pipelines' Azure identity was not created ({state.azure_problem}): run "
             "'az login' and provision again, or pass --client-id with an existing identity."
         )
+    deploy = state.azure.deploy if state.azure else None
+    notes += [
+        f"Left for someone who may do it (e.g. an Owner of the subscription), then run "
+        f"provision again: {command}"
+        for command in (deploy.manual if deploy else [])
+    ]
     return notes + _service_connection_steps(settings, state)
 
 
@@ -197,12 +203,7 @@ def _service_connection_steps(settings: Settings, state: State) -> list[str]:
             "afterwards to authorize the pipelines to use it."
         ]
     if state.azure is not None:  # the tool made the identity: only what it was refused
-        deploy = state.azure.deploy
         return [
-            f"Left for someone who may do it (e.g. an Owner of the subscription), then run "
-            f"provision again: {command}"
-            for command in (deploy.manual if deploy else [])
-        ] + [
             f"Give the pipelines' identity its role (you may not assign roles; someone who "
             f"may, e.g. an Owner or User Access Administrator, runs): {command}"
             for command in state.azure.manual
