@@ -25,6 +25,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -100,56 +102,11 @@ def report(
     )
 
 
-def main() -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        project = Path(
-            cookiecutter(
-                str(REPO_ROOT),
-                no_input=True,
-                output_dir=str(root / "out"),
-                extra_context={"azure_subscription_id": SUBSCRIPTION},
-            )
-        )
-        variables = json.loads((project / "azure-devops.json").read_text())["variables"]
-        az = install_az(root / "az", "signed-in", subscription_id=SUBSCRIPTION)
-        with (
-            FakeAzureDevOps(root / "fake", pat=PAT) as fake,
-            FakeResourceManager(
-                token=az.tokens[RESOURCE_MANAGER], subscription_id=SUBSCRIPTION,
-                tenant_id=az.tenant_id, caller_id=az.object_id,
-            ) as arm,
-            FakeBlobStorage(arm, token=az.tokens[STORAGE], caller_id=az.object_id) as blobs,
-        ):  # fmt: skip
-            fake.add_project(PROJECT)
-            fake.accept_bearer(az.tokens[AZURE_DEVOPS_RESOURCE])
-            arm.add_resource_group(variables["AZUREML_RESOURCE_GROUP"])
-            arm.add_workspace(variables["AZUREML_RESOURCE_GROUP"], variables["AZUREML_WORKSPACE"])
-            fake.latency = arm.latency = LATENCY
-            seconds, code = provision(project, fake, arm, az, blobs)
-            report("fresh  (target <= 40 REST requests)", fake, arm, seconds, code)
-            fresh_writes = [f"{r.method} {r.path}" for r in fake.writes + arm.writes]
-            fake.clear_requests()
-            arm.clear_requests()
-            seconds, code = provision(project, fake, arm, az, blobs)
-            report(
-                "re-run (target <= 30 REST requests since the what-if, 0 writes)",
-                fake,
-                arm,
-                seconds,
-                code,
-            )
-            writes = [f"{r.method} {r.path}" for r in fake.writes + arm.writes]
-            if writes:
-                print("re-run writes:", writes)
-            if "-v" in sys.argv:
-                print("fresh writes:", *fresh_writes, sep="\n  ")
-    empty_subscription()
-
-
-def empty_subscription() -> None:
-    """Issue 18: from no resource group to everything, again, and teardown."""
-    print("empty subscription (the ARM double takes 2 s per deployed resource):")
+@contextmanager
+def doubles() -> Iterator[
+    tuple[Path, AzStub, FakeAzureDevOps, FakeResourceManager, FakeBlobStorage]
+]:
+    """A baked default project (with a subscription id), the stub az, and the three doubles."""
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         project = Path(
@@ -172,29 +129,54 @@ def empty_subscription() -> None:
             fake.add_project(PROJECT)
             fake.accept_bearer(az.tokens[AZURE_DEVOPS_RESOURCE])
             fake.latency = arm.latency = blobs.latency = LATENCY
-            arm.resource_seconds = 2.0
-            runs = [
-                ("fresh    (target <= 60 requests in all)", ()),
-                ("re-run   (target <= 30 requests, 0 writes)", ()),
-                ("teardown (--yes; the storage account kept)", ("teardown", "--yes")),
-            ]
-            for label, command in runs:
-                fake.clear_requests()
-                arm.clear_requests()
-                blobs.clear_requests()
-                if command:
-                    seconds, code = provision(project, fake, arm, az, blobs, command)
-                else:
-                    seconds, code = provision(project, fake, arm, az, blobs)
-                report(label, fake, arm, seconds, code)
+            yield project, az, fake, arm, blobs
+
+
+def main() -> None:
+    with doubles() as (project, az, fake, arm, blobs):
+        variables = json.loads((project / "azure-devops.json").read_text())["variables"]
+        arm.add_resource_group(variables["AZUREML_RESOURCE_GROUP"])
+        arm.add_workspace(variables["AZUREML_RESOURCE_GROUP"], variables["AZUREML_WORKSPACE"])
+        seconds, code = provision(project, fake, arm, az, blobs)
+        report("fresh  (target <= 40 REST requests)", fake, arm, seconds, code)
+        fresh_writes = [f"{r.method} {r.path}" for r in fake.writes + arm.writes]
+        fake.clear_requests()
+        arm.clear_requests()
+        seconds, code = provision(project, fake, arm, az, blobs)
+        label = "re-run (target <= 30 REST requests since the what-if, 0 writes)"
+        report(label, fake, arm, seconds, code)
+        writes = [f"{r.method} {r.path}" for r in fake.writes + arm.writes]
+        if writes:
+            print("re-run writes:", writes)
+        if "-v" in sys.argv:
+            print("fresh writes:", *fresh_writes, sep="\n  ")
+    empty_subscription()
+
+
+def empty_subscription() -> None:
+    """Issue 18: from no resource group to everything, again, and teardown."""
+    print("empty subscription (the ARM double takes 2 s per deployed resource):")
+    with doubles() as (project, az, fake, arm, blobs):
+        arm.resource_seconds = 2.0
+        runs = [
+            ("fresh    (target <= 60 requests in all)", ()),
+            ("re-run   (target <= 30 requests, 0 writes)", ()),
+            ("teardown (--yes; the storage account kept)", ("teardown", "--yes")),
+        ]
+        for label, command in runs:
+            fake.clear_requests()
+            arm.clear_requests()
+            blobs.clear_requests()
+            if command:
+                seconds, code = provision(project, fake, arm, az, blobs, command)
+            else:
+                seconds, code = provision(project, fake, arm, az, blobs)
+            report(label, fake, arm, seconds, code)
+            print(f"  + {len(blobs.requests)} Blob service requests ({len(blobs.writes)} writes)")
+            if label.startswith("re-run") and (fake.writes or arm.writes):
                 print(
-                    f"  + {len(blobs.requests)} Blob service requests ({len(blobs.writes)} writes)"
+                    "  re-run writes:", [f"{r.method} {r.path}" for r in fake.writes + arm.writes]
                 )
-                if label.startswith("re-run") and (fake.writes or arm.writes):
-                    print(
-                        "  re-run writes:",
-                        [f"{r.method} {r.path}" for r in fake.writes + arm.writes],
-                    )
 
 
 if __name__ == "__main__":

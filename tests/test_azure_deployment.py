@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 from fakes.arm import FakeResourceManager
-from fakes.az_stub import RESOURCE_MANAGER, AzStub, install_az
+from fakes.az_stub import AzStub, install_az
 from fakes.azure_devops import FakeAzureDevOps
 from fakes.blobs import FakeBlobStorage
-from provisioning_env import SLUG, SUBSCRIPTION, assert_fully_provisioned, nonconforming, only
-from test_pipelines_identity import AzureBaker
+from provisioning_env import SLUG, SUBSCRIPTION, assert_fully_provisioned, only
+from test_pipelines_identity import AzureBaker, checked_arm
 from test_pipelines_identity import blobs as blobs  # the fixture, shared
 
 GROUP, WORKSPACE = "churn-rg", "churn-ws"
@@ -48,14 +48,7 @@ def az(tmp_path: Path) -> AzStub:
 @pytest.fixture
 def arm(az: AzStub) -> Iterator[FakeResourceManager]:
     """An empty subscription; afterwards every ARM request is checked against the specs."""
-    with FakeResourceManager(
-        token=az.tokens[RESOURCE_MANAGER],
-        subscription_id=SUBSCRIPTION,
-        tenant_id=az.tenant_id,
-        caller_id=USER,
-    ) as double:
-        yield double
-        assert nonconforming("arm", double.requests) == {}
+    yield from checked_arm(az)
 
 
 class EmptySubscriptionBaker(AzureBaker):

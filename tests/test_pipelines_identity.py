@@ -34,18 +34,28 @@ def az(tmp_path: Path) -> AzStub:
     return install_az(tmp_path / "az", "signed-in", subscription_id=SUBSCRIPTION)
 
 
-@pytest.fixture
-def arm(az: AzStub) -> Iterator[FakeResourceManager]:
+def checked_arm(az: AzStub) -> Iterator[FakeResourceManager]:
+    """The Resource Manager double for the stub's user; afterwards, every request it received
+    is checked against the vendored specs."""
     with FakeResourceManager(
         token=az.tokens[RESOURCE_MANAGER],
         subscription_id=SUBSCRIPTION,
         tenant_id=az.tenant_id,
         caller_id=az.object_id,
     ) as double:
-        double.add_resource_group(GROUP, "westeurope")
-        double.add_workspace(GROUP, WORKSPACE)
         yield double
         assert nonconforming("arm", double.requests) == {}
+
+
+@pytest.fixture
+def arm(az: AzStub) -> Iterator[FakeResourceManager]:
+    """A subscription with the resource group and the workspace."""
+    doubles = checked_arm(az)
+    double = next(doubles)
+    double.add_resource_group(GROUP, "westeurope")
+    double.add_workspace(GROUP, WORKSPACE)
+    yield double
+    next(doubles, None)
 
 
 @pytest.fixture
