@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from fakes.arm import FakeResourceManager
-from fakes.az_stub import AzStub, install_az
+from fakes.az_stub import STORAGE, AzStub, install_az
 from fakes.azure_devops import FakeAzureDevOps
 from fakes.blobs import FakeBlobStorage
 from provisioning_env import SLUG, SUBSCRIPTION, assert_fully_provisioned, only
@@ -243,3 +243,34 @@ def test_export_template_writes_the_literal_template_and_changes_nothing(
         isinstance(v, str) and v.startswith("[") for r in template["resources"] for v in r.values()
     )
     assert arm.writes == [] and fake.writes == []
+
+
+def test_a_lost_answer_to_the_deployment_starts_it_only_once(
+    baker: EmptySubscriptionBaker, arm: FakeResourceManager
+) -> None:
+    """The deployment's PUT is carried out but its answer lost: the re-sent PUT finds it
+    running (DeploymentActive) and the run waits for that one deployment."""
+    arm.inject(0, method="PUT", path_contains="/deployments/", apply_first=True, drop=True)
+    arm.resource_seconds = 0.2
+    run, _ = baker.bake()
+    assert run.returncode == 0, run.output
+    puts = [r for r in arm.requests if r.method == "PUT" and "/deployments/" in r.path]
+    assert len(puts) == 2 and puts[1].status == 409  # sent again, refused: not started twice
+    assert set(by_type(arm)) == TYPES
+
+
+def test_the_storage_token_appears_nowhere(
+    baker: EmptySubscriptionBaker, az: AzStub, blobs: FakeBlobStorage, tmp_path: Path
+) -> None:
+    """The Entra token for storage is used, and never printed, logged or written to a file."""
+    token = az.tokens[STORAGE]
+    run, _ = baker.bake()
+    assert run.returncode == 0, run.output
+    assert blobs.requests  # it was used
+    for output in baker.outputs:
+        assert token not in output
+    for argv in az.calls():
+        assert token not in " ".join(argv)
+    for path in tmp_path.rglob("*"):
+        if path.is_file() and path != az.config_path:
+            assert token.encode() not in path.read_bytes(), path

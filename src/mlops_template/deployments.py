@@ -26,6 +26,7 @@ from typing import Any
 
 from .azure import ArmClient
 from .client import quote
+from .errors import AzureDevOpsError
 
 Json = dict[str, Any]
 RESOURCES_API = "2021-04-01"
@@ -135,9 +136,16 @@ class Deployments:
     def start(self, group: str, name: str, template: Json, tags: dict[str, str]) -> str:
         """[Deployments - Create Or Update], incremental; the URL its status is polled at."""
         body = {"properties": {"mode": MODE, "template": template}, "tags": tags}
-        _, headers = self.client.send(
-            "PUT", self.path(group, name), body=body, api_version=RESOURCES_API
-        )
+        try:
+            _, headers = self.client.send(
+                "PUT", self.path(group, name), body=body, api_version=RESOURCES_API
+            )
+        except AzureDevOpsError as error:
+            if error.type_key != "DeploymentActive":
+                raise
+            # A re-send after a lost answer: the first one started it; wait for that one
+            # ("DeploymentActive", https://learn.microsoft.com/azure/azure-resource-manager/troubleshooting/common-deployment-errors).
+            return ""
         return str(headers.get("Azure-AsyncOperation") or "")
 
     def wait(self, group: str, name: str, status_url: str = "") -> None:
