@@ -16,8 +16,10 @@ Bearer <token>`` with the double's storage token (401 ``NoAuthenticationInformat
 or Reader (reads) on the container in the ARM double (403 ``AuthorizationPermissionMismatch``),
 as "Authorize access to blobs using Microsoft Entra ID" describes
 (https://learn.microsoft.com/rest/api/storageservices/authorize-with-azure-active-directory).
-The container exists when the ARM double holds it. This stands in for Azurite, whose OAuth
-mode needs HTTPS with a certificate the test run would have to make and trust.
+The container exists when the ARM double holds it. It stands in for the Blob service in the
+bakes, where the storage account is the one the ARM double deployed (RBAC on it included);
+the tool's Blob client itself is tested against real Azurite with OAuth over HTTPS
+(``tests/test_blob_upload_azurite.py``).
 """
 
 from __future__ import annotations
