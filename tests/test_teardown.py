@@ -54,6 +54,8 @@ def test_teardown_keeps_the_data_and_what_it_did_not_create(
     assert arm.online_endpoints() == {}
     assert len(arm.identities()) == 1  # the pipelines' identity is kept
     assert fake.requests == []  # Azure DevOps is never touched
+    # The workspace's delete answered 202 with a Location, which was followed until done.
+    assert any("/operationresults/del-" in r.path for r in arm.requests)
     assert "keep" in run.output and "--delete-data" in run.output
 
 

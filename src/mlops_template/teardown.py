@@ -129,13 +129,18 @@ def _delete(client: ArmClient, resource_id: str, kind: str, version: str, sleep:
         if error.status == 404:
             return  # gone already (a resumed teardown)
         raise
+    # "Track asynchronous Azure operations": Azure-AsyncOperation answers a status;
+    # Location answers 202 (with a Location) while it runs, then 200 or 204.
     status_url = headers.get("Azure-AsyncOperation") or headers.get("Location")
-    while status_url:  # "Track asynchronous Azure operations": poll until it is done
-        answer, headers = client.send("GET", status_url, api_version=version)
-        status = str((answer or {}).get("status") or "")
-        if status in ("", "Succeeded"):
-            return
-        if status in ("Failed", "Canceled"):
-            raise AzureDevOpsError(f"deleting {resource_id} {status.lower()}: {answer}")
+    while status_url:
         if not headers.get("Retry-After"):
             sleep(5.0)
+        answer, headers = client.send("GET", status_url, api_version=version)
+        status = str((answer or {}).get("status") or "")
+        if status in ("Failed", "Canceled"):
+            raise AzureDevOpsError(f"deleting {resource_id} {status.lower()}: {answer}")
+        if status == "Succeeded" or (not status and not headers.get("Location")):
+            return
+        status_url = (
+            status_url if status else headers.get("Location")
+        )  # a status still running: the same URL; a 202: the URL it names

@@ -123,6 +123,7 @@ class DeploymentsDouble:
         self._what_ifs: dict[str, Json] = {}
         self._failures: list[tuple[str, str, str]] = []
         self._endpoints: dict[str, Json] = {}  # lower-case id -> online endpoint
+        self._deletes: dict[str, Json] = {}  # asynchronous deletes in progress
 
     # -- seeding and state ------------------------------------------------------------------
 
@@ -257,6 +258,15 @@ class DeploymentsDouble:
         return 202, None, {"Location": location, "Retry-After": "1"}
 
     def _get_what_if(self, call: Any, match: re.Match) -> tuple[int, Any, dict[str, str]]:
+        if match["op"].startswith("del-"):  # an asynchronous delete: 202 once, then 200
+            done = self._deletes.get(match["op"][4:])
+            if done is None:
+                raise self._error(404, "NotFound", "The operation result was not found.")
+            done["polls"] += 1
+            if done["polls"] == 1:
+                again = f"{self.url}{call.path}?api-version=2021-04-01"
+                return 202, None, {"Location": again, "Retry-After": "1"}
+            return 200, None, {}
         result = self._what_ifs.get(match["op"])
         if result is None:
             raise self._error(404, "NotFound", "The operation result was not found.")
@@ -491,6 +501,11 @@ class DeploymentsDouble:
             and call.query.get("underlyingResourceAction") != "Delete"
         ):
             raise self._error(400, "BadRequest", "underlyingResourceAction is required.")
+        if found is None:  # a workspace: deleted asynchronously, as ARM does (202, Location)
+            token = uuid.uuid4().hex
+            self._deletes[token] = {"polls": 0}
+            location = f"{self.url}/subscriptions/{self.subscription_id}/operationresults/del-{token}?api-version=2021-04-01"  # noqa: E501
+            headers = {"Location": location, "Retry-After": "1"}
         if found is not None:
             del found[key]
         else:
@@ -498,4 +513,4 @@ class DeploymentsDouble:
         for store in stores:  # its children go with it (containers, computes, endpoints)
             for other in [k for k in store if k.startswith(key + "/")]:
                 del store[other]
-        return 200, None
+        return (202, None, headers) if found is None else (200, None)
