@@ -274,3 +274,37 @@ def test_the_storage_token_appears_nowhere(
     for path in tmp_path.rglob("*"):
         if path.is_file() and path != az.config_path:
             assert token.encode() not in path.read_bytes(), path
+
+
+def test_throttling_of_what_if_and_deployment_is_waited_out(
+    baker: EmptySubscriptionBaker, arm: FakeResourceManager
+) -> None:
+    """429 with Retry-After on the what-if and on the deployment's PUT: waited, sent again,
+    one deployment."""
+    arm.add_resource_group(GROUP, "westeurope")
+    arm.inject(429, method="POST", path_contains="/whatIf", retry_after=1)
+    arm.inject(429, method="PUT", path_contains="/deployments/", retry_after=1)
+    run, _ = baker.bake()
+    assert run.returncode == 0, run.output
+    assert len(arm.deployments()) == 1 and set(by_type(arm)) == TYPES, run.output[-3000:]
+    puts = [r for r in arm.requests if r.method == "PUT" and "/deployments/" in r.path]
+    assert [r.status for r in puts] == [429, 201]
+
+
+def test_a_resource_that_differs_is_shown_with_the_properties_that_change(
+    baker: EmptySubscriptionBaker, fake: FakeAzureDevOps, arm: FakeResourceManager
+) -> None:
+    """An existing storage account with public blob access: what-if says Modify, and which."""
+    run, project = baker.bake(azure_devops_org_url="")
+    assert run.returncode == 0, run.output
+    arm.add_resource_group(GROUP, "westeurope")
+    arm.add_resource(GROUP, {
+        "type": "Microsoft.Storage/storageAccounts", "name": "churnmodeldata",
+        "location": "westeurope", "tags": {"mlops-template-project": SLUG},
+        "sku": {"name": "Standard_LRS"}, "kind": "StorageV2",
+        "properties": {"supportsHttpsTrafficOnly": True, "minimumTlsVersion": "TLS1_2",
+                       "allowBlobPublicAccess": True, "allowSharedKeyAccess": True},
+    })  # fmt: skip
+    dry = baker.provision(project, "--organization", fake.url, "--dry-run")
+    assert dry.returncode == 0, dry.output
+    assert "will update (properties.allowBlobPublicAccess)" in dry.output, dry.output

@@ -26,13 +26,14 @@ from typing import Any
 
 from .azure import ArmClient
 from .client import quote
-from .errors import AzureDevOpsError
+from .errors import AzureDevOpsError, ThrottledError
 
 Json = dict[str, Any]
 RESOURCES_API = "2021-04-01"
 MODE = "Incremental"
 DONE = frozenset({"Succeeded", "Failed", "Canceled"})
 POLL_INTERVAL = 5.0  # when ARM names no Retry-After
+WHAT_IF_ATTEMPTS = 4
 TIMEOUT = 3600.0  # a workspace takes minutes; a whole deployment rarely more than half an hour
 
 
@@ -116,10 +117,16 @@ class Deployments:
     def what_if(self, group: str, name: str, template: Json) -> list[Json]:
         """[Deployments - What If]: ARM's prediction, resource by resource (changes nothing)."""
         body = {"properties": {"mode": MODE, "template": template}}
-        answer, headers = self.client.send(
-            "POST", f"{self.path(group, name)}/whatIf", body=body, api_version=RESOURCES_API,
-            read_only=True,
-        )  # fmt: skip
+        for attempt in range(WHAT_IF_ATTEMPTS):  # a POST the client does not resend itself
+            try:
+                answer, headers = self.client.send(
+                    "POST", f"{self.path(group, name)}/whatIf", body=body,
+                    api_version=RESOURCES_API, read_only=True,
+                )  # fmt: skip
+                break
+            except ThrottledError:  # its Retry-After is waited out already; it changes nothing
+                if attempt == WHAT_IF_ATTEMPTS - 1:
+                    raise
         deadline = time.monotonic() + self.timeout
         while not (answer or {}).get("status") and headers.get("Location"):
             if time.monotonic() > deadline:
