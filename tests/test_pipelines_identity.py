@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 from fakes.arm import FakeResourceManager
-from fakes.az_stub import AZURE_DEVOPS_RESOURCE, RESOURCE_MANAGER, AzStub, install_az
+from fakes.az_stub import AZURE_DEVOPS_RESOURCE, RESOURCE_MANAGER, STORAGE, AzStub, install_az
 from fakes.azure_devops import FakeAzureDevOps
+from fakes.blobs import FakeBlobStorage
 from provisioning_env import (
     PROJECT,
     SLUG,
@@ -33,29 +34,60 @@ def az(tmp_path: Path) -> AzStub:
     return install_az(tmp_path / "az", "signed-in", subscription_id=SUBSCRIPTION)
 
 
-@pytest.fixture
-def arm(az: AzStub) -> Iterator[FakeResourceManager]:
+def checked_arm(az: AzStub) -> Iterator[FakeResourceManager]:
+    """The Resource Manager double for the stub's user; afterwards, every request it received
+    is checked against the vendored specs."""
     with FakeResourceManager(
-        token=az.tokens[RESOURCE_MANAGER], subscription_id=SUBSCRIPTION, tenant_id=az.tenant_id
+        token=az.tokens[RESOURCE_MANAGER],
+        subscription_id=SUBSCRIPTION,
+        tenant_id=az.tenant_id,
+        caller_id=az.object_id,
     ) as double:
-        double.add_resource_group(GROUP, "westeurope")
-        double.add_workspace(GROUP, WORKSPACE)
         yield double
         assert nonconforming("arm", double.requests) == {}
 
 
-class AzureBaker(Baker):
-    """A Baker whose runs see the stub az and the Resource Manager double, and no PAT."""
+@pytest.fixture
+def arm(az: AzStub) -> Iterator[FakeResourceManager]:
+    """A subscription with the resource group and the workspace."""
+    doubles = checked_arm(az)
+    double = next(doubles)
+    double.add_resource_group(GROUP, "westeurope")
+    double.add_workspace(GROUP, WORKSPACE)
+    yield double
+    next(doubles, None)
 
-    def __init__(self, tmp_path: Path, fake: FakeAzureDevOps, az: AzStub, arm: FakeResourceManager):
+
+@pytest.fixture
+def blobs(az: AzStub, arm: FakeResourceManager) -> Iterator[FakeBlobStorage]:
+    """The Blob service of the storage accounts the ARM double holds."""
+    with FakeBlobStorage(arm, token=az.tokens[STORAGE], caller_id=az.object_id) as double:
+        yield double
+
+
+class AzureBaker(Baker):
+    """A Baker whose runs see the stub az, the Resource Manager and Blob doubles, and no PAT."""
+
+    def __init__(
+        self,
+        tmp_path: Path,
+        fake: FakeAzureDevOps,
+        az: AzStub,
+        arm: FakeResourceManager,
+        blobs: FakeBlobStorage,
+    ):
         super().__init__(tmp_path, fake)
         self.path = az.env({"PATH": self.path})["PATH"]
-        self.arm = arm
+        self.arm, self.blobs = arm, blobs
         fake.accept_bearer(az.tokens[AZURE_DEVOPS_RESOURCE])
 
     def env(self, pat: str | None = None) -> dict[str, str]:
         """Never a PAT: the Azure CLI's sign-in only."""
-        return {**super().env(None), "AZURE_RESOURCE_MANAGER_URL": self.arm.url}
+        return {
+            **super().env(None),
+            "AZURE_RESOURCE_MANAGER_URL": self.arm.url,
+            "AZURE_STORAGE_BLOB_URL": self.blobs.base,
+        }
 
     def answers(self, **extra: str) -> dict[str, str]:
         identity = {
@@ -68,8 +100,10 @@ class AzureBaker(Baker):
 
 
 @pytest.fixture
-def azure_baker(tmp_path: Path, fake: FakeAzureDevOps, az: AzStub, arm: FakeResourceManager):
-    return AzureBaker(tmp_path, fake, az, arm)
+def azure_baker(
+    tmp_path: Path, fake: FakeAzureDevOps, az: AzStub, arm: FakeResourceManager, blobs
+) -> AzureBaker:
+    return AzureBaker(tmp_path, fake, az, arm, blobs)
 
 
 def assert_identity_complete(fake: FakeAzureDevOps, arm: FakeResourceManager) -> None:
@@ -85,7 +119,13 @@ def assert_identity_complete(fake: FakeAzureDevOps, arm: FakeResourceManager) ->
     assert credential["issuer"] == parameters["workloadIdentityFederationIssuer"]
     assert credential["subject"] == parameters["workloadIdentityFederationSubject"]
     assert credential["audiences"] == ["api://AzureADTokenExchange"]
-    assignment = only(arm.role_assignments())["properties"]
+    assignment = only(
+        [
+            a
+            for a in arm.role_assignments().values()
+            if a["properties"]["roleDefinitionId"].endswith(ROLE)
+        ]
+    )["properties"]
     assert assignment["principalId"] == identity["properties"]["principalId"]
     assert assignment["roleDefinitionId"].endswith(ROLE)
     assert assignment["scope"].lower().endswith(f"/workspaces/{WORKSPACE}".lower())
@@ -128,19 +168,21 @@ def test_without_the_right_to_assign_roles_all_else_is_done_and_the_command_is_p
 
 
 @pytest.mark.parametrize("missing", ["resource group", "workspace"])
-def test_a_missing_resource_group_or_workspace_stops_before_any_write(
+def test_a_missing_resource_group_or_workspace_is_created(
     azure_baker: AzureBaker, fake: FakeAzureDevOps, arm: FakeResourceManager, missing: str
 ) -> None:
+    """Issue 18: what is missing is deployed (no longer a blocker), with the identity's role."""
     extra = (
-        {"azureml_resource_group": "rg-absent"}
+        {"azureml_resource_group": "rg-absent", "azureml_workspace": "ws-absent"}
         if missing == "resource group"
         else {"azureml_workspace": "ws-absent"}
     )
     run, _ = azure_baker.bake(**extra)
-    command = "az group create" if missing == "resource group" else "az ml workspace create"
-    assert command in run.output, run.output
-    assert [r for r in fake.writes if "/_git/" not in r.path] == []
-    assert arm.writes == []
+    assert run.returncode == 0 and "To do:" not in run.output, run.output
+    workspaces = [r for r in arm.resources().values() if r["name"] == "ws-absent"]
+    assert len(workspaces) == 1 and workspaces[0]["type"].endswith("/workspaces")
+    roles = [a["properties"]["scope"] for a in arm.role_assignments().values()]
+    assert any(scope.endswith("/workspaces/ws-absent") for scope in roles)
 
 
 def test_a_lost_answer_and_throttling_create_nothing_twice(

@@ -11,9 +11,13 @@ import time
 from collections.abc import Callable
 
 from . import bodies
-from .azure import AzureResources, role_assignment_command
+from .actions import ProvisioningError
+from .apply_azure import AzureSteps
+from .azure import AzureResources
 from .bodies import BUILD_VALIDATION_POLICY, MIN_REVIEWERS_POLICY, Json
-from .errors import AzureDevOpsError, PermissionDeniedError
+from .deploy_apply import DeploymentError
+from .deployments import Deployments
+from .errors import AzureDevOpsError
 from .git import REF, GitError, Repository, clean_remote_url
 from .lookup import State, parallel, pipeline_ids, uses
 from .once import Pending, create_once
@@ -28,16 +32,7 @@ POLICY_TYPES = {
 }
 
 
-class ProvisioningError(RuntimeError):
-    """An action could not be done; says which, why, and what to do."""
-
-    def __init__(self, step: str, reason: str) -> None:
-        self.step = step
-        self.reason = reason
-        super().__init__(f"{step}: {reason}")
-
-
-class Apply:
+class Apply(AzureSteps):
     """Runs one plan against one project; ``done`` maps each finished action to its verb."""
 
     def __init__(
@@ -49,6 +44,7 @@ class Apply:
         plan: Plan,
         *,
         azure: AzureResources | None = None,
+        deployments: Deployments | None = None,
         on_progress: Callable[[Action], None] = lambda action: None,
         poll_interval: float = 2.0,
         poll_timeout: float = 120.0,
@@ -57,6 +53,7 @@ class Apply:
         self.settings, self.devops, self.git = settings, devops, git
         self.state, self.plan, self.azure = state, plan, azure
         self.pending = pending
+        self.deployments = deployments
         self.on_progress = on_progress
         self.poll_interval, self.poll_timeout = poll_interval, poll_timeout
         self.description = f"Created by mlops-template for {settings.names.slug}"
@@ -84,7 +81,7 @@ class Apply:
             handler(action)
         except ProvisioningError:
             raise
-        except (AzureDevOpsError, GitError) as error:
+        except (AzureDevOpsError, GitError, DeploymentError) as error:
             raise ProvisioningError(step, str(error)) from error
         self.done[action.key] = action
         self.on_progress(action)
@@ -204,53 +201,6 @@ class Apply:
         body = bodies.variable_group(name, self.description, variables, project)
         self.state.variable_group = devops.update_variable_group(group["id"], body)
 
-    def _azure_identity(self, action: Action) -> None:
-        found, azure = self.state.azure, self.azure
-        assert found is not None and found.group is not None and azure is not None
-        try:
-            found.identity = azure.create_identity(
-                found.resource_group, action.name, found.group["location"], self.description
-            )
-        except PermissionDeniedError as error:
-            # A tenant or subscription that forbids it: an existing identity still works.
-            raise ProvisioningError(
-                f"Create azure identity {action.name}",
-                f"{error} You may not create managed identities in resource group "
-                f"{found.resource_group}. Ask someone who may (Managed Identity Contributor "
-                "on it) to run provision, or use an existing managed identity or app "
-                "registration: provision again with --client-id <its client id> "
-                "--tenant-id <its tenant id>.",
-            ) from error
-
-    def _federated_credential(self, action: Action) -> None:
-        found, azure, endpoint = self.state.azure, self.azure, self.state.endpoint
-        assert found is not None and azure is not None and endpoint is not None
-        parameters = (endpoint.get("authorization") or {}).get("parameters") or {}
-        issuer = parameters.get("workloadIdentityFederationIssuer")
-        subject = parameters.get("workloadIdentityFederationSubject")
-        if not (issuer and subject):
-            raise ProvisioningError(
-                "Create the federated credential",
-                "Azure DevOps gave the service connection no issuer and subject; run "
-                "provision again in a minute",
-            )
-        found.credentials.append(
-            azure.create_federated_credential(
-                found.resource_group, found.identity_name, action.name, issuer, subject
-            )
-        )
-
-    def _role_assignment(self, action: Action) -> None:
-        found, azure = self.state.azure, self.azure
-        assert found is not None and azure is not None
-        try:
-            azure.assign_role(found.scope, found.principal_id)
-        except PermissionDeniedError:
-            # The user may not assign roles: all else is done; say the command that does it.
-            found.manual.append(role_assignment_command(found.principal_id, found.scope))
-            return
-        found.has_role = True
-
     def _service_connection(self, action: Action) -> None:
         s, devops, project = self.settings, self.devops, self.state.project
         assert project is not None
@@ -258,6 +208,8 @@ class Apply:
         if self.state.azure is not None and self.state.azure.identity is not None:
             identity = self.state.azure.identity.get("properties") or {}
             client_id, tenant_id = identity["clientId"], identity["tenantId"]
+        if not client_id:
+            return  # no identity could be made: the steps to create it by hand are printed
         self.state.endpoint = create_once(
             f"service connection {action.name!r}",
             lambda: devops.endpoint(action.name),

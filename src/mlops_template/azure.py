@@ -33,6 +33,7 @@ import time
 import uuid
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from .auth import Credential
 from .client import AzureDevOpsClient, quote
@@ -68,6 +69,34 @@ class ArmClient(AzureDevOpsClient):
 
     def __repr__(self) -> str:
         return f"ArmClient({self.rest_url!r})"
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        api_version: str,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        read_only: bool = False,
+    ) -> tuple[Any, Any]:
+        """One call, and its answer's headers (ARM's asynchronous pattern lives in them).
+
+        ``path`` may be a whole URL that ARM gave (``Location``, ``Azure-AsyncOperation``):
+        its own query (api-version included) is kept. ``read_only``: a POST that changes
+        nothing (what-if), so it is not counted as a write.
+        """
+        if path.startswith(("http://", "https://")):
+            split = urlsplit(path)
+            query = dict(parse_qsl(split.query))
+            api_version = query.pop("api-version", api_version)
+            params = {**query, **(params or {})}
+            path = split.path
+        answer = self._send(method, path, params or {}, body, api_version, False)
+        if read_only and method != "GET":
+            with self._lock:
+                self.counters.writes -= 1
+        return answer
 
 
 def role_assignment_command(principal_id: str, scope: str) -> str:

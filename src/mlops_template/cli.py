@@ -22,18 +22,20 @@ from pathlib import Path
 
 from rich.console import Console
 
-from . import report
+from . import cli_teardown, report
 from .apply import Apply, ProvisioningError
 from .auth import (
     AZURE_DEVOPS_RESOURCE,
-    RESOURCE_MANAGER_RESOURCE,
     Credential,
     PersonalAccessToken,
     SignInError,
     azure_cli_sign_in,
 )
-from .azure import ArmClient, AzureResources
+from .azure import AzureResources
+from .cli_azure import azure_sign_in, data_container, export
 from .client import PAT_VARIABLE, AzureDevOpsClient
+from .deploy_apply import DeploymentError
+from .deployments import Deployments
 from .errors import AzureDevOpsError, header_safe
 from .git import GitError, Repository
 from .lock import project_lock
@@ -102,37 +104,13 @@ def sign_in(interactive: bool | None = None) -> tuple[Credential | None, str]:
     return (PersonalAccessToken(header_safe(pat)) if pat else None), why
 
 
-def azure_sign_in(settings: Settings, console: Console) -> AzureResources | None:
-    """Azure Resource Manager through the Azure CLI's sign-in, when the tool makes the identity.
-
-    That is when the subscription, resource group and workspace are known and no
-    ``--client-id`` names an existing identity (the path for tenants that forbid creating
-    identities); None otherwise, or when the Azure CLI gives no token for Resource Manager.
-    """
-    variables = settings.variables
-    wanted = settings.azure_subscription_id and not settings.azure_client_id
-    if not (
-        wanted and variables.get("AZUREML_RESOURCE_GROUP") and variables.get("AZUREML_WORKSPACE")
-    ):
-        return None
-    try:
-        # Its first token is fetched by the first lookup, overlapping Azure DevOps' lookups.
-        credential = azure_cli_sign_in(
-            RESOURCE_MANAGER_RESOURCE, settings.azure_tenant_id, now=False
-        )
-    except SignInError as error:
-        console.print(
-            f"The pipelines' Azure identity is not created ({error}): run 'az login', or "
-            "pass --client-id with an existing identity.",
-            highlight=False,
-        )
-        return None
-    wait = lambda message: report.show_wait(console, message)  # noqa: E731
-    return AzureResources(ArmClient(credential, on_wait=wait), settings.azure_subscription_id)
-
-
 def run(
-    settings: Settings, pat: str | Credential, console: Console, *, dry_run: bool = False
+    settings: Settings,
+    pat: str | Credential,
+    console: Console,
+    *,
+    dry_run: bool = False,
+    export_template: Path | None = None,
 ) -> int:
     """Look up, plan, show the plan, then (unless dry-run) apply it. Returns an exit code."""
     credential = PersonalAccessToken(header_safe(pat)) if isinstance(pat, str) else pat
@@ -145,6 +123,13 @@ def run(
     devops = AzureDevOps(client, settings.project)
     git = Repository(settings.project_dir, credential)
     azure = azure_sign_in(settings, console)
+    deployments = (
+        Deployments(azure.client, settings.azure_subscription_id, on_event=wait) if azure else None
+    )
+    if export_template is not None:
+        return export(settings, azure, deployments, export_template, console)
+    if deployments is not None:
+        deployments.blobs = data_container(settings)
     resume = resume_command(settings.project_dir)
 
     def secrets() -> list[str]:  # every token this run holds, renewed ones included
@@ -152,7 +137,9 @@ def run(
         return held + (azure.client.credential.secrets() if azure is not None else [])
 
     with report.hide_secrets(console, secrets):
-        return _run(settings, console, client, devops, git, azure, resume, dry_run=dry_run)
+        return _run(
+            settings, console, client, devops, git, azure, deployments, resume, dry_run=dry_run
+        )
 
 
 def _run(
@@ -162,6 +149,7 @@ def _run(
     devops: AzureDevOps,
     git: Repository,
     azure: AzureResources | None,
+    deployments: Deployments | None,
     resume: str,
     *,
     dry_run: bool,
@@ -171,7 +159,9 @@ def _run(
     try:
         with project_lock(organization.name, settings.project, wait, timeout=900.0):
             with console.status("Looking up what exists in Azure DevOps..."):
-                state = Lookup(settings, devops, git, azure=azure, on_wait=wait)()
+                state = Lookup(
+                    settings, devops, git, azure=azure, deployments=deployments, on_wait=wait
+                )()
             plan = make_plan(state, settings)
             report.show_plan(console, settings, plan)
             if plan.blockers:
@@ -185,13 +175,16 @@ def _run(
                     # The project and repository first (Azure DevOps refuses each twice), then
                     # the rest under the project's lock, which lives in that repository.
                     first = Apply(settings, devops, git, state, plan, azure=azure,
-                                  on_progress=advance)  # fmt: skip
+                                  deployments=deployments, on_progress=advance)  # fmt: skip
                     first.run(FIRST_KINDS)
                     locked = _apply_locked(settings, console, devops, git, azure, first, wait)
                     if locked is None:
                         return FAILED
                     state, plan = locked
-    except (ProvisioningError, AzureDevOpsError, GitError, ConfigurationError, TimeoutError) as e:
+    except (
+        ProvisioningError, AzureDevOpsError, GitError, ConfigurationError, TimeoutError,
+        DeploymentError,
+    ) as e:  # fmt: skip
         report.show_failure(console, e, resume)
         return FAILED
     except KeyboardInterrupt:
@@ -203,7 +196,9 @@ def _run(
         writes += azure.client.counters.writes
     report.show_result(console, settings, state, requests, writes)
     manual = any(action.verb is Verb.MANUAL for action in plan.actions)
-    return INCOMPLETE if manual or (state.azure and state.azure.manual) else OK
+    deploy = state.azure.deploy if state.azure else None
+    left = bool(state.azure and state.azure.manual) or bool(deploy and deploy.manual)
+    return INCOMPLETE if manual or left else OK
 
 
 # Created before the project's lock, which lives in the repository.
@@ -226,14 +221,14 @@ def _apply_locked(
     assert repository is not None
     holder = str(first.state.owner.get("providerDisplayName") or "someone")
     with SharedLock(devops, repository["id"], holder, on_wait=wait) as shared:
-        state = Lookup(settings, devops, git, azure=azure, on_wait=wait,
-                       owner=first.state.owner)()  # fmt: skip
+        state = Lookup(settings, devops, git, azure=azure, deployments=first.deployments,
+                       on_wait=wait, owner=first.state.owner)()  # fmt: skip
         plan = make_plan(state, settings)
         if plan.blockers:
             report.show_blockers(console, plan.blockers, resume_command(settings.project_dir))
             return None
-        Apply(settings, devops, git, state, plan, azure=azure, on_progress=first.on_progress,
-              pending=shared).run()  # fmt: skip
+        Apply(settings, devops, git, state, plan, azure=azure, deployments=first.deployments,
+              on_progress=first.on_progress, pending=shared).run()  # fmt: skip
     return state, plan
 
 
@@ -261,9 +256,16 @@ def _parser() -> argparse.ArgumentParser:
     add("--tenant-id", dest="azure_tenant_id")
     add("--client-id", dest="azure_client_id",
         help="app registration / managed identity of the service connection")  # fmt: skip
+    add(
+        "--export-template",
+        type=Path,
+        metavar="FILE",
+        help="write the Azure side's ARM template (literal values) to FILE; change nothing",
+    )
     add("--no-run", action="store_true",
         help="do not queue the CI pipeline's first run")  # fmt: skip
     add("-v", "--verbose", action="store_true", help="log every retry")
+    cli_teardown.add_parser(commands)
     return parser
 
 
@@ -271,10 +273,12 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     args = _parser().parse_args(argv)
     logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
+        level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
     console = Console()
+    if args.command == "teardown":
+        return cli_teardown.main(args, console)
     start = (args.project_dir or Path.cwd()).resolve()
     project_dir = find_project_dir(start) or start
     try:
@@ -300,4 +304,6 @@ def main(argv: list[str] | None = None) -> int:
     if credential is None:
         console.print(f"[red]Error:[/red] {NO_SIGN_IN} ({why}).", highlight=False)
         return USAGE
-    return run(settings, credential, console, dry_run=args.dry_run)
+    return run(
+        settings, credential, console, dry_run=args.dry_run, export_template=args.export_template
+    )

@@ -12,14 +12,15 @@ from __future__ import annotations
 import enum
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
 
 from .auth import SignInError
-from .azure import AzureResources, has_role
+from .azure import AzureResources
+from .azure_lookup import AzureState, lookup_azure
+from .deployments import Deployments
 from .errors import AzureDevOpsError
 from .git import REF, GitError, Repository, clean_remote_url
+from .parallel import parallel
 from .resources import AzureDevOps, Json
 from .settings import Settings
 
@@ -38,53 +39,6 @@ class Branch(enum.Enum):
     FOREIGN = "another history"
     NO_MAIN = "no main branch"
     UNKNOWN = "could not compare"
-
-
-@dataclass
-class AzureState:
-    """The pipelines' Azure identity and what it needs; ``None``: does not exist."""
-
-    resource_group: str
-    workspace_name: str
-    identity_name: str
-    group: Json | None = None
-    workspace: Json | None = None
-    identity: Json | None = None
-    credentials: list[Json] = field(default_factory=list)
-    has_role: bool = False
-    manual: list[str] = field(default_factory=list)  # commands left for a person
-
-    @property
-    def scope(self) -> str:
-        return str((self.workspace or {}).get("id", ""))
-
-    @property
-    def principal_id(self) -> str:
-        return str(((self.identity or {}).get("properties") or {}).get("principalId", ""))
-
-
-def lookup_azure(settings: Settings, azure: AzureResources) -> AzureState:
-    """The resource group, workspace, identity, its credentials and role (GETs only)."""
-    found = AzureState(
-        resource_group=settings.variables.get("AZUREML_RESOURCE_GROUP", ""),
-        workspace_name=settings.variables.get("AZUREML_WORKSPACE", ""),
-        identity_name=f"{settings.names.slug}-pipelines",
-    )
-    group, name = found.resource_group, found.identity_name
-    found.group, found.workspace, found.identity = parallel(
-        lambda: azure.resource_group(group),
-        lambda: azure.workspace(group, found.workspace_name),
-        lambda: azure.identity(group, name),
-    )
-    if found.identity is not None:
-        found.credentials, assignments = parallel(
-            lambda: azure.federated_credentials(group, name),
-            lambda: (
-                azure.role_assignments(found.scope, found.principal_id) if found.workspace else []
-            ),
-        )
-        found.has_role = bool(found.workspace) and has_role(assignments, found.scope)
-    return found
 
 
 @dataclass
@@ -112,18 +66,6 @@ class State:
     ci_run: Json | None = None  # the CI pipeline's newest run
     azure_problem: str = ""  # why the Azure CLI gave no token for Resource Manager
     origin: str | None = None  # the local remote 'origin', if there is one
-
-
-def parallel(*calls: Callable[[], Any], workers: int = 8) -> list[Any]:
-    """Run independent calls together; wait for all, then raise the first failure."""
-    if len(calls) <= 1:
-        return [call() for call in calls]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(call) for call in calls]
-    errors = [future.exception() for future in futures if future.exception()]
-    if errors:
-        raise errors[0]
-    return [future.result() for future in futures]
 
 
 @dataclass(frozen=True)
@@ -185,6 +127,7 @@ class Lookup:
         git: Repository,
         *,
         azure: AzureResources | None = None,
+        deployments: Deployments | None = None,
         on_wait: Callable[[str], None] = lambda message: None,
         poll_interval: float = 2.0,
         poll_timeout: float = 120.0,
@@ -192,6 +135,7 @@ class Lookup:
     ) -> None:
         self.settings, self.devops, self.git, self.azure = settings, devops, git, azure
         self.owner = owner  # the token's owner, when a lookup of this run already knows it
+        self.deployments = deployments
         self.on_wait = on_wait
         self.poll_interval, self.poll_timeout = poll_interval, poll_timeout
 
@@ -233,7 +177,7 @@ class Lookup:
         if self.azure is None:
             return None
         try:
-            return lookup_azure(self.settings, self.azure)
+            return lookup_azure(self.settings, self.azure, self.deployments)
         except SignInError as error:
             state.azure_problem = str(error)
             return None

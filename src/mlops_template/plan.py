@@ -8,12 +8,13 @@ first (``needs``), which ``apply`` follows. Reasons to change nothing at all are
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 
+from .actions import Action, Key, Verb
 from .azure import ROLE_NAME
 from .bodies import BUILD_VALIDATION_POLICY, MIN_REVIEWERS_POLICY, Json
 from .client import quote
+from .deploy_plan import deployment_actions
 from .git import clean_remote_url, foreign_origin, same_remote
 from .lookup import Branch, State, pipeline_ids, uses
 from .settings import Settings
@@ -23,40 +24,7 @@ POLICY_LABELS = {
     BUILD_VALIDATION_POLICY: "build validation",
 }
 
-Key = tuple[str, str]  # (kind, name)
 MAIN = "refs/heads/main"
-
-
-class Verb(enum.Enum):
-    """What an action does."""
-
-    EXISTS = "exists"
-    CREATE = "create"
-    UPDATE = "update"
-    PUSH = "push"
-    KEEP = "keep"  # exists and is left as it is, though it differs (e.g. remote ahead)
-    MANUAL = "manual"  # left for a person to do
-
-    @property
-    def changes(self) -> bool:
-        """Whether apply sends something for it."""
-        return self in (Verb.CREATE, Verb.UPDATE, Verb.PUSH)
-
-
-@dataclass(frozen=True)
-class Action:
-    """One thing to look after, what to do with it, and what must be done before."""
-
-    verb: Verb
-    kind: str
-    name: str
-    detail: str = ""
-    needs: tuple[Key, ...] = ()
-
-    @property
-    def key(self) -> Key:
-        """(kind, name): what identifies the action."""
-        return (self.kind, self.name)
 
 
 @dataclass
@@ -81,12 +49,30 @@ def _exists_or(verb: Verb, exists: object) -> Verb:
 def _variables(state: State, settings: Settings) -> tuple[Json, list[str]]:
     """What the group should hold, and which of it the existing group lacks."""
     variables: Json = {key: {"value": value} for key, value in settings.variables.items()}
+    deploy = state.azure.deploy if state.azure else None
+    if deploy is not None:  # what the tool deploys, for the pipelines (an empty setting only)
+        ours = {"TRAINING_COMPUTE": deploy.names.compute}
+        if deploy.data_file is not None:
+            ours["TRAINING_DATA"] = f"blob:{deploy.blob_name}"
+        for key, value in ours.items():
+            if not settings.variables.get(key):
+                variables[key] = {"value": value}
     for key, value in state.secret_variables.items():
         variables[key] = {"value": value, "isSecret": True}
     if state.variable_group is None:
         return variables, []
-    have = {key.lower() for key in state.variable_group.get("variables", {})}
-    return variables, [key for key in variables if key.lower() not in have]
+    have = {
+        key.lower(): (item or {}).get("value")
+        for key, item in state.variable_group.get("variables", {}).items()
+    }
+    # Missing keys, and the tool's own two when still empty (never a value someone set).
+    tools = ("TRAINING_COMPUTE", "TRAINING_DATA")
+    return variables, [
+        key
+        for key in variables
+        if key.lower() not in have
+        or (key in tools and not have[key.lower()] and variables[key].get("value"))
+    ]
 
 
 def _branch(state: State, settings: Settings) -> tuple[Action, str | None]:
@@ -121,9 +107,20 @@ def _azure(state: State, settings: Settings) -> tuple[list[Action], list[str]]:
     azure = state.azure
     if azure is None:
         return [], []
-    subscription, group = settings.azure_subscription_id, azure.resource_group
-    blockers = []
-    if azure.group is None:
+    group = azure.resource_group
+    group_key = ("resource group", group)
+    blockers: list[str] = []
+    deploy = azure.deploy
+    before: list[Action] = []
+    after: list[Action] = []
+    if deploy is not None:  # the tool deploys the Azure side: the group is made when missing
+        where = f"in {deploy.names.location}" if azure.group is None else ""
+        before.append(Action(_exists_or(Verb.CREATE, azure.group), *group_key, where))
+        after = deployment_actions(
+            deploy, azure.group is not None, azure.identity is not None, group_key
+        )
+    elif azure.group is None:  # without a deployment: the commands that make them
+        subscription = settings.azure_subscription_id
         blockers.append(
             f"resource group {group!r} does not exist in subscription {subscription}: create "
             f"it (az group create --name {group} --location <region> --subscription "
@@ -131,6 +128,7 @@ def _azure(state: State, settings: Settings) -> tuple[list[Action], list[str]]:
             "was changed"
         )
     elif azure.workspace is None:
+        subscription = settings.azure_subscription_id
         blockers.append(
             f"Azure ML workspace {azure.workspace_name!r} does not exist in resource group "
             f"{group!r}: create it (az ml workspace create --name {azure.workspace_name} "
@@ -145,8 +143,15 @@ def _azure(state: State, settings: Settings) -> tuple[list[Action], list[str]]:
         and (c.get("properties") or {}).get("subject") == wanted[1]
         for c in azure.credentials
     )
+    role_needs = (identity, ("deployment", deploy.name)) if deploy else (identity,)
     actions = [
-        Action(_exists_or(Verb.CREATE, azure.identity), *identity, f"in {group}"),
+        *before,
+        Action(
+            _exists_or(Verb.CREATE, azure.identity),
+            *identity,
+            f"in {group}",
+            (group_key,) if deploy else (),
+        ),
         Action(
             _exists_or(Verb.CREATE, have and wanted[0]),
             "federated credential",
@@ -159,8 +164,9 @@ def _azure(state: State, settings: Settings) -> tuple[list[Action], list[str]]:
             "role assignment",
             ROLE_NAME,
             f"on workspace {azure.workspace_name}",
-            (identity,),
+            role_needs,
         ),
+        *after,
     ]
     return actions, blockers
 

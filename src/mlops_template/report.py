@@ -247,6 +247,12 @@ def follow_up(settings: Settings, state: State) -> list[str]:
             f"The pipelines' Azure identity was not created ({state.azure_problem}): run "
             "'az login' and provision again, or pass --client-id with an existing identity."
         )
+    deploy = state.azure.deploy if state.azure else None
+    notes += [
+        f"Left for someone who may do it (e.g. an Owner of the subscription), then run "
+        f"provision again: {command}"
+        for command in (deploy.manual if deploy else [])
+    ]
     return notes + _service_connection_steps(settings, state)
 
 

@@ -77,6 +77,7 @@ class Settings:
     azure_client_id: str = ""
     variables: dict[str, str] = field(default_factory=dict)
     first_run: bool = True  # queue the CI pipeline's first run (--no-run: False)
+    azure: dict[str, Any] = field(default_factory=dict)  # the Azure side's choices (template)
 
     @property
     def organization(self) -> Organization:
@@ -184,6 +185,7 @@ def load(project_dir: Path, **overrides: Any) -> Settings:
         azure_tenant_id=raw.get("azure_tenant_id", ""),
         azure_client_id=raw.get("azure_client_id", ""),
         variables=dict(raw.get("variables", {})),
+        azure=dict(raw.get("azure") or {}),
     )
     given = {key: value for key, value in overrides.items() if value is not None}
     if "approvers" in given:

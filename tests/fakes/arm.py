@@ -58,6 +58,7 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from .deployments import DeploymentsDouble, deployment_routes
 from .loopback import Fault, LoopbackServer
 
 # Built-in roles (id, name, description) from
@@ -69,18 +70,24 @@ BUILT_IN_ROLES = [
     ("f6c7c914-8db3-469d-8ca1-694a8f32e121", "AzureML Data Scientist", "Can perform all actions within an Azure Machine Learning workspace, except for creating or deleting compute resources and modifying the workspace itself."),  # noqa: E501
     ("e503ece1-11d0-4e8e-8e2c-7a6c3bf38815", "AzureML Compute Operator", "Can access and perform CRUD operations on Machine Learning Services managed compute resources (including Notebook VMs)."),  # noqa: E501
     ("18d7d88d-d35e-4fb5-a5c3-7773c20a72d9", "User Access Administrator", "Lets you manage user access to Azure resources."),  # noqa: E501
+    ("2a2b9908-6ea1-4ae2-8e65-a410df84e7d1", "Storage Blob Data Reader", "Read and list Azure Storage containers and blobs."),  # noqa: E501
+    ("ba92f5b4-2d11-453d-a403-e96b0029c9fe", "Storage Blob Data Contributor", "Read, write, and delete Azure Storage containers and blobs."),  # noqa: E501
 ]  # fmt: skip
 API_VERSIONS = {  # the versions this double answers, per kind of route (a subset of ARM's)
     "resourceGroups": {"2021-04-01", "2022-09-01", "2024-03-01"},
     "workspaces": {"2024-04-01", "2024-10-01"},
     "identities": {"2023-01-31", "2024-11-30"},
     "authorization": {"2022-04-01"},
+    "deployments": {"2021-04-01"},
+    "providers": {"2020-02-02", "2022-10-01", "2023-05-01", "2023-07-01", "2024-04-01"},
 }
 PROVIDER_TYPES = {
     "resourceGroups": "Microsoft.Resources/resourceGroups",
     "workspaces": "Microsoft.MachineLearningServices/workspaces",
     "identities": "Microsoft.ManagedIdentity/userAssignedIdentities",
     "authorization": "Microsoft.Authorization/roleAssignments",
+    "deployments": "Microsoft.Resources/deployments",
+    "providers": "the template's resource types",
 }
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 _SUB = r"/subscriptions/(?P<sub>[^/]+)"
@@ -131,7 +138,7 @@ class _Call:
             ) from None
 
 
-class FakeResourceManager(LoopbackServer):
+class FakeResourceManager(DeploymentsDouble, LoopbackServer):
     """Azure Resource Manager on ``127.0.0.1`` for one subscription; see the module docstring.
 
     ``token``: the only Bearer token accepted (as its caller ``caller_id``); more callers with
@@ -168,6 +175,7 @@ class FakeResourceManager(LoopbackServer):
         self._assignments: dict[str, dict[str, Any]] = {}  # name -> assignment
         self._principals: dict[str, dict[str, Any]] = {}  # id -> {created, refusals}
         self._forbidden: list[tuple[str, str | None, str | None]] = []
+        self._init_deployments()
         self._routes = self._route_table()
 
     # -- seeding and state (not recorded) ---------------------------------------------------
@@ -262,7 +270,7 @@ class FakeResourceManager(LoopbackServer):
         extra: dict[str, str] = {}
         fault = None
         try:
-            status, payload, fault = self._answer(method, path, query, h.headers, body)
+            status, payload, fault, extra = self._answer(method, path, query, h.headers, body)
         except ArmError as error:
             status, extra, fault = error.status, error.headers, error.fault
             payload = {"error": {"code": error.code, "message": error.message}}
@@ -282,8 +290,8 @@ class FakeResourceManager(LoopbackServer):
 
     def _answer(
         self, method: str, path: str, query: dict[str, str], headers: Any, body: bytes
-    ) -> tuple[int, Any, Fault | None]:
-        """Status, payload and the injected fault taken (None if none), or ArmError."""
+    ) -> tuple[int, Any, Fault | None, dict[str, str]]:
+        """Status, payload, the injected fault taken (None if none) and headers, or ArmError."""
         caller = self._caller(headers)
         fault = self._take_fault(method, path)
         if fault and not fault.apply_first:
@@ -298,10 +306,18 @@ class FakeResourceManager(LoopbackServer):
         )
         self._authorize(caller, action, scope)
         with self._lock:
-            status, payload = handler(_Call(method, path, query, body, caller), match)
+            status, payload, *more = handler(_Call(method, path, query, body, caller), match)
         if fault and fault.status:
             raise self._fault_error(fault)
-        return status, payload, fault
+        return status, payload, fault, (more[0] if more else {})
+
+    def _is_write(self, method: str, path: str) -> bool:
+        """What-if changes nothing: not a write."""
+        return method not in ("GET", "HEAD") and not path.lower().endswith("/whatif")
+
+    @staticmethod
+    def _error(status: int, code: str, message: str) -> ArmError:
+        return ArmError(status, code, message)
 
     def _route(self, method: str, path: str) -> tuple[str, str, Callable, re.Match]:
         for verb, pattern, kind, action, handler in self._routes:
@@ -422,6 +438,7 @@ class FakeResourceManager(LoopbackServer):
             ("PUT", _AUTHZ + "/roleAssignments/(?P<name>[^/]+)", "authorization", "Microsoft.Authorization/roleAssignments/write", self._put_assignment),  # noqa: E501
             ("GET", _AUTHZ + "/roleDefinitions", "authorization", "Microsoft.Authorization/roleDefinitions/read", self._list_definitions),  # noqa: E501
             ("GET", _AUTHZ + "/roleDefinitions/(?P<guid>[^/]+)", "authorization", "Microsoft.Authorization/roleDefinitions/read", self._get_definition),  # noqa: E501
+            *deployment_routes(self),
         ]  # fmt: skip
         return [(m, re.compile(p, re.IGNORECASE), k, a, f) for m, p, k, a, f in routes]
 

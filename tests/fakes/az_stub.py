@@ -19,6 +19,7 @@ the allowed commands ran and that no token was ever on a command line.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import os
@@ -33,6 +34,7 @@ from typing import Any
 
 AZURE_DEVOPS_RESOURCE = "499b84ac-1321-427f-aa17-267ca6975798"
 RESOURCE_MANAGER = "https://management.azure.com/"
+STORAGE = "https://storage.azure.com/"
 MODES = ("signed-in", "signed-out", "not-installed")
 SIGNED_OUT = "ERROR: Please run 'az login' to setup account."
 
@@ -135,6 +137,7 @@ class AzStub:
     log_path: Path
     account: dict[str, Any]
     tokens: dict[str, str]
+    object_id: str = ""  # the signed-in user's object id (the oid claim of its ARM token)
 
     @property
     def subscription_id(self) -> str:
@@ -192,6 +195,17 @@ def _write_config(stub: AzStub, expires_in: int = 3600) -> None:
     stub.config_path.write_text(json.dumps(config), encoding="utf-8")
 
 
+def jwt_like(claims: dict[str, Any]) -> str:
+    """A token shaped as Entra's access tokens (header.claims.signature, base64url), unsigned:
+    the tool reads who is signed in from its ``oid`` and ``tid`` claims; the doubles compare it
+    as an opaque string."""
+
+    def part(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+    return f"{part({'typ': 'JWT', 'alg': 'RS256'})}.{part(claims)}.sig{uuid.uuid4().hex}"
+
+
 def install_az(
     folder: Path,
     mode: str = "signed-in",
@@ -200,11 +214,13 @@ def install_az(
     subscription_id: str | None = None,
     tenant_id: str | None = None,
     user: str = "data.scientist@example.com",
+    object_id: str | None = None,
     expires_in: int = 3600,
 ) -> AzStub:
     """Write a stub ``az`` into ``folder/bin`` (its configuration and log beside it).
 
-    ``tokens``: resource -> access token (default: one made-up token per resource above).
+    ``tokens``: resource -> access token (default: one made-up token per resource above; the
+    Resource Manager one is JWT-shaped with the user's ``object_id`` and the tenant).
     Prepend ``folder/bin`` to PATH with :meth:`AzStub.env`.
     """
     if mode not in MODES:
@@ -213,6 +229,7 @@ def install_az(
     bin_dir.mkdir(parents=True, exist_ok=True)
     subscription_id = subscription_id or str(uuid.uuid4())
     tenant_id = tenant_id or str(uuid.uuid4())
+    object_id = object_id or str(uuid.uuid4())
     stub = AzStub(
         mode=mode,
         bin_dir=bin_dir,
@@ -232,8 +249,10 @@ def install_az(
         tokens=tokens
         or {
             AZURE_DEVOPS_RESOURCE: f"devops-token-{uuid.uuid4().hex}",
-            RESOURCE_MANAGER: f"arm-token-{uuid.uuid4().hex}",
+            RESOURCE_MANAGER: jwt_like({"oid": object_id, "tid": tenant_id}),
+            STORAGE: f"storage-token-{uuid.uuid4().hex}",
         },
+        object_id=object_id,
     )
     _write_config(stub, expires_in)
     if mode != "not-installed":

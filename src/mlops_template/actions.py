@@ -1,0 +1,49 @@
+"""What a plan is made of: an ``Action`` (a ``Verb``, what it is about, what it needs first)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+Key = tuple[str, str]  # (kind, name)
+
+
+class Verb(enum.Enum):
+    """What an action does."""
+
+    EXISTS = "exists"
+    CREATE = "create"
+    UPDATE = "update"
+    PUSH = "push"
+    KEEP = "keep"  # exists and is left as it is, though it differs (e.g. remote ahead)
+    MANUAL = "manual"  # left for a person to do
+
+    @property
+    def changes(self) -> bool:
+        """Whether apply sends something for it."""
+        return self in (Verb.CREATE, Verb.UPDATE, Verb.PUSH)
+
+
+@dataclass(frozen=True)
+class Action:
+    """One thing to look after, what to do with it, and what must be done before."""
+
+    verb: Verb
+    kind: str
+    name: str
+    detail: str = ""
+    needs: tuple[Key, ...] = ()
+
+    @property
+    def key(self) -> Key:
+        """(kind, name): what identifies the action."""
+        return (self.kind, self.name)
+
+
+class ProvisioningError(RuntimeError):
+    """An action could not be done; says which, why, and what to do."""
+
+    def __init__(self, step: str, reason: str) -> None:
+        self.step = step
+        self.reason = reason
+        super().__init__(f"{step}: {reason}")
