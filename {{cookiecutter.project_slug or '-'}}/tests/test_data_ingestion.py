@@ -522,27 +522,22 @@ def failing_endpoint() -> Iterator[str]:
         server.shutdown()
 
 
-def test_an_endpoint_that_never_answers_fails_within_the_timeout(
-    mute_endpoint: str,
+@pytest.mark.parametrize(
+    ("endpoint", "error", "says"),
+    [
+        ("mute_endpoint", StorageConnectionError, "cannot reach"),
+        ("failing_endpoint", DataIngestionError, "500"),
+    ],
+    ids=["never-answers", "answers-500"],
+)
+def test_a_failing_endpoint_fails_within_the_timeout(
+    request: pytest.FixtureRequest, endpoint: str, error: type[Exception], says: str
 ) -> None:
-    """Connected, then silent: each read is bounded too, not only the connection."""
-    ingestor = DataIngestor(
-        "iris.csv", {**SAS_SECRETS, "blob_endpoint": mute_endpoint}, timeout=6
-    )
+    """Connected, then silent or failing: reads and retries are bounded too."""
+    secrets = {**SAS_SECRETS, "blob_endpoint": request.getfixturevalue(endpoint)}
+    ingestor = DataIngestor("iris.csv", secrets, timeout=6)
     started = time.monotonic()
-    with pytest.raises(StorageConnectionError, match="cannot reach"):
-        ingestor.get_df()
-    assert time.monotonic() - started <= 6 + 0.5
-
-
-def test_an_endpoint_that_answers_500_fails_within_the_timeout(
-    failing_endpoint: str,
-) -> None:
-    ingestor = DataIngestor(
-        "iris.csv", {**SAS_SECRETS, "blob_endpoint": failing_endpoint}, timeout=6
-    )
-    started = time.monotonic()
-    with pytest.raises(DataIngestionError, match="500"):
+    with pytest.raises(error, match=says):
         ingestor.get_df()
     assert time.monotonic() - started <= 6 + 0.5
 
