@@ -15,6 +15,23 @@ setting for either rule below, so the extension wraps three functions of
   defaults, and ``mlops-template provision`` takes them later. ``--no-input`` runs and
   ``key=value`` answers are unchanged.
 
+- **Nothing is written for a refused answer, and one line says why.** Before
+  cookiecutter creates the project's folder (``cookiecutter.generate.render_and_create_dir``,
+  after the prompts and cookiecutter's replay file), the answers are checked with the
+  pre-generation hook's rules (hooks/pre_gen_project.py); the first refused one is named
+  in one ``ERROR:`` line with how to bake again, and the run ends with exit status 1
+  (``AnswersRefused``, a ``SystemExit``: cookiecutter's and cruft's command lines print
+  nothing more; the Python API raises it). The hook itself would be too late for a name
+  too long for a folder, and cookiecutter prints a traceback after a failed hook.
+- **The extension is required.** A context can drop it (``_extensions`` set to ``[]``
+  through ``--extra-context``, ``default_context`` in the cookiecutter config, the Python
+  API); cookiecutter would then evaluate answers as code before any hook runs. The first
+  variable of cookiecutter.json (``__extension_required``) is rendered before any answer:
+  without this extension it calls ``refuse_without_extension`` (through Jinja's own
+  ``import_string``), which stops the bake with one line. A context that also replaces
+  that variable is written to evaluate answers, and cookiecutter gives no template a
+  way to refuse it earlier (docs/generating.md).
+
 It also names the template's checkout to the hooks (``template_checkout``), which
 cruft does not pass as cookiecutter does (``_repo_dir``).
 
@@ -26,11 +43,13 @@ fails on such a cookiecutter).
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from jinja2.ext import Extension
@@ -52,6 +71,35 @@ SKIPPED_NOTE = (
     "--create-project, --approver, --tenant-id, --client-id)."
 )
 _MARK = "_mlops_template_wraps"
+EXTENSION_REQUIRED = (
+    "ERROR: this template needs its own Jinja extension (mlops_template_answers.AnswersAsTyped "
+    "in cookiecutter.json's _extensions), and the context drops it (_extensions given in "
+    "--extra-context, --extra-context-file, default_context of the cookiecutter config or "
+    "the Python API's extra_context): without it, answers would run as code. Nothing was "
+    "written. Leave _extensions out of that context and run again."
+)
+
+
+class AnswersRefused(SystemExit):
+    """The bake stops before anything is written; ``code`` is the one line saying why.
+
+    Neither cookiecutter's command line nor cruft's (typer) catches ``SystemExit``, so
+    Python prints the line to stderr and exits with status 1, with no traceback; a
+    caller of the Python API may catch it and read ``code``.
+    """
+
+    def __init__(self, line: str) -> None:
+        super().__init__(line)
+        self.line = line
+
+
+def _refuse(line: str) -> None:
+    raise AnswersRefused(line)
+
+
+def refuse_without_extension() -> None:
+    """Stop the bake: cookiecutter renders without this extension (``__extension_required``)."""
+    _refuse(EXTENSION_REQUIRED)
 
 
 @dataclass
@@ -60,6 +108,7 @@ class _Run:
 
     template_strings: frozenset[str] = frozenset()
     answers: dict[str, Any] = field(default_factory=dict)
+    folder: Path | None = None
     active: bool = False
     noted: bool = False
 
@@ -87,7 +136,7 @@ def _template_dir() -> Path:
     when Python imported it earlier in the same process.
     """
     for entry in reversed(sys.path):
-        folder = Path(entry or ".")
+        folder = Path(entry or ".").resolve()  # cookiecutter generates from elsewhere
         if (folder / "cookiecutter.json").is_file() and (folder / Path(__file__).name).is_file():
             return folder
     return Path(__file__).resolve().parent
@@ -128,6 +177,37 @@ def _ask_when_needed(original: Callable[..., Any]) -> Callable[..., Any]:
     return read
 
 
+def _pre_gen_hook(folder: Path) -> ModuleType:
+    """The template's pre-generation hook as a module: its rules (imported as it is)."""
+    path = folder / "hooks" / "pre_gen_project.py"
+    name = "_mlops_template_pre_gen_project"
+    module = sys.modules.get(name)
+    if module is None or getattr(module, "__file__", None) != str(path):
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # dataclasses look their module up there
+        spec.loader.exec_module(module)
+    return module
+
+
+def _checked_first(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def render_and_create_dir(
+        dirname: Any, context: dict[str, Any], output_dir: Any, environment: Any, *args: Any
+    ) -> Any:
+        if _RUN.folder is not None and any(
+            isinstance(ext, AnswersAsTyped) for ext in environment.extensions.values()
+        ):
+            answers = dict(context.get("cookiecutter", {}))
+            line = _pre_gen_hook(_RUN.folder).refusal(answers)
+            if line:
+                _refuse(line)
+        return original(dirname, context, output_dir, environment, *args)
+
+    return render_and_create_dir
+
+
 def _wrap(module: Any, name: str, wrapper: Callable[..., Any]) -> None:
     current = getattr(module, name, None)
     if current is None:
@@ -147,7 +227,7 @@ class AnswersAsTyped(Extension):
         # The checkout, for the hooks: cruft bakes without cookiecutter's ``_repo_dir``.
         environment.globals["template_checkout"] = str(folder)
         try:
-            from cookiecutter import prompt
+            from cookiecutter import generate, prompt
         except ImportError:  # Jinja without cookiecutter (a docs build, say)
             return
         try:
@@ -155,7 +235,8 @@ class AnswersAsTyped(Extension):
         except (OSError, ValueError):
             defaults = {}
         global _RUN  # a new run of cookiecutter's prompts
-        _RUN = _Run(template_strings=frozenset(_strings(defaults)))
+        _RUN = _Run(template_strings=frozenset(_strings(defaults)), folder=folder)
         _wrap(prompt, "render_variable", _render_as_typed)
         _wrap(prompt, "read_user_variable", _ask_when_needed)
         _wrap(prompt, "read_user_choice", _ask_when_needed)
+        _wrap(generate, "render_and_create_dir", _checked_first)

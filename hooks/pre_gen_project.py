@@ -1,11 +1,13 @@
 """Validate the answers before cookiecutter writes anything.
 
-Each rule names the answer, what it must look like and a good example. A bad
-answer prints one ``ERROR:`` line per rule broken and exits 1; cookiecutter
-then removes the project folder, so nothing is left behind.
+Each rule names the answer, what it must look like and a good example. The
+template's Jinja extension applies these rules before cookiecutter creates the
+project's folder, and refuses the first bad answer in one ``ERROR:`` line
+(mlops_template_answers.py); run as a hook, this file does the same where the
+extension did not run, and cookiecutter then removes the project folder.
 
 This file is plain Python: its template expressions sit inside strings (the
-answers in ``main()``, the checkout in ``_template_source()``), so tests and the
+answers in ``main()``, the checkout in ``_template_checkout()``), so tests and the
 docs generator import it as it is. The organization-URL rule is the tool's own
 (``mlops_template.organization``), imported from the template checkout.
 """
@@ -22,25 +24,25 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
-def _template_source() -> Path | None:
-    """The template checkout's ``src/`` (the tool's organization-URL rule lives there).
+def _template_checkout() -> Path | None:
+    """The template checkout this bake comes from (the tool and the refused names live there).
 
     Cookiecutter (2.2 and later) renders ``_repo_dir`` below into the checkout it bakes
     from; cruft calls cookiecutter's ``generate_files`` without it, and there the
     template's own Jinja extension names the checkout (``template_checkout``,
-    mlops_template_answers.py). Imported as is (tests, docs generator), this file's own
-    checkout. None when neither is known.
+    mlops_template_answers.py). Imported as is (tests, docs generator, the extension),
+    this file's own checkout. None when neither is known.
     """
     rendered = r"""{{ cookiecutter._repo_dir | default(template_checkout | default("")) }}"""
     if rendered.startswith("{"):
-        return Path(__file__).resolve().parents[1] / "src"
-    source = Path(rendered) / "src"
-    return source if rendered and (source / "mlops_template").is_dir() else None
+        return Path(__file__).resolve().parents[1]
+    checkout = Path(rendered)
+    return checkout if rendered and (checkout / "src" / "mlops_template").is_dir() else None
 
 
-_SOURCE = _template_source()
-if _SOURCE is not None:
-    sys.path.insert(0, str(_SOURCE))
+_CHECKOUT = _template_checkout()
+if _CHECKOUT is not None:
+    sys.path.insert(0, str(_CHECKOUT / "src"))
 try:
     from mlops_template import organization  # (from the template checkout)
 except ImportError:  # the checkout is not known: the tool checks the URL when it runs
@@ -51,65 +53,37 @@ PYTHON_VERSIONS = ("3.11", "3.12", "3.13")
 AZUREML_SDKS = ("v2", "v1")
 YES_NO = ("no", "yes")
 
-# Top-level names the generated project, its tools and its tests import, and
-# packages of its dependencies that they load in turn: a package named like
-# one of them would shadow it (tests/test_pre_gen_hook.py checks that every
-# import in the template is listed).
-DEPENDENCY_MODULES = frozenset(
+# The project's own top-level folders and test helpers: a package named like one
+# of them would shadow it (tests/test_pre_gen_hook.py checks that every import in
+# the template is refused).
+PROJECT_MODULES = frozenset(
     {
-        # The project's own top-level folders and test helpers.
         "ops",
-        "tests",
-        "conftest",
         "azurite_service",
         "inference_server",
         "prerequisites",
         "azure_devops_names",
         "deployment_router",
-        # Imported by the project (requirements/*.txt and the SDK variants).
-        "azure",
-        "azureml",
-        "azureml_inference_server_http",
-        "joblib",
-        "matplotlib",
-        "mlflow",
-        "nbclient",
-        "nbformat",
-        "numpy",
-        "packaging",
-        "pandas",
-        "pyarrow",
-        "pydantic_core",
-        "pytest",
-        "requests",
-        "rich",
-        "scipy",
-        "sklearn",
-        "yaml",
-        # Loaded by those, or run as tools in the project's environment.
-        "_pytest",
-        "check_jsonschema",
-        "certifi",
-        "coverage",
-        "flask",
-        "gunicorn",
-        "ipykernel",
-        "jinja2",
-        "jsonschema",
-        "marshmallow",
-        "msal",
-        "nbstripout",
-        "pip",
-        "pluggy",
-        "pre_commit",
-        "pydantic",
-        "pytest_cov",
-        "ruff",
-        "setuptools",
-        "typing_extensions",
-        "urllib3",
     }
 )
+
+
+def _refused_modules() -> frozenset[str]:
+    """Names a package may not take: the project's own, the standard library, and every
+    top-level module of the project's environments (both SDKs), in lower case.
+
+    The last come from hooks/refused_module_names.txt in the checkout (generated by
+    docs/scripts/refused_modules.py, kept current by tests/test_refused_modules.py).
+    """
+    names = set(PROJECT_MODULES) | {name.lower() for name in sys.stdlib_module_names}
+    if _CHECKOUT is not None:
+        listing = _CHECKOUT / "hooks" / "refused_module_names.txt"
+        lines = listing.read_text(encoding="utf-8").splitlines()
+        names |= {line.strip() for line in lines if line.strip() and not line.startswith("#")}
+    return frozenset(names)
+
+
+REFUSED_MODULES = _refused_modules()
 
 # Jinja markup. Cookiecutter renders every answer as a template, and `cruft
 # update` renders the recorded ones again; the template's extension keeps them
@@ -123,6 +97,11 @@ _NO_MARKUP = "without " + ", ".join(repr(markup) for markup in JINJA_MARKUP)
 # letter or digit, and the folder name of an empty project_slug (the template
 # folder's name), so that the folder exists and this hook can say so.
 EMPTY_SLUG = "-"
+
+# Names that become folder names (project_slug, module_name) stay far below the
+# 255-byte file-name limit of common file systems; longer values are quoted shortened.
+MAX_NAME = 50
+MAX_SHOWN = 200
 
 _SLUG = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 _MODULE = re.compile(r"[a-z_][a-z0-9_]*")
@@ -150,9 +129,16 @@ class Rule:
     def message(self, value: str) -> str:
         """The one-line error for a value that breaks this rule."""
         return (
-            f"ERROR: {self.answer}={value!r} is not valid: it must be {self.rule}. "
+            f"ERROR: {self.answer}={shown(value)} is not valid: it must be {self.rule}. "
             f"Answer again with a value such as {self.example!r}."
         )
+
+
+def shown(value: str) -> str:
+    """A value as an error line quotes it: whole, or its start and length when long."""
+    if len(value) <= MAX_SHOWN:
+        return repr(value)
+    return f"{value[: MAX_SHOWN // 2]!r}... ({len(value)} characters)"
 
 
 def _full(pattern: re.Pattern[str]) -> Callable[[str], bool]:
@@ -165,10 +151,12 @@ def _optional(check: Callable[[str], bool]) -> Callable[[str], bool]:
 
 def _is_module_name(value: str) -> bool:
     return (
-        _MODULE.fullmatch(value) is not None
+        len(value) <= MAX_NAME
+        and _MODULE.fullmatch(value) is not None
         and not keyword.iskeyword(value)
-        and value not in sys.stdlib_module_names
-        and value not in DEPENDENCY_MODULES
+        # File systems that fold case would let `Test/` shadow `test`.
+        and value.lower() not in REFUSED_MODULES
+        and not (value.startswith("__") and value.endswith("__"))
     )
 
 
@@ -234,13 +222,15 @@ RULES: tuple[Rule, ...] = (
         "project_slug",
         "2 to 50 lowercase letters, digits and single hyphens, starting with a letter",
         "churn-model",
-        lambda value: 2 <= len(value) <= 50 and _SLUG.fullmatch(value) is not None,
+        lambda value: 2 <= len(value) <= MAX_NAME and _SLUG.fullmatch(value) is not None,
     ),
     Rule(
         "module_name",
-        "a lowercase Python identifier that is not a keyword and does not shadow "
-        "a standard-library module, a package the project imports (pandas, requests, "
-        "rich, yaml, azureml, ...) or its own ops/ and test helpers",
+        f"a lowercase Python identifier of at most {MAX_NAME} characters that is not a "
+        "keyword, does not start and end with two underscores, and does not shadow a "
+        "standard-library module, a module of the project's environments (pandas, "
+        "requests, click, jwt, azureml, ...: hooks/refused_module_names.txt) or its "
+        "own ops/ and test helpers",
         "churn_model",
         _is_module_name,
     ),
@@ -386,31 +376,60 @@ def validate(answers: dict[str, object]) -> list[str]:
     return errors
 
 
+def first_error(answers: dict[str, object]) -> str | None:
+    """The error of the first refused answer in the order they were asked, or None.
+
+    Answers derived from a refused one (the names cookiecutter.json derives from
+    ``project_slug``) would be refused for the same reason: only the first is named.
+    """
+    errors = validate(answers)
+    if not errors:
+        return None
+    order = {key: position for position, key in enumerate(answers)}
+
+    def position(line: str) -> int:
+        answer = line.removeprefix("ERROR: ").split("=", 1)[0]
+        return order.get(answer, -1)
+
+    return min(errors, key=position)
+
+
 def rerun_hint(answers: dict[str, object]) -> str:
     """How to bake again without typing every answer again.
 
-    Cookiecutter saves the answers in its replay file before this hook runs,
-    named after the template's folder (cookiecutter/main.py).
+    Cookiecutter saves the answers in its replay file before it generates anything,
+    named after the template's folder (cookiecutter/main.py); cruft writes none, and
+    passes no ``_repo_dir``.
     """
+    if "_repo_dir" not in answers:
+        return "Run cruft create again with the corrected answer in --extra-context."
     template = str(answers.get("_template", "<template>"))
-    repo_name = Path(str(answers.get("_repo_dir", template))).name
-    replay = f"~/.cookiecutter_replay/{repo_name}.json"
+    # cookiecutter names it after the folder it bakes from (os.path.abspath, main.py)
+    replay = f"~/.cookiecutter_replay/{Path(str(answers['_repo_dir'])).absolute().name}.json"
     return (
-        f"To try again without retyping the other answers: correct the answer in "
-        f"{replay} (cookiecutter's replay file; elsewhere if your cookiecutter "
-        f"config sets replay_dir), then run: cookiecutter --replay-file {replay} {template}"
+        f"To keep the other answers, correct it in {replay} (cookiecutter's replay file; "
+        f"elsewhere if your cookiecutter config sets replay_dir), then run: "
+        f"cookiecutter --replay-file {replay} {template}"
     )
 
 
+def refusal(answers: dict[str, object]) -> str | None:
+    """The one line that refuses the answers, with how to bake again; None when valid."""
+    error = first_error(answers)
+    return None if error is None else f"{error} Nothing was written. {rerun_hint(answers)}"
+
+
 def main() -> int:
-    """Validate the rendered answers; print the errors and return 1 if any."""
+    """Validate the rendered answers; print the refusal and return 1 if any.
+
+    The template's extension refuses bad answers before cookiecutter creates the
+    project's folder (mlops_template_answers.py); this is the check where it did not run.
+    """
     answers = json.loads(r"""{{ cookiecutter | tojson }}""")
-    errors = validate(answers)
-    for line in errors:
+    line = refusal(answers)
+    if line:
         print(line, file=sys.stderr)
-    if errors:
-        print(rerun_hint(answers), file=sys.stderr)
-    return 1 if errors else 0
+    return 1 if line else 0
 
 
 if __name__ == "__main__":

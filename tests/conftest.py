@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -62,3 +64,29 @@ def bake(cookies_session: Any) -> Any:
         return results[key]
 
     return _bake
+
+
+def git(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
+    """Run git; its output."""
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True
+    ).stdout
+
+
+def commit_all(repo: Path, message: str) -> None:
+    """Commit every change in ``repo`` as a throwaway author."""
+    git(["add", "-A"], repo)
+    git(["-c", "user.name=T", "-c", "user.email=t@example.com", "commit", "-qm", message], repo)
+
+
+def committed_template(repo: Path) -> Path:
+    """The template as it is in this checkout, committed in ``repo`` (cruft clones one)."""
+    listing = git(["ls-files", "-z", "--cached", "--others", "--exclude-standard"], REPO_ROOT)
+    for name in filter(None, listing.split("\0")):
+        source = REPO_ROOT / name
+        if source.is_file():
+            (repo / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, repo / name)
+    git(["init", "-q", "-b", "main"], repo)
+    commit_all(repo, "template")
+    return repo

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import REPO_ROOT
+from conftest import commit_all, committed_template, git
 from project_env import run
 
 from mlops_template.organization import RULE
@@ -38,30 +38,10 @@ TEAM_LINE = "# The team's own change."
 HOOK_GIT_COMMANDS = ("init", "fast-import", "push")
 
 
-def git(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True
-    ).stdout
-
-
-def commit_all(repo: Path, message: str) -> None:
-    git(["add", "-A"], repo)
-    git(["-c", "user.name=T", "-c", "user.email=t@example.com", "commit", "-qm", message], repo)
-
-
 @pytest.fixture
 def template(tmp_path: Path) -> Path:
     """The template as it is in this checkout, committed in a repository of its own."""
-    repo = tmp_path / "template"
-    listing = git(["ls-files", "-z", "--cached", "--others", "--exclude-standard"], REPO_ROOT)
-    for name in filter(None, listing.split("\0")):
-        source = REPO_ROOT / name
-        if source.is_file():
-            (repo / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, repo / name)
-    git(["init", "-q", "-b", "main"], repo)
-    commit_all(repo, "template")
-    return repo
+    return committed_template(tmp_path / "template")
 
 
 @pytest.fixture

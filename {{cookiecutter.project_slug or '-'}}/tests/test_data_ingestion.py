@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import socket
+import threading
 import time
 import traceback
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pandas as pd
@@ -24,6 +27,7 @@ from {{ cookiecutter.module_name }}.data_ingestion import (
     DataIngestor,
     DataParseError,
     InvalidSecretsError,
+    InvalidSourceError,
     LocalFileError,
     LocalFileNotFoundError,
     MissingCredentialsError,
@@ -37,7 +41,7 @@ from {{ cookiecutter.module_name }}.data_ingestion import (
     ingestor as ingestor_module,
 )
 from {{ cookiecutter.module_name }}.data_ingestion.ingestor import (
-    CONNECT_ATTEMPTS,
+    ATTEMPTS,
     FIRST_BACKOFF_MAX,
     RETRY_JITTER,
     blob_service_client,
@@ -233,7 +237,9 @@ def test_environment_variables_are_used_without_secrets_json(
 
 
 def test_container_falls_back_to_the_generated_setting() -> None:
-    config = resolve_storage_config({"connection_string": "AccountName=a;AccountKey=b"})
+    config = resolve_storage_config(
+        {"connection_string": "AccountName=acct;AccountKey=b"}
+    )
     assert config.container_name == settings.STORAGE_CONTAINER
 
 
@@ -244,14 +250,14 @@ def test_container_argument_overrides_the_secrets() -> None:
 
 def test_secrets_never_appear_in_repr() -> None:
     config = resolve_storage_config(
-        {"connection_string": "AccountName=a;AccountKey=topsecretkey"}
+        {"connection_string": "AccountName=acct;AccountKey=topsecretkey"}
     )
     ingestor = DataIngestor(
         "raw/churn.csv", {"connection_string": config.connection_string}
     )
     assert "topsecretkey" not in repr(config)
     assert "topsecretkey" not in repr(ingestor)
-    assert "'a'" in ingestor.source
+    assert "'acct'" in ingestor.source
 
 
 @pytest.mark.parametrize(
@@ -262,7 +268,7 @@ def test_secrets_never_appear_in_repr() -> None:
         ('{"storage_account_name": "a", "password": "x"}', "unknown key"),
         ('{"storage_account_name": 5}', "must be text"),
         (
-            '{"storage_account_name": "a", "storage_account_key": "k", "sas_token": "s"}',
+            '{"storage_account_name": "acct", "storage_account_key": "k", "sas_token": "s"}',
             "keep one",
         ),
     ],
@@ -432,15 +438,15 @@ def silent_endpoint() -> Iterator[str]:
         yield f"http://127.0.0.1:{server.getsockname()[1]}/acct"
 
 
-def test_silent_endpoint_fails_within_the_connect_timeout(silent_endpoint: str) -> None:
+def test_silent_endpoint_fails_within_the_timeout(silent_endpoint: str) -> None:
     secrets = {**SAS_SECRETS, "blob_endpoint": silent_endpoint}
-    ingestor = DataIngestor("iris.csv", secrets, connect_timeout=6)
+    ingestor = DataIngestor("iris.csv", secrets, timeout=6)
     started = time.monotonic()
     with pytest.raises(StorageConnectionError, match="cannot reach"):
         ingestor.get_df()
     elapsed = time.monotonic() - started
-    # Two attempts wait out their (6 - 4) / 2 s, with a back-off of 2 to 4 s between.
-    shortest = 2 * (6 - FIRST_BACKOFF_MAX) / 2 + FIRST_BACKOFF_MAX - 2 * RETRY_JITTER
+    # Two attempts wait out their (6 - 4) / 4 s, with a back-off of 2 to 4 s between.
+    shortest = 2 * (6 - FIRST_BACKOFF_MAX) / 4 + FIRST_BACKOFF_MAX - 2 * RETRY_JITTER
     assert shortest <= elapsed <= 6 + 0.5, elapsed
 
 
@@ -453,18 +459,144 @@ def test_refused_endpoint_fails_after_one_back_off_by_default() -> None:
     assert time.monotonic() - started <= FIRST_BACKOFF_MAX + 1
 
 
-def test_default_connect_timeout_bounds_the_worst_case_at_15_seconds() -> None:
-    options = bounded_client_options(settings.STORAGE_CONNECT_TIMEOUT)
-    attempts = options["retry_connect"] + 1
-    worst = attempts * options["connection_timeout"] + FIRST_BACKOFF_MAX
-    assert attempts == CONNECT_ATTEMPTS == 2
-    assert worst == settings.STORAGE_CONNECT_TIMEOUT <= 15
+def test_default_timeout_bounds_the_worst_case_under_30_seconds() -> None:
+    """Two attempts, each a connection and a read waited out, and one back-off."""
+    options = bounded_client_options(settings.STORAGE_TIMEOUT)
+    attempts = options["retry_total"] + 1
+    each = options["connection_timeout"] + options["read_timeout"]
+    worst = attempts * each + FIRST_BACKOFF_MAX
+    assert attempts == ATTEMPTS == 2
+    assert worst == settings.STORAGE_TIMEOUT < 30
 
 
-def test_connect_timeout_shorter_than_the_back_off_is_refused() -> None:
-    with pytest.raises(DataIngestionError, match="connect_timeout=1 is too short"):
+def test_timeout_shorter_than_the_back_off_is_refused() -> None:
+    with pytest.raises(DataIngestionError, match="timeout=1 is too short"):
         DataIngestor(
             "iris.csv",
             {"connection_string": "UseDevelopmentStorage=true"},
-            connect_timeout=1,
+            timeout=1,
         )
+
+
+@pytest.fixture
+def mute_endpoint() -> Iterator[str]:
+    """A 127.0.0.1 port that accepts every connection and never answers."""
+    accepted: list[socket.socket] = []
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+
+        def accept() -> None:
+            while True:
+                try:
+                    accepted.append(server.accept()[0])
+                except OSError:  # the listener is closed
+                    return
+
+        thread = threading.Thread(target=accept, daemon=True)
+        thread.start()
+        yield f"http://127.0.0.1:{server.getsockname()[1]}/acct"
+        server.shutdown(socket.SHUT_RDWR)
+    thread.join(timeout=5)
+    for connection in accepted:
+        connection.close()
+
+
+@pytest.fixture
+def failing_endpoint() -> Iterator[str]:
+    """A 127.0.0.1 HTTP server that answers every request with a 500."""
+
+    class Failing(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(500)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    with ThreadingHTTPServer(("127.0.0.1", 0), Failing) as server:
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        yield f"http://127.0.0.1:{server.server_address[1]}/acct"
+        server.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "error", "says"),
+    [
+        ("mute_endpoint", StorageConnectionError, "cannot reach"),
+        ("failing_endpoint", DataIngestionError, "500"),
+    ],
+    ids=["never-answers", "answers-500"],
+)
+def test_a_failing_endpoint_fails_within_the_timeout(
+    request: pytest.FixtureRequest, endpoint: str, error: type[Exception], says: str
+) -> None:
+    """Connected, then silent or failing: reads and retries are bounded too."""
+    secrets = {**SAS_SECRETS, "blob_endpoint": request.getfixturevalue(endpoint)}
+    ingestor = DataIngestor("iris.csv", secrets, timeout=6)
+    started = time.monotonic()
+    with pytest.raises(error, match=says):
+        ingestor.get_df()
+    assert time.monotonic() - started <= 6 + 0.5
+
+
+@pytest.mark.parametrize(
+    "account", ["evil.example.com/x#", "Acct", "ab", "a" * 25, "my-account"]
+)
+def test_a_storage_account_name_outside_azures_rule_is_invalid_secrets(
+    account: str,
+) -> None:
+    """No request is sent: the name would otherwise pick the host requests go to."""
+    with pytest.raises(InvalidSecretsError, match="storage account name") as error:
+        DataIngestor("iris.csv", {**SAS_SECRETS, "storage_account_name": account})
+    assert repr(account) in str(error.value)
+
+
+def test_a_connection_string_account_outside_azures_rule_is_invalid_secrets() -> None:
+    secrets = {"connection_string": "AccountName=evil.example.com/x#;AccountKey=a2V5"}
+    with pytest.raises(InvalidSecretsError, match=r"'evil\.example\.com/x#'"):
+        DataIngestor("iris.csv", secrets)
+
+
+def test_a_symlink_loop_is_a_local_file_error_naming_it(tmp_path: Path) -> None:
+    loop = tmp_path / "loop.csv"
+    loop.symlink_to(loop)
+    with pytest.raises(LocalFileError, match=r"loop\.csv"):
+        DataIngestor(loop).get_df()
+
+
+def test_a_symlink_loop_given_as_a_name_says_where_it_looked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A relative name that is no file is a blob name; the hint names the path."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "loop.csv").symlink_to(tmp_path / "loop.csv")
+    with pytest.raises(MissingCredentialsError, match=r"loop\.csv"):
+        DataIngestor("loop.csv", {})
+
+
+@pytest.mark.parametrize("name", ["iris\0.csv", "./iris\0.csv"])
+def test_a_nul_in_the_name_is_an_invalid_source(name: str) -> None:
+    with pytest.raises(InvalidSourceError, match="NUL"):
+        DataIngestor(name)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX only")
+def test_a_named_pipe_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    fifo = tmp_path / "x.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(LocalFileError, match="not a regular file"):
+        DataIngestor(fifo).get_df()
+
+
+@pytest.mark.parametrize("extension", ["json", "jsonl"])
+def test_json_with_a_byte_order_mark_is_read(
+    extension: str, iris: pd.DataFrame, tmp_path: Path
+) -> None:
+    """As CSV and secrets files are: editors on Windows may write one."""
+    path = tmp_path / f"iris.{extension}"
+    WRITERS[extension](iris, path)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    pd.testing.assert_frame_equal(DataIngestor(path).get_df(), iris)

@@ -484,3 +484,33 @@ def test_probabilities_of_a_regression_are_a_400_saying_why(
     assert answer.status_code == 400
     assert "no class probabilities" in json.loads(answer.get_data())["error"]
     assert len(fresh_score.run(IRIS_PAYLOAD)["predictions"]) == 2
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        [[10**400, 3.5, 1.4, 0.2]],
+        [{**RECORDS[0], "sepal_length_cm": 10**400}],
+    ],
+    ids=["row", "record"],
+)
+def test_a_number_too_large_for_a_float_is_a_400(
+    fresh_score: Any, trained_model_dir: Path, data: list[Any]
+) -> None:
+    """A 400-digit integer is the request's fault: a 400 saying so, not a 500."""
+    fresh_score.init(trained_model_dir)
+    answer = fresh_score.run(json.dumps({"data": data}))
+    assert answer.status_code == 400
+    assert "too large" in json.loads(answer.get_data())["error"]
+
+
+def test_a_huge_column_name_gets_a_short_400(
+    fresh_score: Any, trained_model_dir: Path
+) -> None:
+    """A record with a 10 MB key is named by its start and length, not echoed."""
+    fresh_score.init(trained_model_dir)
+    key = "k" * 10_000_000
+    answer = fresh_score.run(json.dumps({"data": [{**RECORDS[0], key: 1}]}))
+    assert answer.status_code == 400
+    assert len(answer.get_data()) < 2_000
+    assert "(10000000 characters)" in json.loads(answer.get_data())["error"]

@@ -12,9 +12,10 @@ MODEL_NAME = "{{ cookiecutter.model_name }}"
 STORAGE_ACCOUNT = "{{ cookiecutter.storage_account }}"
 STORAGE_CONTAINER = "{{ cookiecutter.storage_container }}"
 DATA_FILE = "{{ cookiecutter.data_file }}"
-# Seconds after which DataIngestor gives up on a storage endpoint it cannot
-# connect to (a wrong account or endpoint, no network).
-STORAGE_CONNECT_TIMEOUT = 15.0
+# Seconds after which DataIngestor gives up on a storage endpoint that it cannot
+# connect to (a wrong account or endpoint, no network), that does not answer, or
+# that keeps answering with a server error.
+STORAGE_TIMEOUT = 20.0
 
 # Azure ML workspace.
 AZURE_SUBSCRIPTION_ID = "{{ cookiecutter.azure_subscription_id }}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,9 @@ ENVIRONMENT_VARIABLES = {
     "blob_endpoint": "AZURE_STORAGE_BLOB_ENDPOINT",
 }
 KNOWN_KEYS = frozenset(ENVIRONMENT_VARIABLES)
+# A storage account name: 3 to 24 lower-case letters and digits, per
+# https://learn.microsoft.com/azure/storage/common/storage-account-overview#storage-account-name
+ACCOUNT_NAME = re.compile(r"[a-z0-9]{3,24}")
 
 SecretsSource = Mapping[str, Any] | str | os.PathLike[str] | None
 
@@ -50,11 +54,10 @@ class StorageConfig:
         """The storage account name, for messages."""
         if self.account_name:
             return self.account_name
-        for part in (self.connection_string or "").split(";"):
-            key, _, value = part.partition("=")
-            if key.strip().lower() == "accountname":
-                return value.strip()
-        return "<account from the connection string>"
+        return (
+            _connection_string_account(self.connection_string or "")
+            or "<account from the connection string>"
+        )
 
     @property
     def account_url(self) -> str:
@@ -91,6 +94,15 @@ def _read_secrets_file(path: Path) -> dict[str, Any]:
     return content
 
 
+def _connection_string_account(connection_string: str) -> str | None:
+    """The ``AccountName`` of a connection string, or None when it has none."""
+    for part in connection_string.split(";"):
+        key, _, value = part.partition("=")
+        if key.strip().lower() == "accountname":
+            return value.strip()
+    return None
+
+
 def _from_environment() -> dict[str, str]:
     return {
         key: os.environ[variable]
@@ -104,9 +116,9 @@ def _load(secrets: SecretsSource) -> tuple[dict[str, Any], str, list[str]]:
     if isinstance(secrets, Mapping):
         return dict(secrets), "the secrets argument", ["the secrets argument"]
     if secrets is not None:
-        path = Path(secrets).expanduser().resolve()
+        path = Path(secrets).expanduser().absolute()
         return _read_secrets_file(path), f"secrets file {path}", [str(path)]
-    default = Path(DEFAULT_SECRETS_FILE).resolve()
+    default = Path(DEFAULT_SECRETS_FILE).absolute()
     looked = [
         f"{default} (not found)",
         "environment variables " + ", ".join(ENVIRONMENT_VARIABLES.values()),
@@ -151,6 +163,16 @@ def resolve_storage_config(
             "'storage_account_key' or 'sas_token' (or neither, to sign in with "
             "DefaultAzureCredential): copy secrets.example.json to secrets.json, "
             "or set the environment variables."
+        )
+    account = values.get("storage_account_name")
+    if account is None:
+        account = _connection_string_account(values.get("connection_string", ""))
+    if account is not None and not ACCOUNT_NAME.fullmatch(account):
+        raise InvalidSecretsError(
+            f"{source}: the storage account name {account!r:.100} is not valid: it must "
+            "be 3 to 24 lower-case letters and digits (the name in "
+            "https://<name>.blob.core.windows.net). Give the account's name, such as "
+            f"{settings.STORAGE_ACCOUNT!r}."
         )
     if "storage_account_key" in values and "sas_token" in values:
         raise InvalidSecretsError(

@@ -21,6 +21,10 @@ class DataParseError(DataIngestionError):
     """The file was read but its content is not valid for its format."""
 
 
+class InvalidSourceError(DataIngestionError, ValueError):
+    """The file name cannot name a file or a blob (a NUL character, say)."""
+
+
 class LocalFileError(DataIngestionError, OSError):
     """A local source (path or file:// URL) cannot be read: a directory, say."""
 

@@ -17,8 +17,14 @@ def _read_csv_gz(stream: IO[bytes], **kwargs: Any) -> pd.DataFrame:
     return pd.read_csv(stream, compression="gzip", **kwargs)
 
 
+def _read_json(stream: IO[bytes], **kwargs: Any) -> pd.DataFrame:
+    # utf-8-sig: a byte-order mark (Windows editors write one) is read past, as
+    # read_csv does by itself.
+    return pd.read_json(stream, **{"encoding": "utf-8-sig", **kwargs})
+
+
 def _read_jsonl(stream: IO[bytes], **kwargs: Any) -> pd.DataFrame:
-    return pd.read_json(stream, lines=True, **kwargs)
+    return _read_json(stream, lines=True, **kwargs)
 
 
 # Longest extensions first, so that ".csv.gz" wins over ".gz".
@@ -26,7 +32,7 @@ READERS: dict[str, Reader] = {
     ".csv.gz": _read_csv_gz,
     ".parquet": pd.read_parquet,
     ".jsonl": _read_jsonl,
-    ".json": pd.read_json,
+    ".json": _read_json,
     ".csv": pd.read_csv,
 }
 SUPPORTED_EXTENSIONS = tuple(sorted(READERS))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from io import BytesIO
+from pathlib import Path
 from typing import IO, Any
 
 import pandas as pd
@@ -37,37 +40,41 @@ from .sources import blob_name, local_path, not_local_hint
 # first 32 MiB request.
 DEFAULT_MAX_CONCURRENCY = 8
 
-# An unreachable endpoint gets CONNECT_ATTEMPTS connection attempts with one
-# back-off between them. The keywords are those of the Azure Storage client's
-# retry policy (ExponentialRetry: back-off number n waits INITIAL_BACKOFF +
-# INCREMENT_BASE**n seconds, give or take RETRY_JITTER) and of its transport:
+# A storage endpoint that cannot be reached, never answers, or answers with an
+# error gets ATTEMPTS attempts in all, with one back-off between them. The keywords
+# are those of the Azure Storage client's retry policy (ExponentialRetry: back-off
+# number n waits INITIAL_BACKOFF + INCREMENT_BASE**n seconds, give or take
+# RETRY_JITTER) and of its transport:
 # https://learn.microsoft.com/azure/storage/blobs/storage-retry-policy-python
-CONNECT_ATTEMPTS = 2
+ATTEMPTS = 2
 INITIAL_BACKOFF = 1.0
 INCREMENT_BASE = 2
 RETRY_JITTER = 1.0
-# The longest back-off between the two connection attempts.
+# The longest back-off between the two attempts.
 FIRST_BACKOFF_MAX = INITIAL_BACKOFF + INCREMENT_BASE + RETRY_JITTER
 
 
-def bounded_client_options(connect_timeout: float) -> dict[str, Any]:
-    """Client options under which an unreachable endpoint fails within ``connect_timeout`` s.
+def bounded_client_options(timeout: float) -> dict[str, Any]:
+    """Client options under which a failing endpoint fails within ``timeout`` seconds.
 
-    Each connection attempt may take ``(connect_timeout - back-off) / attempts``
-    seconds; a refused connection fails at once and is retried once. Other
-    retries (HTTP 500 and 503, a broken download) keep the SDK's exponential
-    policy, with these shorter back-offs (3, 5, 9 s). ``read_timeout`` (how
-    long a connected endpoint may stay silent) keeps the SDK's default, 60 s.
+    Two attempts in all (``retry_total=1``), whatever fails: a connection not made,
+    an endpoint that stays silent, an HTTP 500. Each attempt may wait a quarter of
+    ``timeout - back-off`` to connect, and as long for each read once connected (a
+    download keeps going as long as data keeps coming); a refused connection fails
+    at once and is retried once.
     """
-    if connect_timeout <= FIRST_BACKOFF_MAX:
+    if timeout <= FIRST_BACKOFF_MAX:
         raise DataIngestionError(
-            f"connect_timeout={connect_timeout!r} is too short: give more than "
-            f"{FIRST_BACKOFF_MAX:g} seconds (default settings.STORAGE_CONNECT_TIMEOUT, "
-            f"{settings.STORAGE_CONNECT_TIMEOUT:g} s)."
+            f"timeout={timeout!r} is too short: give more than "
+            f"{FIRST_BACKOFF_MAX:g} seconds (default settings.STORAGE_TIMEOUT, "
+            f"{settings.STORAGE_TIMEOUT:g} s)."
         )
+    # Per attempt: a connection, then a read, each waited for at most this long.
+    wait = (timeout - FIRST_BACKOFF_MAX) / (2 * ATTEMPTS)
     return {
-        "connection_timeout": (connect_timeout - FIRST_BACKOFF_MAX) / CONNECT_ATTEMPTS,
-        "retry_connect": CONNECT_ATTEMPTS - 1,
+        "connection_timeout": wait,
+        "read_timeout": wait,
+        "retry_total": ATTEMPTS - 1,
         "initial_backoff": INITIAL_BACKOFF,
         "increment_base": INCREMENT_BASE,
         "random_jitter_range": RETRY_JITTER,
@@ -113,6 +120,28 @@ def blob_service_client(
         ) from error
 
 
+def _open_regular_file(path: Path) -> IO[bytes]:
+    """``path`` opened for reading, refused unless it is a regular file.
+
+    Opened without blocking, so that a named pipe (FIFO) is refused at once
+    instead of waiting forever for a writer.
+
+    Raises:
+        OSError: It cannot be opened, or it is a folder, a pipe or a device.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    descriptor = os.open(path, flags)
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise OSError(
+                errno.EINVAL, "it is not a regular file (a folder, a pipe or a device)"
+            )
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
+
+
 def _code(error: AzureError) -> str:
     """The status and storage error code of ``error`` as plain text."""
     code = getattr(error, "error_code", None)
@@ -141,16 +170,17 @@ class DataIngestor:
             account name with neither key nor SAS token; default
             ``DefaultAzureCredential``.
         max_concurrency: Parallel connections for large blobs.
-        connect_timeout: Seconds after which an unreachable storage endpoint
-            fails with ``StorageConnectionError`` (see
-            ``bounded_client_options``); default
-            ``settings.STORAGE_CONNECT_TIMEOUT``.
+        timeout: Seconds after which a storage endpoint that cannot be reached
+            or does not answer fails with ``StorageConnectionError``, and one
+            that answers with errors with ``DataIngestionError`` (see
+            ``bounded_client_options``); default ``settings.STORAGE_TIMEOUT``.
         client_options: Passed to ``BlobServiceClient`` (for example
             ``max_single_get_size``, ``max_chunk_get_size``, or its retry
             keywords, which replace the bounded ones).
 
     Raises:
         UnsupportedFormatError: The extension is not supported.
+        InvalidSourceError: The name holds a NUL character.
         MissingCredentialsError: A blob is named but no credentials are found.
         InvalidSecretsError: The credentials found cannot be used as they are.
     """
@@ -163,7 +193,7 @@ class DataIngestor:
         container_name: str | None = None,
         credential: Any = None,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
-        connect_timeout: float = settings.STORAGE_CONNECT_TIMEOUT,
+        timeout: float = settings.STORAGE_TIMEOUT,
         **client_options: Any,
     ) -> None:
         self.filename = filename
@@ -173,7 +203,7 @@ class DataIngestor:
         self._credential = credential
         self._client_options = client_options
         if not any(key.startswith("retry_") for key in client_options):
-            bounded = bounded_client_options(connect_timeout)
+            bounded = bounded_client_options(timeout)
             self._client_options = {**bounded, **client_options}
         self.storage: StorageConfig | None = None
         if self.path is None:
@@ -215,16 +245,16 @@ class DataIngestor:
         """
         if self.storage is None:
             try:
-                with self.path.open("rb") as stream:
+                with _open_regular_file(self.path) as stream:
                     return read_frame(stream, self.extension, self.source, read_kwargs)
             except FileNotFoundError as error:
                 raise LocalFileNotFoundError(
-                    f"the local file {self.path.resolve()} does not exist. Check "
+                    f"the local file {self.path.absolute()} does not exist. Check "
                     "the path; a blob name must not start with './' or '/'."
                 ) from error
-            except OSError as error:  # a directory, no permission, ...
+            except OSError as error:  # a symlink loop, no permission, ...
                 raise LocalFileError(
-                    f"cannot read the local file {self.path.resolve()}: "
+                    f"cannot read the local file {self.path.absolute()}: "
                     f"{error.strerror or error}. Give the path of a data file."
                 ) from error
         stream = self._download(self.storage)

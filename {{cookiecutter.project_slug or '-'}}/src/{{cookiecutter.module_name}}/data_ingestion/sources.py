@@ -17,13 +17,23 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
-from .errors import DataIngestionError
+from .errors import DataIngestionError, InvalidSourceError
 
 BLOB_PREFIX = "blob:"
 
 
 def local_path(source: str | os.PathLike[str]) -> Path | None:
-    """The local file ``source`` names, or None if it names a blob (see above)."""
+    """The local file ``source`` names, or None if it names a blob (see above).
+
+    Raises:
+        InvalidSourceError: ``source`` holds a NUL character, which no file or blob
+            name may hold.
+    """
+    if "\0" in os.fspath(source):
+        raise InvalidSourceError(
+            f"cannot read {os.fspath(source)!r:.200}: a file or blob name cannot hold a "
+            "NUL character (\\x00). Give the name of a data file."
+        )
     if isinstance(source, os.PathLike):
         return Path(source)
     if source.startswith(BLOB_PREFIX):
@@ -56,7 +66,7 @@ def not_local_hint(source: str | os.PathLike[str]) -> str:
     if name.startswith(BLOB_PREFIX):
         return ""
     return (
-        f" No local file {Path(name).resolve()} exists either. For a local file, "
+        f" No local file {Path(name).absolute()} exists either. For a local file, "
         f"give its path from the current folder (./{name}) or an absolute path; "
         f"to read only the blob, write {BLOB_PREFIX}{name}."
     )

@@ -20,7 +20,8 @@ settings.py) get a 413.
 Missing values: ``null`` (and the non-standard ``NaN`` that Python's JSON
 accepts) is a missing value, which the trained pipeline imputes; a row whose
 values are all missing gets a 400. ``Infinity`` and ``-Infinity`` get a 400:
-send finite numbers.
+send finite numbers. An integer too large for a 64-bit float gets a 400 too. An
+error body stays short (``ERROR_CHARS``), naming long column names by their start.
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ MODEL_DIR_VARIABLE = "AZUREML_MODEL_DIR"
 MAX_ROWS_VARIABLE = "MAX_ROWS_PER_REQUEST"
 DEFAULT_MAX_ROWS = 100_000
 NAMES_IN_ERRORS = 5  # an error names at most this many columns
+NAME_CHARS_IN_ERRORS = 40  # and at most this much of each name
+ERROR_CHARS = 2000  # an error body stays this short, whatever the request holds
 
 model: Any = None
 _features: list[str] = []
@@ -81,9 +84,16 @@ class TooManyRowsError(BadRequestError):
     status = 413
 
 
+def _short(name: str) -> str:
+    """``name``, or its start and length when longer than NAME_CHARS_IN_ERRORS."""
+    if len(name) <= NAME_CHARS_IN_ERRORS:
+        return name
+    return f"{name[:NAME_CHARS_IN_ERRORS]}... ({len(name)} characters)"
+
+
 def _names(names: list[str]) -> str:
-    """At most NAMES_IN_ERRORS of ``names``, and how many more there are."""
-    shown = repr(names[:NAMES_IN_ERRORS])
+    """At most NAMES_IN_ERRORS of ``names`` (each shortened), and how many more there are."""
+    shown = repr([_short(name) for name in names[:NAMES_IN_ERRORS]])
     more = len(names) - NAMES_IN_ERRORS
     return f"{shown} and {more} more" if more > 0 else shown
 
@@ -185,7 +195,15 @@ def init(model_dir: str | os.PathLike[str] | None = None) -> None:
 
 
 def _error(message: str, status: int = 400) -> AMLResponse:
+    if len(message) > ERROR_CHARS:
+        message = message[: ERROR_CHARS - 15] + "... (shortened)"
     return AMLResponse({"error": message}, status, json_str=True)
+
+
+TOO_LARGE = (
+    "data holds a number too large for a 64-bit float (beyond about 1.8e308); send "
+    "numbers within that range"
+)
 
 
 def _check_values(values: np.ndarray) -> None:
@@ -358,12 +376,16 @@ def run(raw: str) -> dict[str, list[Any]] | AMLResponse:
         body = _body(raw)
         features = _model_input(body)
         with_probabilities = _wants_probabilities(body)
+    except OverflowError:  # numpy's or pandas' float conversion of a huge integer
+        return _error(TOO_LARGE)
     except BadRequestError as error:
         return _error(str(error), error.status)
     try:
         answer = {"predictions": np.asarray(model.predict(features)).tolist()}
         if with_probabilities:
             answer["probabilities"] = _probabilities(features)
+    except OverflowError:  # the model's own float conversion
+        return _error(TOO_LARGE)
     except (ValueError, TypeError) as error:
         return _error(f"the model could not score data: {error!s:.300}")
     return answer
