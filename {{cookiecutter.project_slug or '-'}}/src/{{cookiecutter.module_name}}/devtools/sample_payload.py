@@ -38,8 +38,13 @@ def payload_from(df: pd.DataFrame, rows: int = ROWS) -> dict[str, Any]:
     features, _ = prepare(df)
     complete = features.dropna()
     chosen = (complete if len(complete) >= rows else features).head(rows)
-    # pandas writes numpy values, NaN (as null) and dates as plain JSON.
-    return {"data": json.loads(chosen.to_json(orient="records"))}
+    # pandas writes numpy values and NaN (as null) as plain JSON, and dates as
+    # ISO 8601 text, which the model's preparation reads back as dates.
+    return {
+        "data": json.loads(
+            chosen.to_json(orient="records", date_format="iso", date_unit="s")
+        )
+    }
 
 
 def render(payload: dict[str, Any]) -> str:
