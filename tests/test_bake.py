@@ -60,6 +60,7 @@ COMMON_FILES = {
     "src/{module}/deployment/__init__.py",
     "src/{module}/deployment/deploy.py",
     "src/{module}/deployment/gate.py",
+    "src/{module}/deployment/local_server.py",
     "src/{module}/deployment/register.py",
     "src/{module}/deployment/registration.py",
     "src/{module}/deployment/score.py",
