@@ -143,6 +143,16 @@ def test_cli_reports_a_data_error_in_one_line_and_exits_1(
     assert not (tmp_path / "model.pkl").exists()
 
 
+def test_cli_reports_data_it_cannot_read_in_one_line_and_exits_1(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A blob without credentials (a DataIngestionError) is one line, no traceback."""
+    assert train.main(["--data", "blob:missing.csv", "--output", "model.pkl"]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("error: no Azure Storage credentials found")
+    assert "Traceback" not in error
+
+
 def test_cli_with_debug_raises_the_error(tmp_path: Path, iris: pd.DataFrame) -> None:
     """--debug lets the TrainingError through, with its traceback."""
     path = tmp_path / "no_target.csv"
