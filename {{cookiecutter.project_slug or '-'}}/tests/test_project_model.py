@@ -81,7 +81,18 @@ def test_metrics_fit_the_task(project_model_dir: Path) -> None:
     expected = (
         {"rmse", "mae", "r2"}
         if settings.TASK == "regression"
-        else {"accuracy", "precision", "recall", "f1", "roc_auc"}
+        else {
+            "accuracy",
+            "precision",
+            "recall",
+            "f1",
+            "roc_auc",
+            "f1_macro",
+            "balanced_accuracy",
+            "per_class",
+            "confusion_matrix",
+            "baseline",
+        }
     )
     assert set(metrics) >= expected
 
