@@ -15,6 +15,9 @@ import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import Pipeline
 
+from {{ cookiecutter.module_name }} import (
+    settings,
+)
 from {{ cookiecutter.module_name }}.data_preprocessing import (
     DataPreprocessor,
     preparation,
@@ -147,3 +150,16 @@ def _encoded(model: Pipeline) -> list[str]:
     for _, _, columns in model.named_steps["features"].transformers_:
         names += [columns] if isinstance(columns, str) else list(columns)
     return names
+
+
+def test_an_unlisted_id_column_is_named_in_a_warning(
+    monkeypatch: pytest.MonkeyPatch,
+    tickets: pd.DataFrame,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An integer column with a new value in every row, not in ID_COLUMNS: the
+    training says to list it there (it is still used, as the settings say)."""
+    monkeypatch.setattr(settings, "ID_COLUMNS", [])
+    train.train_model(tickets)
+    assert "'Ticket ID' has a different value in every row" in caplog.text
+    assert "ID_COLUMNS" in caplog.text
