@@ -33,7 +33,9 @@ setting for either rule below, so the extension wraps three functions of
   way to refuse it earlier (docs/generating.md).
 
 It also names the template's checkout to the hooks (``template_checkout``), which
-cruft does not pass as cookiecutter does (``_repo_dir``).
+cruft does not pass as cookiecutter does (``_repo_dir``), and the template's home
+to the README (``template_home``): the checkout's ``origin`` URL, the shared
+template teammates can reach, or its folder when it has no ``origin``.
 
 Where cookiecutter lacks one of the wrapped functions, that rule is left out and
 cookiecutter works as it does without this file (tests/test_answers_extension.py
@@ -45,6 +47,9 @@ from __future__ import annotations
 import functools
 import importlib.util
 import json
+import os
+import re
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -142,6 +147,26 @@ def _template_dir() -> Path:
     return Path(__file__).resolve().parent
 
 
+def template_home(checkout: Path) -> str:
+    """Where the template lives for the team: ``origin``'s URL, else the folder.
+
+    Credentials in the URL (``https://user:token@host/...``) are left out.
+    """
+    try:
+        result = subprocess.run(
+            ["git", "remote", "get-url", "origin"],
+            cwd=checkout,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
+            check=False,
+        )
+    except OSError:  # no git
+        result = None
+    url = result.stdout.strip() if result and result.returncode == 0 else ""
+    return re.sub(r"^([a-z+]+://)[^/@]*@", r"\1", url) if url else str(checkout)
+
+
 def _has_markup(value: Any) -> bool:
     return isinstance(value, str) and any(markup in value for markup in JINJA_MARKUP)
 
@@ -223,9 +248,10 @@ class AnswersAsTyped(Extension):
 
     def __init__(self, environment: Any) -> None:
         super().__init__(environment)
-        folder = _template_dir()
+        folder = _template_dir().resolve()
         # The checkout, for the hooks: cruft bakes without cookiecutter's ``_repo_dir``.
         environment.globals["template_checkout"] = str(folder)
+        environment.globals["template_home"] = template_home(folder)
         try:
             from cookiecutter import generate, prompt
         except ImportError:  # Jinja without cookiecutter (a docs build, say)

@@ -56,29 +56,34 @@ def is_update_bake(answers: dict[str, str], project_dir: Path) -> bool:
     return made_by_cruft and in_fresh_temporary_dir
 
 
-def record_template_source(answers: dict[str, str], project_dir: Path) -> bool:
+def record_template_source(answers: dict[str, str], project_dir: Path, checkout: str = "") -> bool:
     """Write ``.cruft.json`` for a plain cookiecutter bake from a git checkout.
 
     It holds what ``cruft update`` needs to adopt the project, as ``cruft
-    create`` writes it: the template (its clone URL, or its path when baked
-    from a local folder), the commit baked and the answers. Returns False,
-    writing nothing, when cruft made the bake (cruft writes the file itself)
-    or the template is not a git checkout (``cruft link <template>`` then
-    links the project).
+    create`` writes it: the template (the checkout's ``origin`` URL, the
+    template's shared home, also for a bake from a local clone; its path only
+    when it has no ``origin``), the commit baked and the answers. ``checkout``
+    is the template's folder as the template's extension names it (absolute;
+    cookiecutter's ``_repo_dir`` is relative for ``cookiecutter .``). Returns
+    False, writing nothing, when cruft made the bake (cruft writes the file
+    itself) or the template is not a git checkout (``cruft link <template>``
+    then links the project).
     """
-    if "_commit" in answers or not answers.get("_repo_dir") or shutil.which("git") is None:
+    folder = checkout or answers.get("_repo_dir")
+    if "_commit" in answers or not folder or shutil.which("git") is None:
         return False
-    repo_dir = Path(answers["_repo_dir"]).resolve()
+    repo_dir = Path(folder).resolve()
     try:
         top = _run_git(["rev-parse", "--show-toplevel"], repo_dir).decode().strip()
         commit = _run_git(["rev-parse", "HEAD"], repo_dir).decode().strip()
         if Path(top).resolve() != repo_dir:  # a folder inside some other repository
             return False
-        local = Path(str(answers.get("_template", ""))).expanduser()
-        if local.is_dir():
-            source = str(local.resolve())
-        else:  # cookiecutter cloned it (gh:org/name, a URL): the URL it cloned
-            source = _run_git(["remote", "get-url", "origin"], repo_dir).decode().strip()
+        remotes = _run_git(["remote"], repo_dir).decode().split()
+        if "origin" in remotes:
+            url = _run_git(["remote", "get-url", "origin"], repo_dir).decode().strip()
+            source = re.sub(r"^([a-z+]+://)[^/@]*@", r"\1", url)  # no credentials
+        else:
+            source = str(repo_dir)
     except GitError:
         return False
     context = {key: value for key, value in answers.items() if not key.startswith("_")}
@@ -211,6 +216,20 @@ def next_steps(project_dir: Path) -> str:
     )
 
 
+def readme_provision_command(project_dir: Path) -> str | None:
+    """The README's provisioning command, run in the project: ``cd <project> && ...``.
+
+    The same command the README gives teammates (the template's home, not this
+    machine's checkout); None when the README has no such line.
+    """
+    readme = project_dir / "README.md"
+    text = readme.read_text(encoding="utf-8") if readme.is_file() else ""
+    found = re.search(r"^(pipx run --spec \S+ mlops-template provision)\s", text, re.M)
+    if not found:
+        return None
+    return f"cd {shlex.quote(str(project_dir))} && {found.group(1)}"
+
+
 def hand_over_to_provisioning(
     answers: dict[str, str], project_dir: Path, interactive: bool | None = None
 ) -> str | None:
@@ -231,10 +250,11 @@ def hand_over_to_provisioning(
             f"Azure DevOps setup skipped: {error}. Install requests and rich, then run in "
             f"{project_dir}: PYTHONPATH={source} python -m mlops_template provision"
         )
+    later = readme_provision_command(project_dir) or cli.resume_command(project_dir)
     if not answers.get("azure_devops_org_url", ""):
         return (
             "Azure DevOps setup skipped: no organization URL was given. The project is ready "
-            f"in {project_dir}. To set it up later: {cli.resume_command(project_dir)} "
+            f"in {project_dir}. To set it up later: {later} "
             "--organization https://dev.azure.com/<organization>"
         )
     why = ""
@@ -249,7 +269,7 @@ def hand_over_to_provisioning(
             f"Azure DevOps setup skipped: {cli.NO_SIGN_IN}"
             + (f" ({why})" if why else "")
             + f". The project is ready in {project_dir}; "
-            f"to set up Azure DevOps: {cli.resume_command(project_dir)}"
+            f"to set up Azure DevOps: {later}"
         )
     try:
         from rich.console import Console
@@ -273,11 +293,13 @@ def hand_over_to_provisioning(
 def main() -> int:
     """Run the post-generation steps; never fail the bake."""
     answers = json.loads(r"""{{ cookiecutter | tojson }}""")
+    # The template's folder, absolute, from its Jinja extension (see record_template_source).
+    checkout = r"""{{ template_checkout | default("") }}"""
     project_dir = Path.cwd()
     apply_variant(project_dir, answers["azureml_sdk"])
     if is_update_bake(answers, project_dir):
         return 0  # cruft diffs this bake and deletes it: no repository, no provisioning
-    record_template_source(answers, project_dir)
+    record_template_source(answers, project_dir, "" if "{" in checkout else checkout)
     if (project_dir / ".git").exists():  # `cookiecutter -f` over an existing project
         print(
             f"The git repository in {project_dir} is kept as it was: the regenerated files "

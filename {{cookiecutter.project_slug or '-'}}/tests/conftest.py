@@ -27,6 +27,12 @@ from {{ cookiecutter.module_name }}.data_ingestion import (
     ENVIRONMENT_VARIABLES,
     sample_data_path,
 )
+from {{ cookiecutter.module_name }}.data_preprocessing import (
+    preparation,
+)
+from {{ cookiecutter.module_name }}.data_preprocessing.features import (
+    as_is,
+)
 
 # Addresses of this machine: the only ones a test may reach.
 LOCAL_ADDRESSES = {"127.0.0.1", "::1"}
@@ -35,6 +41,12 @@ LOCAL_ADDRESSES = {"127.0.0.1", "::1"}
 # What the tests of the template's code train on: the bundled iris sample,
 # whatever settings.py says. The project's own data is tested in
 # test_project_model.py.
+# Column roles and class weighting as the template ships them.
+TEMPLATE_DEFAULTS: dict[str, Any] = {
+    "ID_COLUMNS": [],
+    "TEXT_COLUMNS": [],
+    "BALANCE_CLASSES": "auto",
+}
 IRIS_SETTINGS = {
     "TRAINING_DATA": str(sample_data_path()),
     "TARGET_COLUMN": "species",
@@ -67,11 +79,75 @@ def iris() -> pd.DataFrame:
     return pd.read_csv(sample_data_path())
 
 
+def make_tickets(rows: int = 240, seed: int = 7) -> pd.DataFrame:
+    """Support tickets as a team would bring them: a datetime, a boolean with
+    gaps, a category, short free text, numbers with gaps, an integer id, names
+    with spaces and 4 imbalanced classes ("Priority")."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    words = np.array(["login", "invoice", "crash", "slow", "refund", "password"])
+    subject_word = rng.choice(len(words), rows)
+    priority = np.select(
+        [subject_word == 2, subject_word == 3, rng.random(rows) < 0.15],
+        ["critical", "high", "medium"],
+        "low",
+    )
+    escalated = pd.Series(rng.random(rows) < 0.3, dtype=object)
+    escalated[rng.random(rows) < 0.1] = None
+    wait = pd.Series(rng.exponential(5.0, rows).round(1))
+    wait[rng.random(rows) < 0.1] = None
+    return pd.DataFrame(
+        {
+            "Ticket ID": np.arange(10_000, 10_000 + rows),
+            "Opened At": pd.Timestamp("2024-01-01")
+            + pd.to_timedelta(rng.integers(0, 365 * 24, rows), unit="h"),
+            "Escalated": escalated,
+            "Queue": rng.choice([f"team {n}" for n in range(12)], rows),
+            "Subject": [
+                f"{words[w]} issue on page {rng.integers(9)}" for w in subject_word
+            ],
+            "Wait Hours": wait,
+            "Priority": priority,
+        }
+    )
+
+
+TICKET_SETTINGS = {
+    "TARGET_COLUMN": "Priority",
+    "TASK": "classification",
+    "ID_COLUMNS": ["Ticket ID"],
+    "TEXT_COLUMNS": ["Subject"],
+}
+
+
+@pytest.fixture
+def tickets() -> pd.DataFrame:
+    """A small ticket table (see make_tickets)."""
+    return make_tickets()
+
+
+@pytest.fixture
+def ticket_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """settings for the ticket table: target, task, id and text columns."""
+    use_template_settings(monkeypatch, TICKET_SETTINGS)
+
+
+def use_template_settings(patch: pytest.MonkeyPatch, values: dict[str, Any]) -> None:
+    """``values`` in settings, and no team preparation (prepare_records as is).
+
+    The tests of the template's code keep their own data and must not depend
+    on the team's settings or on its data_preprocessing/preparation.py.
+    """
+    for name, value in {**TEMPLATE_DEFAULTS, **values}.items():
+        patch.setattr(settings, name, value)
+    patch.setattr(preparation, "prepare_records", as_is)
+
+
 @pytest.fixture
 def iris_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     """settings.TRAINING_DATA, TARGET_COLUMN and TASK of the iris sample."""
-    for name, value in IRIS_SETTINGS.items():
-        monkeypatch.setattr(settings, name, value)
+    use_template_settings(monkeypatch, IRIS_SETTINGS)
 
 
 @pytest.fixture(autouse=True)
@@ -102,8 +178,7 @@ def trained_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     folder = tmp_path_factory.mktemp("model")
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in IRIS_SETTINGS.items():
-            patch.setattr(settings, name, value)
+        use_template_settings(patch, IRIS_SETTINGS)
         train_and_save(sample_data_path(), folder / "model.pkl")
     return folder
 

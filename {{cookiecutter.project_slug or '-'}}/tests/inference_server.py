@@ -18,7 +18,8 @@ import requests
 from azurite_service import free_port, stop
 
 START_SECONDS = 90
-APP = "azureml_inference_server_http.server.entry:app"
+# Microsoft's server app, without its false "extra keys" warning (see local_server).
+APP = "{{ cookiecutter.module_name }}.deployment.local_server:app"
 
 
 class InferenceServerError(RuntimeError):

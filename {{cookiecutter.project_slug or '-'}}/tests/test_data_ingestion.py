@@ -221,6 +221,31 @@ def test_secrets_json_in_the_working_folder_wins_over_environment(
     assert resolve_storage_config().account_name == "acct"
 
 
+def test_secrets_json_in_the_project_root_is_found_from_a_subfolder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A notebook runs in experiment_nbs/: the root's secrets.json is used."""
+    (tmp_path / "pyproject.toml").write_text("[project]\n")
+    (tmp_path / "secrets.json").write_text(json.dumps(ACCOUNT_KEY_SECRETS))
+    (tmp_path / "experiment_nbs").mkdir()
+    monkeypatch.chdir(tmp_path / "experiment_nbs")
+    config = resolve_storage_config()
+    assert config.account_name == "acct"
+    assert str(tmp_path / "secrets.json") in config.source
+
+
+def test_secrets_json_is_not_looked_for_above_the_project_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The search stops at the nearest folder with a pyproject.toml."""
+    (tmp_path / "secrets.json").write_text(json.dumps(ACCOUNT_KEY_SECRETS))
+    (tmp_path / "project").mkdir()
+    (tmp_path / "project" / "pyproject.toml").write_text("[project]\n")
+    monkeypatch.chdir(tmp_path / "project")
+    with pytest.raises(MissingCredentialsError):
+        resolve_storage_config()
+
+
 def test_environment_variables_are_used_without_secrets_json(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -81,17 +81,32 @@ def test_metrics_fit_the_task(project_model_dir: Path) -> None:
     expected = (
         {"rmse", "mae", "r2"}
         if settings.TASK == "regression"
-        else {"accuracy", "precision", "recall", "f1", "roc_auc"}
+        else {
+            "accuracy",
+            "precision",
+            "recall",
+            "f1",
+            "roc_auc",
+            "f1_macro",
+            "balanced_accuracy",
+            "per_class",
+            "confusion_matrix",
+            "baseline",
+        }
     )
     assert set(metrics) >= expected
 
 
 @pytest.fixture(scope="module")
-def project_scoring_uri(
-    project_model_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Any:
+def server_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the server of project_scoring_uri writes its output."""
+    return tmp_path_factory.mktemp("gunicorn") / "server.log"
+
+
+@pytest.fixture(scope="module")
+def project_scoring_uri(project_model_dir: Path, server_log: Path) -> Any:
     """score.py with the project's model in gunicorn on 127.0.0.1."""
-    log_path = tmp_path_factory.mktemp("gunicorn") / "server.log"
+    log_path = server_log
     try:
         with run_inference_server(
             Path(score.__file__).resolve(), project_model_dir, log_path
@@ -107,6 +122,17 @@ def test_the_smoke_test_payload_scores_on_the_project_model(
     payload = smoke_test.load_payload(PROJECT_ROOT / sample_payload.PAYLOAD_FILE)
     predictions = smoke_test.smoke_test(project_scoring_uri, payload, timeout=30)
     assert len(predictions) == len(payload["data"])
+
+
+def test_the_server_log_has_no_false_extra_keys_warning(
+    project_scoring_uri: str, server_log: Path
+) -> None:
+    """deployment.local_server drops the server's warning about the variables
+    it reads itself (AZUREML_ENTRY_SCRIPT, AZUREML_MODEL_DIR)."""
+    payload = smoke_test.load_payload(PROJECT_ROOT / sample_payload.PAYLOAD_FILE)
+    smoke_test.smoke_test(project_scoring_uri, payload, timeout=30)
+    log = server_log.read_text(errors="replace")
+    assert "Starting gunicorn" in log and "extra keys" not in log, log
 
 
 def test_probabilities_on_request_follow_the_task(project_scoring_uri: str) -> None:

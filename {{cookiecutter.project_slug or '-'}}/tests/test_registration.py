@@ -201,6 +201,29 @@ def test_a_version_registered_before_the_gate_does_not_block(
     assert registry.paths == [Path("outputs/model.pkl")]
 
 
+def test_an_older_version_without_the_gate_metric_is_not_compared_on_another(
+    model_file: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A version tagged with accuracy only, gate on f1_macro: no crash, no
+    accuracy-vs-F1 comparison, a message naming what the old version has."""
+    monkeypatch.setattr(registration.settings, "GATE_METRIC", "f1_macro")
+    metrics = json.loads(model_file.with_name("metrics.json").read_text())
+    model_file.with_name("metrics.json").write_text(
+        json.dumps({**metrics, "f1_macro": 0.5})
+    )
+    registry = FakeRegistry(
+        latest=registration.RegisteredVersion("4", {"accuracy": "0.99"})
+    )
+
+    assert run_main(registry, []) == 0
+
+    out = capsys.readouterr().out
+    assert "version 4 has no 'f1_macro' tag" in out and "['accuracy']" in out
+    assert registry.paths == [Path("outputs/model.pkl")]
+
+
 def test_in_azure_pipelines_a_registration_sets_model_registered(
     model_file: Path,
     monkeypatch: pytest.MonkeyPatch,

@@ -72,3 +72,25 @@ def test_check_fails_on_a_stale_payload_and_prints_the_command(
 
 def test_check_fails_on_a_missing_payload(project: Path) -> None:
     assert sample_payload.main(["--check"]) == 1
+
+
+def test_dates_are_written_as_iso_text() -> None:
+    """A datetime column becomes ISO 8601 text, which the model reads back."""
+    frame = pd.DataFrame(
+        {"opened": pd.to_datetime(["2025-03-04 05:06:07"]), "species": ["a"]}
+    )
+    payload = sample_payload.payload_from(frame)
+    assert payload == {"data": [{"opened": "2025-03-04T05:06:07"}]}
+
+
+def test_unreadable_data_is_one_line_and_exit_code_1(
+    project: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A blob without credentials: one error line, no traceback."""
+    monkeypatch.setattr(settings, "TRAINING_DATA", "blob:churn.csv")
+    assert sample_payload.main(["--write"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: no Azure Storage credentials found")
+    assert "Traceback" not in err

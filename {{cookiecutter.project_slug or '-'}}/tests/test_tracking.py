@@ -12,13 +12,10 @@ import mlflow
 import mlflow.sklearn
 import pandas as pd
 import pytest
-from conftest import IRIS_SETTINGS
+from conftest import IRIS_SETTINGS, use_template_settings
 from mlflow.entities import Run
 from mlflow.tracking import MlflowClient
 
-from {{ cookiecutter.module_name }} import (
-    settings,
-)
 from {{ cookiecutter.module_name }}.data_ingestion import (
     sample_data_path,
 )
@@ -62,8 +59,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trained]:
         monkeypatch.setenv(tracking.TRACKING_URI_VARIABLE, uri)
         monkeypatch.delenv(tracking.RUN_ID_VARIABLE, raising=False)
         monkeypatch.chdir(folder)
-        for name, value in IRIS_SETTINGS.items():
-            monkeypatch.setattr(settings, name, value)
+        use_template_settings(monkeypatch, IRIS_SETTINGS)
         model_file = folder / "outputs" / "model.pkl"
         metrics = train.train_and_save(sample_data_path(), model_file, seed=3)
         client = MlflowClient(tracking_uri=uri)

@@ -34,6 +34,12 @@ METRIC_KEYS = {
     "average",
     "classes",
     "f1_macro",
+    "balanced_accuracy",
+    "per_class",
+    "confusion_matrix",
+    "baseline",
+    "balanced_classes",
+    "ignored_columns",
     "features",
     "n_test",
     "n_train",
@@ -123,14 +129,37 @@ def test_missing_target_column_names_it_and_the_available_columns(
     assert "TARGET_COLUMN" in message
 
 
-def test_cli_with_missing_target_column_raises(
-    tmp_path: Path, iris: pd.DataFrame
+def test_cli_reports_a_data_error_in_one_line_and_exits_1(
+    tmp_path: Path, iris: pd.DataFrame, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """A TrainingError is one message on stderr and exit code 1, no traceback."""
     path = tmp_path / "no_target.csv"
     iris.drop(columns="species").to_csv(path, index=False)
-    with pytest.raises(train.TrainingError, match="target column 'species'"):
-        train.main(["--data", str(path), "--output", str(tmp_path / "model.pkl")])
+    argv = ["--data", str(path), "--output", str(tmp_path / "model.pkl")]
+    assert train.main(argv) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("error: the target column 'species'")
+    assert "Traceback" not in error and "--debug" in error
     assert not (tmp_path / "model.pkl").exists()
+
+
+def test_cli_reports_data_it_cannot_read_in_one_line_and_exits_1(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A blob without credentials (a DataIngestionError) is one line, no traceback."""
+    assert train.main(["--data", "blob:missing.csv", "--output", "model.pkl"]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("error: no Azure Storage credentials found")
+    assert "Traceback" not in error
+
+
+def test_cli_with_debug_raises_the_error(tmp_path: Path, iris: pd.DataFrame) -> None:
+    """--debug lets the TrainingError through, with its traceback."""
+    path = tmp_path / "no_target.csv"
+    iris.drop(columns="species").to_csv(path, index=False)
+    argv = ["--data", str(path), "--output", str(tmp_path / "model.pkl"), "--debug"]
+    with pytest.raises(train.TrainingError, match="target column 'species'"):
+        train.main(argv)
 
 
 def test_prepare_drops_duplicates_and_rows_without_target(
@@ -159,10 +188,64 @@ def test_pipeline_encodes_text_columns_and_ignores_unknown_values(
     assert len(model.predict(unseen)) == 2
 
 
-def test_date_columns_are_rejected_with_what_to_do(iris: pd.DataFrame) -> None:
-    df = iris.assign(day=pd.Timestamp("2024-01-01"))
-    with pytest.raises(train.TrainingError, match="day"):
+def test_unusable_columns_are_rejected_with_what_to_do(iris: pd.DataFrame) -> None:
+    """A column of durations (no role) names itself and where to convert it."""
+    df = iris.assign(wait=pd.Timedelta("1h"))
+    with pytest.raises(train.TrainingError, match=r"wait.*preparation\.py"):
         train.train_model(df)
+
+
+def test_classification_metrics_tell_the_truth(iris: pd.DataFrame) -> None:
+    """Balanced accuracy, per-class scores, the confusion matrix in label
+    order and the majority-class baseline are in the metrics."""
+    _, metrics = train.train_model(iris)
+    assert 0 < metrics["balanced_accuracy"] <= 1
+    assert sorted(metrics["per_class"]) == IRIS_CLASSES
+    assert set(metrics["per_class"]["setosa"]) == {
+        "precision",
+        "recall",
+        "f1",
+        "support",
+    }
+    matrix = metrics["confusion_matrix"]
+    assert matrix["labels"] == IRIS_CLASSES
+    assert sum(map(sum, matrix["matrix"])) == metrics["n_test"]
+    assert metrics["baseline"]["accuracy"] == pytest.approx(1 / 3)
+    assert metrics["baseline"]["f1_macro"] < metrics["f1_macro"]
+
+
+def test_the_summary_line_shows_macro_f1_and_the_baseline(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The line train prints names the macro F1 and the majority baseline."""
+    run_cli(tmp_path / "model.pkl")
+    line = capsys.readouterr().out
+    assert "macro F1 " in line and "majority-class baseline" in line
+
+
+@pytest.mark.parametrize(
+    ("setting", "smallest", "balanced"),
+    [("auto", 9, True), ("auto", 10, False), (False, 9, False), (True, 50, True)],
+    ids=["auto-under-a-fifth", "auto-a-fifth", "off", "on"],
+)
+def test_class_weighting_follows_balance_classes(
+    monkeypatch: pytest.MonkeyPatch, setting: object, smallest: int, balanced: bool
+) -> None:
+    """With "auto", classes are weighed when the smallest is under a fifth of the largest."""
+    monkeypatch.setattr(settings, "BALANCE_CLASSES", setting)
+    target = pd.Series(["a"] * 50 + ["b"] * smallest)
+    assert train.balance_classes(target) is balanced
+
+
+def test_an_imbalanced_model_is_trained_with_class_weights(
+    iris: pd.DataFrame,
+) -> None:
+    """The metrics say so, and the estimator has class_weight="balanced"."""
+    rare = iris[iris["species"] == "virginica"].head(9)
+    df = pd.concat([iris[iris["species"] != "virginica"], rare])
+    model, metrics = train.train_model(df)
+    assert metrics["balanced_classes"] is True
+    assert model.named_steps["model"].class_weight == "balanced"
 
 
 def test_cli_reads_a_local_csv_path(tmp_path: Path, iris: pd.DataFrame) -> None:
@@ -435,7 +518,7 @@ def test_the_model_is_chosen_in_make_model(
     monkeypatch.setattr(
         train,
         "make_model",
-        lambda task, seed=0: DecisionTreeClassifier(random_state=seed),
+        lambda task, seed=0, **options: DecisionTreeClassifier(random_state=seed),
     )
     model, _ = train.train_model(iris)
     assert isinstance(model.named_steps["model"], DecisionTreeClassifier)

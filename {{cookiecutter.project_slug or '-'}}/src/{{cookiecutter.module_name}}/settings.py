@@ -40,6 +40,20 @@ TRAINING_DATA = (
 {% endif -%}
 TARGET_COLUMN = "species"
 TASK = "classification"
+# Columns that are not features: identifiers (a ticket or customer id), keys,
+# anything the model must not learn from. Kept out of the model; requests may
+# still send them (they are ignored). Example: ["Ticket ID"].
+ID_COLUMNS: list[str] = []
+# Free-text columns (descriptions, comments): a bag of words (TF-IDF) each,
+# instead of one category per distinct text. Example: ["Subject"].
+TEXT_COLUMNS: list[str] = []
+# Any other preparation of raw records (what settings cannot say) goes into
+# data_preprocessing/preparation.py; it runs inside the saved model. Datetime
+# columns become year, month, weekday and hour; booleans become 0/1.
+# Classification: weigh each class by the inverse of its size, so that a rare
+# class counts. "auto": when the smallest class has under a fifth of the
+# largest one's rows; True or False: always or never.
+BALANCE_CLASSES = "auto"
 
 # Azure ML compute and deployment. Endpoint names: 3 to 32 letters, digits and
 # hyphens, unique in the Azure region.
@@ -55,10 +69,11 @@ PROD_ENDPOINT_NAME = "{{ cookiecutter.project_slug[:27].rstrip('-') }}-prod"
 CANARY_TRAFFIC_PERCENT = 10
 # A new model is registered only when this metric from metrics.json is not worse
 # than the registered version's by more than GATE_TOLERANCE (or when no version
-# is registered yet). Higher is better for accuracy, f1, precision, recall,
+# is registered yet). Classification: macro F1 by default (every class counts
+# alike; accuracy flatters a model that ignores a rare class). Higher is better for accuracy, f1, precision, recall,
 # roc_auc and r2; lower for rmse, mae and other *error/*loss metrics. The
 # default follows TASK, so that switching TASK needs no other change.
-GATE_METRIC = {"classification": "accuracy", "regression": "rmse"}.get(TASK, "accuracy")
+GATE_METRIC = {"classification": "f1_macro", "regression": "rmse"}.get(TASK, "f1_macro")
 GATE_TOLERANCE = 0.0
 # The most rows score.py scores in one request; a bigger request gets a 413.
 MAX_ROWS_PER_REQUEST = 100_000

@@ -495,8 +495,8 @@ def test_build_deployment_fills_in_model_environment_and_code(
     assert deployment.environment.name == settings.ENVIRONMENT_NAME
     assert deployment.environment.conda_file == yaml.safe_load(CONDA_FILE.read_text())
     code = deployment.code_configuration
-    assert Path(code.code) == SRC_DIR / MODULE / "deployment"
-    assert code.scoring_script == "score.py"
+    assert Path(code.code) == SRC_DIR
+    assert code.scoring_script == f"{MODULE}/deployment/score.py"
     assert (Path(code.code) / code.scoring_script).is_file()
 
 

@@ -1,7 +1,9 @@
 """Where ``DataIngestor`` finds its storage settings and credentials.
 
 Order: the ``secrets`` argument (a dict or a JSON file path); else
-``./secrets.json`` if present; else environment variables. The container
+``./secrets.json`` if present; else the project root's ``secrets.json`` (the
+nearest folder above with a ``pyproject.toml``: notebooks run in
+``experiment_nbs/``); else environment variables. The container
 falls back to the answer given when the project was generated.
 """
 
@@ -118,14 +120,31 @@ def _load(secrets: SecretsSource) -> tuple[dict[str, Any], str, list[str]]:
     if secrets is not None:
         path = Path(secrets).expanduser().absolute()
         return _read_secrets_file(path), f"secrets file {path}", [str(path)]
-    default = Path(DEFAULT_SECRETS_FILE).absolute()
-    looked = [
-        f"{default} (not found)",
-        "environment variables " + ", ".join(ENVIRONMENT_VARIABLES.values()),
-    ]
-    if default.exists():  # a folder of that name is an error, not a miss
-        return _read_secrets_file(default), f"secrets file {default}", [str(default)]
+    candidates = default_secrets_files()
+    for default in candidates:
+        if default.exists():  # a folder of that name is an error, not a miss
+            content = _read_secrets_file(default)
+            return content, f"secrets file {default}", [str(default)]
+    looked = [f"{path} (not found)" for path in candidates]
+    looked.append("environment variables " + ", ".join(ENVIRONMENT_VARIABLES.values()))
     return _from_environment(), "environment variables", looked
+
+
+def default_secrets_files() -> list[Path]:
+    """Where ``secrets.json`` is looked for: here, then in the project root.
+
+    The project root is the nearest folder at or above the current one that
+    holds a ``pyproject.toml``, so notebooks (run in ``experiment_nbs/``),
+    tests and commands find the same file wherever they run.
+    """
+    here = Path.cwd().resolve()
+    candidates = [here / DEFAULT_SECRETS_FILE]
+    for folder in (here, *here.parents):
+        if (folder / "pyproject.toml").is_file():
+            if folder != here:
+                candidates.append(folder / DEFAULT_SECRETS_FILE)
+            break
+    return candidates
 
 
 def resolve_storage_config(

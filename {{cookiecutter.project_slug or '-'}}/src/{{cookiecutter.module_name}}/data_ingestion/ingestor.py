@@ -163,8 +163,8 @@ class DataIngestor:
     Args:
         filename: Blob name in the container, or a local source.
         secrets: Storage credentials: a dict, a path to a JSON file, or None
-            to use ``./secrets.json`` when present, else the environment
-            variables ``AZURE_STORAGE_*`` (see ``credentials``).
+            to use ``./secrets.json`` or the project root's when present, else
+            the environment variables ``AZURE_STORAGE_*`` (see ``credentials``).
         container_name: Overrides the container named by the secrets.
         credential: An Azure credential to use when the secrets give an
             account name with neither key nor SAS token; default

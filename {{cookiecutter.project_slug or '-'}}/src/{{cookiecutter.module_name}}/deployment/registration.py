@@ -146,15 +146,29 @@ def gate_decision(
         return gate.decide(metric, candidate, None, tolerance)
     if metric not in latest.tags:
         gate.higher_is_better(metric)  # an unknown metric still fails here
+        # Like with like: never another metric of the old version (its accuracy
+        # says nothing about a new macro F1).
+        measured = sorted(name for name in latest.tags if _is_number(latest.tags[name]))
         return gate.Decision(
             True,
             f"registered version {latest.version} has no {metric!r} tag (registered "
-            f"before the gate); new {metric} {candidate:.4g}",
+            f"before the gate or before {metric} was measured; its metrics: "
+            f"{measured}), so there is nothing like to compare with: registering "
+            f"the new model ({metric} {candidate:.4g})",
         )
     current = gate.metric_value(latest.tags, metric, f"version {latest.version}'s tags")
     return gate.decide(
         metric, candidate, current, tolerance, current_version=latest.version
     )
+
+
+def _is_number(value: Any) -> bool:
+    """Whether a tag's value reads as a number (a metric, not a commit id)."""
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def write_metadata(info: Mapping[str, str], path: Path = DEFAULT_METADATA_PATH) -> Path:

@@ -1,13 +1,18 @@
 """The scoring script that Azure ML's inference server runs.
 
 The server loads this file by its path, calls ``init()`` once, then ``run()``
-with the body of every ``POST /score``. It therefore imports nothing from the
-package, only what ``.azureml/conda_dependencies.yml`` installs.
+with the body of every ``POST /score``. It imports nothing from the package
+itself; the model it loads does: its first step (``prepare``, from
+``data_preprocessing.features``) prepares the raw records as in training, so
+the deployment uploads ``src/`` with this file.
 
 Requests::
 
     {"data": [[5.1, 3.5, 1.4, 0.2], ...]}            # values in training column order
     {"data": [{"sepal_length_cm": 5.1, ...}, ...]}   # one object per row
+
+Objects may also hold the identifier columns the model ignores
+(``settings.ID_COLUMNS`` at training); dates are ISO 8601 text.
 
 Answer: ``{"predictions": [...]}``, one per row. With ``"probabilities": true``
 in the request, a classifier's answer also holds ``"probabilities"``: one
@@ -62,6 +67,8 @@ ERROR_CHARS = 2000  # an error body stays this short, whatever the request holds
 model: Any = None
 _features: list[str] = []
 _feature_set: frozenset[str] = frozenset()
+# Columns that requests may send and the model ignores (identifiers).
+_ignored: frozenset[str] = frozenset()
 _max_rows = DEFAULT_MAX_ROWS
 # Whether the model takes rows as a plain array in training column order
 # (no step selects columns by name): skips building a DataFrame per request.
@@ -99,12 +106,23 @@ def _names(names: list[str]) -> str:
 
 
 def _takes_arrays(estimator: Any) -> bool:
-    """Whether ``estimator`` reads its input by position (no ColumnTransformer)."""
+    """Whether ``estimator`` reads its input by position.
+
+    Not when a step selects columns by name: a ColumnTransformer, or a step
+    that is not scikit-learn's own (the model's record preparation).
+    """
     if isinstance(estimator, ColumnTransformer):
         return False
     if isinstance(estimator, Pipeline):
         return all(_takes_arrays(step) for _, step in estimator.steps)
-    return True
+    return type(estimator).__module__.startswith("sklearn.")
+
+
+def _ignored_columns(estimator: Any) -> frozenset[str]:
+    """The identifier columns the model's first step drops (``ignored_columns_``)."""
+    steps = getattr(estimator, "steps", None)
+    first = steps[0][1] if steps else estimator
+    return frozenset(str(name) for name in getattr(first, "ignored_columns_", ()))
 
 
 def _max_rows_setting() -> int:
@@ -160,7 +178,7 @@ def init(model_dir: str | os.PathLike[str] | None = None) -> None:
         ModelLoadError: No model folder, no or several ``*.pkl`` files, or a
             model that was not fitted on a DataFrame (no ``feature_names_in_``).
     """
-    global model, _features, _feature_set, _max_rows, _positional
+    global model, _features, _feature_set, _ignored, _max_rows, _positional
     if model_dir is None:
         model_dir = os.environ.get(MODEL_DIR_VARIABLE)
         if not model_dir:
@@ -181,6 +199,7 @@ def init(model_dir: str | os.PathLike[str] | None = None) -> None:
     model = loaded
     _features = [str(name) for name in names]
     _feature_set = frozenset(_features)
+    _ignored = _ignored_columns(loaded)
     _positional = _takes_arrays(loaded)
     if _positional:
         # Rows go to the model as an array whose columns run() checked against
@@ -271,6 +290,12 @@ def _records_frame(data: list[Any]) -> pd.DataFrame:
             f"with the columns {_features}"
         )
     frame = pd.DataFrame.from_records(data)
+    if _ignored:
+        frame = frame.drop(columns=list(_ignored), errors="ignore")
+        data = [
+            {key: value for key, value in row.items() if key not in _ignored}
+            for row in data
+        ]
     columns = set(frame.columns)
     if columns != _feature_set:
         missing = [name for name in _features if name not in columns]

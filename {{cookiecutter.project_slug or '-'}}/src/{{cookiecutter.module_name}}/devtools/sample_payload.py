@@ -22,7 +22,8 @@ from typing import Any
 import pandas as pd
 
 from ..data_ingestion import DataIngestor
-from ..model_building.train import prepare, training_source
+from ..data_ingestion.errors import DataIngestionError
+from ..model_building.train import TrainingError, prepare, training_source
 from .environment_files import find_project_root, parse_write_or_check
 
 PAYLOAD_FILE = Path(".azureml") / "test.json"
@@ -38,8 +39,13 @@ def payload_from(df: pd.DataFrame, rows: int = ROWS) -> dict[str, Any]:
     features, _ = prepare(df)
     complete = features.dropna()
     chosen = (complete if len(complete) >= rows else features).head(rows)
-    # pandas writes numpy values, NaN (as null) and dates as plain JSON.
-    return {"data": json.loads(chosen.to_json(orient="records"))}
+    # pandas writes numpy values and NaN (as null) as plain JSON, and dates as
+    # ISO 8601 text, which the model's preparation reads back as dates.
+    return {
+        "data": json.loads(
+            chosen.to_json(orient="records", date_format="iso", date_unit="s")
+        )
+    }
 
 
 def render(payload: dict[str, Any]) -> str:
@@ -64,11 +70,17 @@ def main(argv: list[str] | None = None) -> int:
     """Command line: ``--write`` regenerates the payload, ``--check`` reports drift."""
     args = parse_write_or_check(argv, __doc__.splitlines()[0])
     root = find_project_root()
-    if args.write:
-        (root / PAYLOAD_FILE).write_text(expected_payload(), encoding="utf-8")
-        print(f"wrote {PAYLOAD_FILE} from {training_source()}")
-        return 0
-    if is_stale(root):
+    try:
+        if args.write:
+            (root / PAYLOAD_FILE).write_text(expected_payload(), encoding="utf-8")
+            print(f"wrote {PAYLOAD_FILE} from {training_source()}")
+            return 0
+        stale = is_stale(root)
+    except (DataIngestionError, TrainingError) as error:
+        # The data cannot be read or used: its message says what to do.
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if stale:
         print(
             f"{PAYLOAD_FILE} does not match the training data ({training_source()}); "
             f"run: {COMMAND} --write",

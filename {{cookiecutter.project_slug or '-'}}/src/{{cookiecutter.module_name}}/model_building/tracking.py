@@ -94,14 +94,26 @@ def log_training_run(
         # The requirements are given: inferring them loads the model again.
         # Pickled like the registered model.pkl (joblib): skops, the default
         # of newer MLflow versions, refuses the pipeline's numpy types.
-        mlflow.sklearn.log_model(
-            model,
-            name=MODEL_ARTIFACT,
-            pip_requirements=[f"scikit-learn=={sklearn.__version__}"],
-            serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE,
-        )
+        # MLflow warns about every pickled model; this one is pickled on
+        # purpose (above), so its warning would only hide real ones.
+        mlflow_sklearn_logger = logging.getLogger("mlflow.sklearn")
+        mlflow_sklearn_logger.addFilter(_drop_pickle_warning)
+        try:
+            mlflow.sklearn.log_model(
+                model,
+                name=MODEL_ARTIFACT,
+                pip_requirements=[f"scikit-learn=={sklearn.__version__}"],
+                serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE,
+            )
+        finally:
+            mlflow_sklearn_logger.removeFilter(_drop_pickle_warning)
     logger.info("logged MLflow run %s to %s", run.info.run_id, _safe(uri))
     return run.info.run_id
+
+
+def _drop_pickle_warning(record: logging.LogRecord) -> bool:
+    """Logging filter: False for MLflow's warning about pickled scikit-learn models."""
+    return "pickle or cloudpickle format" not in record.getMessage()
 
 
 def _safe(uri: str) -> str:

@@ -31,15 +31,19 @@ from typing import Any
 import joblib
 import pandas as pd
 import sklearn
-from pandas.api.types import is_numeric_dtype, is_object_dtype, is_string_dtype
+from pandas.api.types import is_integer_dtype, is_numeric_dtype
 from sklearn.base import BaseEstimator
 from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import (
     accuracy_score,
+    balanced_accuracy_score,
+    confusion_matrix,
     f1_score,
     mean_absolute_error,
+    precision_recall_fscore_support,
     precision_score,
     r2_score,
     recall_score,
@@ -48,14 +52,21 @@ from sklearn.metrics import (
 )
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 from .. import settings
-from ..azureml_config import PROJECT_DIR
+from ..azureml_config import PROJECT_DIR, quiet_azure_logging
 from ..data_ingestion import DataIngestor
 from ..data_ingestion.credentials import SecretsSource
+from ..data_ingestion.errors import DataIngestionError
 from ..data_ingestion.sources import BLOB_PREFIX
-from ..data_preprocessing import DataPreprocessor
+from ..data_preprocessing import DataPreprocessor, PreprocessingError
+from ..data_preprocessing.features import (
+    RecordPreparation,
+    as_categories,
+    as_text,
+    column_roles,
+)
 from . import tracking
 
 logger = logging.getLogger(__name__)
@@ -66,22 +77,56 @@ INSTALL_AZUREML = 'pip install -e ".[dev,azureml]"'
 
 
 TASKS = ("classification", "regression")
+# With BALANCE_CLASSES = "auto", classes are weighted when the smallest class
+# has fewer rows than this share of the largest one.
+IMBALANCE_RATIO = 0.2
+# Words (and word pairs) a free-text column contributes at most.
+TEXT_FEATURES = 5000
 
 
 class TrainingError(ValueError):
     """The data cannot be used to train the model as it is."""
 
 
-def make_model(task: str, seed: int = 0) -> BaseEstimator:
+def make_model(
+    task: str, seed: int = 0, *, balance_classes: bool = False
+) -> BaseEstimator:
     """The estimator at the end of the pipeline: edit here to try another model.
 
     Any scikit-learn estimator works (``RandomForestClassifier``,
     ``HistGradientBoostingRegressor``, ...); a classifier should have
     ``predict_proba`` for ``/score``'s probabilities and the ROC-AUC.
+    ``balance_classes`` weighs each class by the inverse of its size
+    (``class_weight="balanced"``; see ``settings.BALANCE_CLASSES``).
     """
     if task == "regression":
         return Ridge()
-    return LogisticRegression(max_iter=1000, random_state=seed)
+    return LogisticRegression(
+        max_iter=1000,
+        random_state=seed,
+        class_weight="balanced" if balance_classes else None,
+    )
+
+
+def balance_classes(target: pd.Series) -> bool:
+    """Whether to weigh classes, from ``settings.BALANCE_CLASSES`` and ``target``.
+
+    ``"auto"``: when the smallest class has fewer than IMBALANCE_RATIO (a
+    fifth) of the largest class's rows. ``True``/``False``: always, never.
+
+    Raises:
+        TrainingError: The setting is none of these.
+    """
+    setting = getattr(settings, "BALANCE_CLASSES", "auto")
+    if isinstance(setting, bool):
+        return setting
+    if setting != "auto":
+        raise TrainingError(
+            f'settings.BALANCE_CLASSES is {setting!r}; set it to "auto", True or '
+            "False in settings.py."
+        )
+    counts = target.value_counts()
+    return bool(len(counts) > 1 and counts.min() < IMBALANCE_RATIO * counts.max())
 
 
 def configured_task() -> str:
@@ -113,67 +158,94 @@ def training_source() -> str:
     return value
 
 
-def _is_categorical(series: pd.Series) -> bool:
-    return (
-        is_object_dtype(series)
-        or is_string_dtype(series)
-        or isinstance(series.dtype, pd.CategoricalDtype)
+def build_pipeline(
+    feature_frame: pd.DataFrame,
+    seed: int = 0,
+    task: str = "classification",
+    *,
+    balance: bool = False,
+) -> Pipeline:
+    """An unfitted pipeline that takes raw records like ``feature_frame``.
+
+    Its first step, ``prepare`` (``RecordPreparation``), drops
+    ``settings.ID_COLUMNS``, runs the team's ``prepare_records`` and turns
+    dates into numbers; then numeric (and boolean) columns are imputed with
+    the median and scaled, ``settings.TEXT_COLUMNS`` become TF-IDF word
+    counts, and other text and categorical columns are one-hot encoded
+    (missing values as their own category; categories unseen in training
+    are ignored). The estimator is ``make_model(task)``; the same data and
+    seed give the same model.
+
+    Raises:
+        TrainingError: A column is neither numeric, datetime, boolean nor
+            text/categorical, or a TEXT_COLUMNS name is not a feature.
+    """
+    preparation = RecordPreparation(id_columns=tuple(settings.ID_COLUMNS))
+    prepared = preparation.fit(feature_frame).transform(feature_frame)
+    roles = column_roles(prepared, settings.TEXT_COLUMNS)
+    unknown_text = sorted(set(settings.TEXT_COLUMNS) - set(prepared.columns))
+    if unknown_text:
+        raise TrainingError(
+            f"settings.TEXT_COLUMNS names {unknown_text}, which the prepared data "
+            f"does not have; its columns are {list(prepared.columns)}. Fix "
+            "TEXT_COLUMNS in settings.py."
+        )
+    if roles.other:
+        raise TrainingError(
+            f"cannot use column(s) {roles.other} as features: only numeric, boolean, "
+            "datetime and text/categorical columns are supported. Convert them in "
+            "data_preprocessing/preparation.py (DataPreprocessor.cast_types), or "
+            "list them in ID_COLUMNS in settings.py to leave them out."
+        )
+    _warn_about_identifiers(feature_frame, roles.numeric + roles.categorical)
+    transformers: list[tuple[str, Any, Any]] = []
+    if roles.numeric:
+        numeric_steps = [
+            ("impute", SimpleImputer(strategy="median")),
+            ("scale", StandardScaler()),
+        ]
+        transformers.append(("numeric", Pipeline(numeric_steps), roles.numeric))
+    if roles.categorical:
+        categories = Pipeline(
+            [
+                ("as_text", FunctionTransformer(as_categories, validate=False)),
+                ("encode", OneHotEncoder(handle_unknown="ignore")),
+            ]
+        )
+        transformers.append(("categorical", categories, roles.categorical))
+    for column in roles.text:
+        words = Pipeline(
+            [
+                ("as_text", FunctionTransformer(as_text, validate=False)),
+                ("words", TfidfVectorizer(max_features=TEXT_FEATURES)),
+            ]
+        )
+        # A single name (not a list) gives the vectorizer one column of text.
+        transformers.append((f"text_{column}", words, column))
+    return Pipeline(
+        [
+            ("prepare", preparation),
+            ("features", ColumnTransformer(transformers)),
+            ("model", make_model(task, seed, balance_classes=balance)),
+        ]
     )
 
 
-def build_pipeline(
-    feature_frame: pd.DataFrame, seed: int = 0, task: str = "classification"
-) -> Pipeline:
-    """An unfitted pipeline for the columns of ``feature_frame``.
-
-    Numeric (and boolean) columns are imputed with the median and scaled;
-    text and categorical columns are imputed with the most frequent value and
-    one-hot encoded (categories unseen in training are ignored). The estimator
-    is ``make_model(task)``; the same data and seed give the same model.
-
-    Raises:
-        TrainingError: A column is neither numeric nor text/categorical
-            (for example dates): convert or drop it before training.
-    """
-    numeric, categorical, other = [], [], []
-    for column in feature_frame.columns:
-        series = feature_frame[column]
-        if is_numeric_dtype(series):  # booleans included
-            numeric.append(column)
-        elif _is_categorical(series):
-            categorical.append(column)
-        else:
-            other.append(f"{column} ({series.dtype})")
-    if other:
-        raise TrainingError(
-            f"cannot use column(s) {other} as features: only numeric and "
-            "text/categorical columns are supported. Convert or drop them first "
-            "(DataPreprocessor.cast_types or drop_columns)."
-        )
-    numeric_steps = [
-        ("impute", SimpleImputer(strategy="median")),
-        ("scale", StandardScaler()),
-    ]
-    estimator = ("model", make_model(task, seed))
-    if not categorical:
-        # All numeric: no ColumnTransformer, whose column routing would cost
-        # more than the model itself for every scoring request.
-        return Pipeline([*numeric_steps, estimator])
-    transformers: list[tuple[str, Any, list[Any]]] = [
-        (
-            "categorical",
-            Pipeline(
-                [
-                    ("impute", SimpleImputer(strategy="most_frequent")),
-                    ("encode", OneHotEncoder(handle_unknown="ignore")),
-                ]
-            ),
-            categorical,
-        )
-    ]
-    if numeric:
-        transformers.insert(0, ("numeric", Pipeline(numeric_steps), numeric))
-    return Pipeline([("features", ColumnTransformer(transformers)), estimator])
+def _warn_about_identifiers(frame: pd.DataFrame, features: list[str]) -> None:
+    """Log a warning for an integer or text feature with a new value in every row."""
+    if len(frame) < 50:
+        return
+    for column in features:
+        if column not in frame.columns:
+            continue
+        series = frame[column]
+        maybe_key = is_integer_dtype(series) or not is_numeric_dtype(series)
+        if maybe_key and series.nunique(dropna=True) == len(series):
+            logger.warning(
+                "column %r has a different value in every row: if it is an "
+                "identifier, add it to ID_COLUMNS in settings.py",
+                column,
+            )
 
 
 def prepare(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
@@ -270,7 +342,9 @@ def evaluate(
     Classification: accuracy, precision, recall, F1 and ROC-AUC, for the
     positive class (``classes[1]``) of a binary target, else macro-averaged
     (ROC-AUC one-vs-rest); ROC-AUC needs ``predict_proba`` and both kinds of
-    rows. Regression: RMSE, MAE and R².
+    rows. Also macro F1, balanced accuracy, per-class precision, recall and
+    F1, the confusion matrix and the majority-class baseline (see
+    ``_class_report``). Regression: RMSE, MAE and R².
     """
     predicted = model.predict(features)
     if configured_task() == "regression":
@@ -300,6 +374,7 @@ def evaluate(
         "classes": classes,
         "roc_auc": None,
     }
+    metrics.update(_class_report(target, predicted, classes))
     if hasattr(model, "predict_proba") and target.nunique() == len(classes):
         scores = model.predict_proba(features)
         metrics["roc_auc"] = float(
@@ -310,6 +385,55 @@ def evaluate(
             )
         )
     return metrics
+
+
+def _class_report(
+    target: pd.Series, predicted: Any, classes: list[Any]
+) -> dict[str, Any]:
+    """Balanced accuracy, per-class scores, confusion matrix, majority baseline.
+
+    The baseline always predicts the class most frequent in ``target``: a
+    model is only useful where it beats it (on macro F1 especially).
+    """
+    precision, recall, f1, support = precision_recall_fscore_support(
+        target, predicted, labels=classes, zero_division=0
+    )
+    majority = target.value_counts().idxmax()
+    always_majority = [majority] * len(target)
+    return {
+        "balanced_accuracy": float(balanced_accuracy_score(target, predicted)),
+        "per_class": {
+            str(label): {
+                "precision": float(precision[index]),
+                "recall": float(recall[index]),
+                "f1": float(f1[index]),
+                "support": int(support[index]),
+            }
+            for index, label in enumerate(classes)
+        },
+        # Rows: true class, columns: predicted class, both in the order of labels.
+        "confusion_matrix": {
+            "labels": classes,
+            "matrix": confusion_matrix(target, predicted, labels=classes).tolist(),
+        },
+        "baseline": {
+            "strategy": "always the majority class",
+            "class": majority.item() if hasattr(majority, "item") else majority,
+            "accuracy": float(accuracy_score(target, always_majority)),
+            "balanced_accuracy": float(
+                balanced_accuracy_score(target, always_majority)
+            ),
+            "f1_macro": float(
+                f1_score(
+                    target,
+                    always_majority,
+                    labels=classes,
+                    average="macro",
+                    zero_division=0,
+                )
+            ),
+        },
+    }
 
 
 def train_model(
@@ -335,14 +459,18 @@ def train_model(
     x_train, x_test, y_train, y_test = split_data(
         features, target, seed=seed, test_size=test_size
     )
-    model = build_pipeline(x_train, seed=seed, task=configured_task())
+    task = configured_task()
+    balance = task == "classification" and balance_classes(y_train)
+    model = build_pipeline(x_train, seed=seed, task=task, balance=balance)
     model.fit(x_train, y_train)
     metrics = {
-        "task": configured_task(),
+        "task": task,
         **evaluate(model, x_test, y_test),
         "n_train": len(x_train),
         "n_test": len(x_test),
-        "features": [str(column) for column in features.columns],
+        "features": [str(column) for column in model.feature_names_in_],
+        "ignored_columns": list(model.named_steps["prepare"].ignored_columns_),
+        "balanced_classes": balance,
         "seed": seed,
         "sklearn_version": sklearn.__version__,
     }
@@ -390,7 +518,14 @@ def _headline(metrics: dict[str, Any]) -> str:
     if "rmse" in metrics:
         score = f"RMSE {metrics['rmse']:.4g}, R² {metrics['r2']:.3f}"
     else:
+        baseline = metrics.get("baseline") or {}
         score = f"accuracy {metrics['accuracy']:.3f}"
+        if "f1_macro" in metrics and baseline:  # not in an older job's metrics
+            score = (
+                f"macro F1 {metrics['f1_macro']:.3f} (majority-class baseline "
+                f"{baseline['f1_macro']:.3f}), {score} (baseline "
+                f"{baseline['accuracy']:.3f})"
+            )
     return f"{score} on {metrics['n_test']} held-out rows"
 
 
@@ -468,6 +603,11 @@ def main(argv: list[str] | None = None) -> int:
         f"(for example {settings.TRAINING_COMPUTE_NAME}) instead of training here",
     )
     parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show the full traceback of an error instead of its one-line message",
+    )
+    parser.add_argument(
         "--wait",
         action="store_true",
         help="with --compute: wait for the job to finish, then download its "
@@ -477,9 +617,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.wait and not args.compute:
         parser.error("--wait waits for a job on a cluster: add --compute CLUSTER.")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    # The Azure SDKs log every HTTP request at INFO (a blob download, a job
+    # submission): keep only their warnings.
+    quiet_azure_logging()
     if args.compute:
-        # The Azure SDK logs every HTTP request at INFO: keep only its warnings.
-        logging.getLogger("azure").setLevel(logging.WARNING)
         return _submit(
             args.compute,
             args.data or training_source(),
@@ -487,9 +628,16 @@ def main(argv: list[str] | None = None) -> int:
             wait=args.wait,
             output=args.output,
         )
-    metrics = train_and_save(
-        args.data or training_source(), args.output, seed=args.seed
-    )
+    try:
+        metrics = train_and_save(
+            args.data or training_source(), args.output, seed=args.seed
+        )
+    except (TrainingError, DataIngestionError, PreprocessingError) as error:
+        if args.debug:
+            raise
+        # A problem with the data or the settings: its message says what to do.
+        print(f"error: {error}\n(--debug shows the traceback)", file=sys.stderr)
+        return 1
     print(_summary(metrics, args.output))
     return 0
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from azure.ai.ml import load_online_deployment, load_online_endpoint
@@ -37,6 +36,7 @@ from azure.ai.ml.entities import (
 from .. import settings
 from ..azureml_config import (
     PACKAGE_NAME,
+    SRC_DIR,
     ProjectFileNotFoundError,
     project_file,
 )
@@ -61,10 +61,11 @@ logger = logging.getLogger(__name__)
 # Smoke-tests (scoring_uri, key, deployment name or None for the endpoint).
 Smoke = Callable[[str, str, "str | None"], None]
 
-# The scoring script and the folder uploaded with it: score.py imports nothing
-# from the package, so only its own folder goes to Azure ML.
-SCORING_SCRIPT = "score.py"
-SCORING_DIR = Path(__file__).resolve().parent
+# The scoring script and the folder uploaded with it: src/, so that the model's
+# preparation step (data_preprocessing.features, inside model.pkl) unpickles.
+# The inference server puts the uploaded folder on sys.path.
+SCORING_SCRIPT = f"{PACKAGE_NAME}/deployment/score.py"
+SCORING_DIR = SRC_DIR
 
 
 def endpoint_name(stage: Stage) -> str:
@@ -113,7 +114,7 @@ def build_deployment(stage: Stage, model_version: str) -> OnlineDeployment:
     deployment.code_configuration = CodeConfiguration(
         code=str(SCORING_DIR), scoring_script=SCORING_SCRIPT
     )
-    # score.py imports nothing from the package: its limit arrives this way.
+    # score.py reads no settings: its limit arrives this way.
     deployment.environment_variables = {
         **(deployment.environment_variables or {}),
         "MAX_ROWS_PER_REQUEST": str(settings.MAX_ROWS_PER_REQUEST),
