@@ -33,20 +33,28 @@ HOSTILE_ANSWERS = {
 }
 
 
-def _configurations() -> list[Any]:
-    """Every combination of the options that change what is generated."""
-    cases = []
-    for sdk, python in itertools.product(
-        COOKIECUTTER_JSON["azureml_sdk"], COOKIECUTTER_JSON["python_version"]
-    ):
-        cases.append(
-            pytest.param({"azureml_sdk": sdk, "python_version": python}, id=f"{sdk}-py{python}")
-        )
-    cases.append(pytest.param(HOSTILE_ANSWERS, id="hostile-answers"))
-    return cases
+SDKS = COOKIECUTTER_JSON["azureml_sdk"]
+PYTHONS = COOKIECUTTER_JSON["python_version"]
+DEFAULT_PYTHON = PYTHONS[0]
 
 
-CONFIGURATIONS = _configurations()
+def _case(sdk: str, python: str) -> Any:
+    return pytest.param({"azureml_sdk": sdk, "python_version": python}, id=f"{sdk}-py{python}")
+
+
+# Every combination of the options that change what is generated: each is
+# baked and checked by the fast tier.
+CONFIGURATIONS = [_case(sdk, python) for sdk, python in itertools.product(SDKS, PYTHONS)] + [
+    pytest.param(HOSTILE_ANSWERS, id="hostile-answers")
+]
+# The slow tier runs each SDK's whole suite once, on the default Python ...
+WHOLE_SUITE = [_case(sdk, DEFAULT_PYTHON) for sdk in SDKS]
+# ... and, on every other offered Python (with each SDK) and for the hostile
+# answers, what can differ there: the install, the imports, the hooks and the
+# tests that run the project's code on that interpreter.
+OWN_INTERPRETER = [_case(sdk, python) for python, sdk in itertools.product(PYTHONS[1:], SDKS)] + [
+    pytest.param(HOSTILE_ANSWERS, id="hostile-answers")
+]
 
 
 @pytest.fixture(scope="session")
@@ -90,3 +98,9 @@ def committed_template(repo: Path) -> Path:
     git(["init", "-q", "-b", "main"], repo)
     commit_all(repo, "template")
     return repo
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Collect the slow tests first, so that the workers start on them and the
+    fast ones fill the gaps (the order of tests within each tier is kept)."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -1,27 +1,20 @@
 """Run a baked project the way its users do: its own environment, its own tools.
 
-Environments are built from the baked project's own requirements files and
-cached by their content (and the interpreter), so a missing dependency fails
-the project's tests, while configurations that share requirements share one
-environment.
+Environments are installed from the baked project's own lock files, exactly
+as its pipelines install them, so a missing or wrong pin fails the project's
+tests; ``uv`` builds each one from its cache in seconds.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import socket
 import subprocess
 import sys
-import tomllib
 import warnings
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-ENV_CACHE = REPO_ROOT / ".cache" / "project-envs"
-# The baked project's requirement files behind `pip install -e ".[dev,azureml]"`.
-PROJECT_REQUIREMENTS = ("base.txt", "training.txt", "serving.txt", "dev.txt", "azureml.txt")
 # Variables of the template's own environment that must not leak into a
 # baked project's commands.
 _LEAKY_VARIABLES = ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "PIP_REQUIRE_VIRTUALENV")
@@ -124,48 +117,43 @@ def clean_environment(env_dir: Path | None = None, **extra: str) -> dict[str, st
     return env
 
 
-def _requirements_key(project: Path, interpreter: str) -> str:
-    version = run([interpreter, "-c", "import sys; print(sys.version)"], project).stdout
-    digest = hashlib.sha256(version.encode())
-    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
-    digest.update(repr(pyproject["build-system"]).encode())
-    # What `pip install -e ".[dev,azureml]"` installs.
-    for name in PROJECT_REQUIREMENTS:
-        digest.update(name.encode() + (project / "requirements" / name).read_bytes())
-    return digest.hexdigest()[:16]
+def _uv() -> str:
+    """The ``uv`` installer of the template's own environment (requirements-dev.txt)."""
+    uv = Path(sys.executable).with_name("uv")
+    if not uv.exists():
+        raise CommandFailed(f"uv is missing from {uv.parent}: run ./scripts/bootstrap.")
+    return str(uv)
 
 
-def project_environment(project: Path, python_version: str) -> Path:
-    """A virtual environment with ``project`` installed as ``pip install -e ".[dev,azureml]"``.
+def project_environment(project: Path, python_version: str, lock: str = "ci") -> Path:
+    """A virtual environment for ``project``, as its pipelines install it.
 
-    Built once per set of requirements and interpreter; a later project with
-    the same requirements is installed into it in place of the previous one.
+    The project's ``requirements/lock/<lock>.txt`` (``ci``: what its CI
+    pipeline installs; ``dev``: the README's full developer setup) is synced
+    exactly, then the project itself is installed without dependencies. The
+    environment sits beside the project, one per project and lock, and is
+    built by ``uv`` from its cache: distributions are downloaded once per run
+    (and kept in uv's cache), then linked into each environment in seconds,
+    so tests never share an environment they could disturb.
     """
     interpreter = interpreter_for(python_version)
-    env_dir = ENV_CACHE / _requirements_key(project, interpreter)
+    env_dir = project.with_name(f"{project.name}.venv-{lock}")
     python = env_dir / "bin" / "python"
-    marker = env_dir / "installed-project.txt"
+    if (env_dir / "complete").exists():
+        return env_dir
     environment = clean_environment()
-    if not (env_dir / "complete").exists():
-        shutil.rmtree(env_dir, ignore_errors=True)
-        run([interpreter, "-m", "venv", str(env_dir)], project, environment)
-        run(
-            [str(python), "-m", "pip", "install", "-q", "-e", ".[dev,azureml]"],
-            project,
-            environment,
-        )
-        (env_dir / "complete").write_text("")
-    else:
-        previous = marker.read_text().strip() if marker.exists() else ""
-        if previous:
-            run([str(python), "-m", "pip", "uninstall", "-q", "-y", previous], project, environment)
-        run(
-            [str(python), "-m", "pip", "install", "-q", "--no-deps", "-e", "."],
-            project,
-            environment,
-        )
-    name = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
-    marker.write_text(name["project"]["name"])
+    uv = _uv()
+    shutil.rmtree(env_dir, ignore_errors=True)
+    run([uv, "venv", "--quiet", "--python", interpreter, str(env_dir)], project, environment)
+    install = [uv, "pip", "install", "--quiet", "--python", str(python)]
+    locked = project / "requirements" / "lock" / f"{lock}.txt"
+    run(
+        [uv, "pip", "sync", "--quiet", "--python", str(python), str(locked)],
+        project,
+        environment,
+    )
+    run([*install, "--no-deps", "--editable", "."], project, environment)
+    (env_dir / "complete").write_text("")
     return env_dir
 
 

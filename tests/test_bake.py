@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 import tomllib
 from pathlib import Path
@@ -165,6 +166,30 @@ def test_bake_commits_every_file_on_main(bake: Any, extra_context: dict) -> None
     author = git("log", "--format=%an <%ae>|%cn <%ce>").strip()
     expected = f"{result.context['author_name']} <{result.context['author_email']}>"
     assert author == f"{expected}|{expected}"
+
+
+def locked_version(project: Path, distribution: str) -> str:
+    """The version ``requirements/lock/ci.txt`` pins for ``distribution``."""
+    lock = (project / "requirements" / "lock" / "ci.txt").read_text(encoding="utf-8")
+    match = re.search(rf"^{re.escape(distribution)}==(\S+)", lock, re.M)
+    assert match, f"{distribution} is not pinned in the project's lock"
+    return match.group(1)
+
+
+@pytest.mark.parametrize("extra_context", CONFIGURATIONS)
+def test_every_configuration_passes_lint(bake: Any, extra_context: dict) -> None:
+    """Each bake passes ruff check and ruff format with its own configuration,
+    run by the ruff its lock pins (the slow tier runs it from each project's own
+    environment too, through pre-commit)."""
+    project = bake(extra_context).project_path
+    ruff = Path(sys.executable).with_name("ruff")
+    version = subprocess.run([ruff, "--version"], capture_output=True, text=True, check=True)
+    assert version.stdout.split()[1] == locked_version(project, "ruff"), (
+        "requirements-dev.txt pins another ruff than the generated lock: pin the same one"
+    )
+    for command in (["check", "--no-cache", "."], ["format", "--no-cache", "--check", "."]):
+        result = subprocess.run([ruff, *command], cwd=project, capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_default_bake_is_the_v2_sdk_on_python_311(bake: Any) -> None:
