@@ -7,6 +7,8 @@ Each test drives ``SharedLock`` against the double directly; two "machines" are 
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
 import time
 from collections.abc import Iterator
 
@@ -78,6 +80,28 @@ def test_a_fresh_lock_of_another_run_is_not_taken_over(
     with pytest.raises(TimeoutError, match="Bo on laptop-2"):
         _lock(devops, timeout=0.3, poll=0.1).acquire()
     assert fake.ref_value(PROJECT, REPO, LOCK_REF) == left
+
+
+def test_a_lock_of_a_process_of_this_machine_that_ended_is_taken_over_at_once(
+    fake: FakeAzureDevOps, devops: AzureDevOps
+) -> None:
+    """A run killed on this machine (its process gone) does not make the resume wait for the
+    stale limit; a live process's lock is waited for."""
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    held = {"state": "held", "holder": "Bo", "host": socket.gethostname(), "since": time.time()}
+    fake.add_commit(PROJECT, REPO, LOCK_REF, json.dumps({**held, "pid": ended.pid}), LOCK_FILE)
+    said: list[str] = []
+    with _lock(devops, said, timeout=0.3, poll=0.1):
+        assert len(said) == 1 and "has ended" in said[0], said
+    alive = subprocess.Popen(["sleep", "30"])
+    try:
+        fake.add_commit(PROJECT, REPO, LOCK_REF, json.dumps({**held, "pid": alive.pid}), LOCK_FILE)
+        with pytest.raises(TimeoutError):
+            _lock(devops, timeout=0.3, poll=0.1).acquire()
+    finally:
+        alive.kill()
+        alive.wait()
 
 
 def test_creates_left_pending_are_handed_to_the_next_run(

@@ -8,10 +8,11 @@ value the request names ("Pushes - Create",
 https://learn.microsoft.com/rest/api/azure/devops/git/pushes/create; "Refs - Update Refs",
 https://learn.microsoft.com/rest/api/azure/devops/git/refs/update-refs, ``staleOldObjectId``).
 The ref's commit says who holds it, from where and since when (its comment, JSON). A run
-that finds it held waits, and says so; one held longer than ``STALE_AFTER`` belongs to a run
-that died, and is taken over (from that very commit, so only one waiting run can). Release
-deletes the ref, again only if it still is this run's. The ref is outside ``refs/heads``: no
-branch, no pipeline trigger, not fetched by a clone.
+that finds it held waits, and says so; one held longer than ``STALE_AFTER``, or by a process
+of this machine that no longer exists, belongs to a run that died, and is taken over (from
+that very commit, so only one waiting run can). Release deletes the ref, again only if it
+still is this run's. The ref is outside ``refs/heads``: no branch, no pipeline trigger, not
+fetched by a clone.
 
 The lock also carries what a run could not confirm: a create of a check, a policy or a run
 (the service does not refuse a second one) whose answer was lost. Released with such
@@ -48,6 +49,23 @@ STALE_AFTER = 20 * 60.0
 
 def _when(epoch: float) -> str:
     return f"{datetime.fromtimestamp(epoch, UTC):%Y-%m-%d %H:%M:%S} UTC"
+
+
+def _died_here(info: dict[str, Any]) -> bool:
+    """Whether the lock's holder ran on this machine and its process is gone (a crash, a
+    kill): then a resume need not wait ``STALE_AFTER`` for it."""
+    pid = info.get("pid")
+    if info.get("host") != socket.gethostname() or not isinstance(pid, int) or pid <= 0:
+        return False
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # it exists, under another user
+    return False
 
 
 class SharedLock:
@@ -132,6 +150,12 @@ class SharedLock:
         since = info.get("since")
         if info.get("state") != "held" or not isinstance(since, int | float):
             return False  # released with creates pending, or not ours to read: free
+        if _died_here(info):
+            self.on_wait(
+                f"taking over the provision lock {info.get('holder', '?')} left at "
+                f"{_when(since)}: that run (process {info['pid']} on this machine) has ended"
+            )
+            return False
         if self._clock() - since > STALE_AFTER:
             self.on_wait(
                 f"taking over the provision lock {info.get('holder', '?')} left on "
