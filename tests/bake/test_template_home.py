@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 COOKIECUTTER = Path(sys.executable).parent / "cookiecutter"
 SHARED = "https://github.com/contoso/mlops-template.git"
 IGNORED = shutil.ignore_patterns(
