@@ -1,13 +1,13 @@
 """A baked project switched to a team's own data by its settings alone.
 
-Slow tier: bakes the default project, writes a dataset the template does not
+Slow tier: bakes the default project, writes a regression dataset the template does not
 ship into its ``data/`` folder, changes only ``TRAINING_DATA``,
 ``TARGET_COLUMN`` and ``TASK`` in ``settings.py``, runs the payload command,
 then runs what the project's users and CI run: lint, hooks, the whole suite
 (notebooks included), the training command without arguments, and the
 README's serve and smoke-test commands.
 
-A third case is issue 20's support-ticket table (a datetime, a boolean, a
+The classification case is issue 20's support-ticket table (a datetime, a boolean, a
 500-value code, short free text, numbers with gaps, an integer id, names with
 spaces, 4 imbalanced classes), switched to by settings and the project's one
 preparation place only, read as a blob from Azurite with the credentials in
@@ -16,7 +16,6 @@ the project's root ``secrets.json``.
 
 from __future__ import annotations
 
-import csv
 import json
 import random
 import re
@@ -32,33 +31,6 @@ from project_env import clean_environment, free_port, npm_ci, project_environmen
 from test_baked_projects import run_project_checks, run_readme_serve_and_smoke_test
 
 pytestmark = pytest.mark.slow
-
-
-def write_churn_csv(path: Path) -> dict[str, str]:
-    """A binary churn table: text and numeric columns, missing values."""
-    rng = random.Random(13)
-    fields = ["plan", "region", "monthly_fee", "tenure_months", "support_calls", "churn"]
-    rows = []
-    for _ in range(300):
-        plan = rng.choice(["basic", "pro", "family"])
-        tenure = rng.randint(1, 72)
-        calls = rng.randint(0, 9)
-        risk = calls / 9 - tenure / 72 + (0.3 if plan == "basic" else 0.0)
-        rows.append(
-            {
-                "plan": plan,
-                "region": rng.choice(["north", "south", "east", "west", ""]),  # "" = missing
-                "monthly_fee": "" if rng.random() < 0.1 else f"{rng.uniform(10, 90):.2f}",
-                "tenure_months": tenure,
-                "support_calls": calls,
-                "churn": "yes" if risk + rng.gauss(0, 0.2) > 0.2 else "no",
-            }
-        )
-    with path.open("w", newline="", encoding="utf-8") as stream:
-        writer = csv.DictWriter(stream, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)
-    return {"TARGET_COLUMN": "churn", "TASK": "classification"}
 
 
 def write_house_prices_jsonl(path: Path) -> dict[str, str]:
@@ -84,7 +56,6 @@ def write_house_prices_jsonl(path: Path) -> dict[str, str]:
 
 
 DATASETS: dict[str, tuple[str, Callable[[Path], dict[str, str]], set[str]]] = {
-    "churn-csv": ("data/churn.csv", write_churn_csv, {"accuracy", "roc_auc", "f1"}),
     "house-prices-jsonl": (
         "data/houses.jsonl",
         write_house_prices_jsonl,
