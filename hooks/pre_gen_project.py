@@ -85,6 +85,7 @@ DEPENDENCY_MODULES = frozenset(
         "rich",
         "scipy",
         "sklearn",
+        "uv",
         "yaml",
         # Loaded by those, or run as tools in the project's environment.
         "_pytest",
