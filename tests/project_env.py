@@ -161,7 +161,7 @@ def npm_ci(project: Path) -> None:
     """Install the project's Node tools (Azurite) from its lock file."""
     npm = shutil.which("npm")
     if npm is None:
-        raise CommandFailed("npm was not found on PATH: install Node 20 (a prerequisite).")
+        raise CommandFailed("npm was not found on PATH: install Node 20 or later (a prerequisite).")
     run([npm, "ci", "--no-audit", "--no-fund"], project, clean_environment())
 
 

@@ -41,9 +41,16 @@ COMMON_FILES = {
     ".azureml/conda_training.yml",
     "requirements/azureml.txt",
     "requirements/base.txt",
-    "requirements/dev.txt",
+    "requirements/devtools.txt",
+    "requirements/lock/ci.txt",
+    "requirements/lock/deploy.txt",
+    "requirements/lock/dev.txt",
+    "requirements/lock/scoring.txt",
+    "requirements/lock/training.txt",
+    "requirements/notebooks.txt",
     "requirements/serving.txt",
-    "requirements/training.txt",
+    "requirements/test.txt",
+    "requirements/tracking.txt",
     "secrets.example.json",
     "src/{module}/__init__.py",
     "src/{module}/azureml_config.py",
@@ -69,6 +76,7 @@ COMMON_FILES = {
     "src/{module}/deployment/stages.py",
     "src/{module}/devtools/__init__.py",
     "src/{module}/devtools/environment_files.py",
+    "src/{module}/devtools/lock.py",
     "src/{module}/devtools/sample_payload.py",
     "src/{module}/devtools/upload_data.py",
     "src/{module}/model_building/__init__.py",
@@ -242,13 +250,13 @@ def test_azureml_extra_is_the_chosen_sdk(bake: Any, sdk: str, package: str) -> N
     requirements = (project / "requirements" / "azureml.txt").read_text(encoding="utf-8")
     assert package in requirements
     environment = (project / "environment.yml").read_text(encoding="utf-8")
-    assert f"      - {package}" in environment
+    assert f"      - {package}==" in environment
 
 
 def test_test_path_never_installs_an_azure_ml_sdk(bake: Any) -> None:
     project = bake().project_path
     sdks = {"azure-ai-ml", "azureml-core", "azureml-sdk", "azureml-defaults"}
-    for name in ("base.txt", "dev.txt", "serving.txt"):
+    for name in ("base.txt", "test.txt", "serving.txt", "lock/training.txt", "lock/scoring.txt"):
         lines = (project / "requirements" / name).read_text(encoding="utf-8").splitlines()
         packages = {re.split(r"[<>=!~\[; ]", line)[0] for line in lines if line[:1].isalpha()}
         assert not packages & sdks, name

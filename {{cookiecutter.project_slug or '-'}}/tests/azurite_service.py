@@ -62,7 +62,7 @@ def stop(process: subprocess.Popen[bytes], grace: float = 10) -> None:
 
 def unavailable(reason: str) -> None:
     """Azurite cannot be used: fail under CI, else skip with how to install it."""
-    missing("Azurite", reason, f"`npm ci` in {PROJECT_ROOT} (Node 20 or later)")
+    missing("Azurite", reason, f"`npm ci` in {PROJECT_ROOT} (Node 22 or later)")
 
 
 def _wait_until_listening(process: subprocess.Popen[bytes], port: int) -> None:

@@ -211,7 +211,7 @@ def blue_green_servers(
         missing(
             "gunicorn",
             f"it is not installed beside {sys.executable}",
-            '`pip install -e ".[dev]"` (on Linux or macOS)',
+            "`pip install -r requirements/lock/dev.txt` (on Linux or macOS)",
         )
     broken_dir = tmp_path_factory.mktemp("broken-model")
     frame = pd.read_csv(sample_data_path())

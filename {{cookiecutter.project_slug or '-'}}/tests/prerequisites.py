@@ -32,5 +32,5 @@ def require_azureml_sdk() -> None:
         missing(
             f"the Azure ML SDK {settings.AZUREML_SDK} ({module})",
             str(error),
-            '`pip install -e ".[dev,azureml]"`',
+            "`pip install -r requirements/lock/dev.txt`",
         )

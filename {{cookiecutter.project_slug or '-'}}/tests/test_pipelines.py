@@ -98,7 +98,7 @@ def check_jsonschema() -> Path:
         missing(
             "check-jsonschema",
             f"{executable} does not exist",
-            '`pip install -e ".[dev]"`',
+            "`pip install -r requirements/lock/dev.txt`",
         )
     return executable
 

@@ -70,7 +70,7 @@ def scoring_uri(
         missing(
             "gunicorn",
             f"it is not installed beside {sys.executable}",
-            '`pip install -e ".[dev]"` (on Linux or macOS)',
+            "`pip install -r requirements/lock/dev.txt` (on Linux or macOS)",
         )
     log_path = tmp_path_factory.mktemp("gunicorn") / "server.log"
     script = Path(score.__file__).resolve()

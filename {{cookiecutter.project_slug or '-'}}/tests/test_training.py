@@ -434,7 +434,7 @@ def test_compute_without_the_sdk_says_how_to_install_it(
     assert train.main(["--compute", "cpu-cluster"]) == 2
     err = capsys.readouterr().err
     assert "azure.ai" in err
-    assert 'pip install -e ".[dev,azureml]"' in err
+    assert "pip install -r requirements/lock/dev.txt" in err
 
 
 def test_compute_with_a_module_of_the_package_missing_is_not_blamed_on_the_sdk(

@@ -75,7 +75,7 @@ def project_file(*parts: str) -> Path:
         raise ProjectFileNotFoundError(
             f"{path} does not exist. Azure ML jobs and deployments upload files "
             "from the project folder: run from a clone of the project installed "
-            'with `pip install -e ".[dev,azureml]"`.'
+            "with `pip install -r requirements/lock/dev.txt`."
         )
     return path
 

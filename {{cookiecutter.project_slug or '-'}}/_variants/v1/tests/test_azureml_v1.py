@@ -16,6 +16,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import yaml
 from prerequisites import require_azureml_sdk
 
 from {{ cookiecutter.module_name }} import (
@@ -181,9 +182,8 @@ def pip_packages(environment: Environment) -> list[str]:
 
 
 def conda_file_pip_lines(path: Path = CONDA_FILE) -> list[str]:
-    lines = path.read_text(encoding="utf-8").splitlines()
-    start = lines.index("  - pip:") + 1
-    return [line.strip().removeprefix("- ") for line in lines[start:] if line.strip()]
+    conda = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return conda["dependencies"][-1]["pip"]
 
 
 # --- workspace -------------------------------------------------------------

@@ -1,10 +1,13 @@
-"""Generate environment files from the one list of requirements.
+"""Generate the conda files from the locks in requirements/lock/.
 
-``requirements/*.txt`` is the source. Generated from it, never edited by hand:
-``environment.yml`` (the conda development environment: everything),
+``requirements/*.txt`` say what each job needs and ``requirements/lock/*.txt``
+pin the exact versions (``python -m {{ cookiecutter.module_name }}.devtools.lock``).
+Generated from the locks, never edited by hand: ``environment.yml`` (the conda
+development environment: everything, ``dev.txt``),
 ``.azureml/conda_dependencies.yml`` (the Azure ML environment that serves the
-model: runtime and inference server only) and ``.azureml/conda_training.yml``
-(the Azure ML environment of training jobs: runtime and MLflow).
+model: runtime and inference server, ``scoring.txt``) and
+``.azureml/conda_training.yml`` (the Azure ML environment of training jobs:
+runtime and MLflow, ``training.txt``).
 
     python -m {{ cookiecutter.module_name }}.devtools.environment_files --write
     python -m {{ cookiecutter.module_name }}.devtools.environment_files --check
@@ -16,6 +19,7 @@ pre-commit hook run it).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -23,29 +27,21 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from .. import settings
 
-# requirements files, in order, behind each generated conda file.
+# The lock behind each generated conda file, and the conda environment's name.
 CONDA_FILES = {
-    "environment.yml": (
-        settings.PROJECT_SLUG,
-        (
-            "requirements/base.txt",
-            "requirements/training.txt",
-            "requirements/serving.txt",
-            "requirements/dev.txt",
-            "requirements/azureml.txt",
-        ),
-    ),
+    "environment.yml": (settings.PROJECT_SLUG, "requirements/lock/dev.txt"),
     ".azureml/conda_dependencies.yml": (
         settings.ENVIRONMENT_NAME,
-        ("requirements/base.txt", "requirements/serving.txt"),
+        "requirements/lock/scoring.txt",
     ),
     # Azure ML training jobs: the runtime and MLflow, without the inference server.
     ".azureml/conda_training.yml": (
         settings.TRAINING_ENVIRONMENT_NAME,
-        ("requirements/base.txt", "requirements/training.txt"),
+        "requirements/lock/training.txt",
     ),
 }
 COMMAND = "python -m {{ cookiecutter.module_name }}.devtools.environment_files"
+LOCK_COMMAND = "python -m {{ cookiecutter.module_name }}.devtools.lock"
 
 
 def find_project_root(start: Path | None = None) -> Path:
@@ -81,19 +77,20 @@ def read_requirements(path: Path) -> list[str]:
     return lines
 
 
-def render_conda_file(root: Path, name: str, requirement_files: tuple[str, ...]) -> str:
-    """The text of a conda file for the project at ``root``."""
-    requirements = [
-        line
-        for relative in requirement_files
-        for line in read_requirements(root / relative)
-    ]
-    pip_lines = "".join(f"      - {line}\n" for line in requirements)
-    sources = ", ".join(requirement_files)
+def yaml_item(line: str) -> str:
+    """``line`` as a YAML scalar: an environment marker's quotes in a JSON string."""
+    return json.dumps(line) if ";" in line else line
+
+
+def render_conda_file(root: Path, name: str, lock: str) -> str:
+    """The text of a conda file for the project at ``root``, pinned by ``lock``."""
+    requirements = read_requirements(root / lock)
+    pip_lines = "".join(f"      - {yaml_item(line)}\n" for line in requirements)
     return (
-        f"# Generated from {sources} by\n"
+        f"# Generated from {lock} by\n"
         f"#   {COMMAND} --write\n"
-        "# Do not edit: change the requirements files and run that command.\n"
+        "# Do not edit: change requirements/*.txt and run\n"
+        f"#   {LOCK_COMMAND}\n"
         f"name: {name}\n"
         "channels:\n"
         "  - conda-forge\n"
@@ -108,13 +105,13 @@ def render_conda_file(root: Path, name: str, requirement_files: tuple[str, ...])
 def generated_files(root: Path) -> dict[Path, str]:
     """Every generated file of the project, with the content it should have."""
     return {
-        root / relative: render_conda_file(root, name, sources)
-        for relative, (name, sources) in CONDA_FILES.items()
+        root / relative: render_conda_file(root, name, lock)
+        for relative, (name, lock) in CONDA_FILES.items()
     }
 
 
 def stale_files(root: Path) -> list[Path]:
-    """Generated files whose content differs from what the requirements give."""
+    """Generated files whose content differs from what the locks give."""
     return [
         path
         for path, content in generated_files(root).items()
@@ -146,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     stale = stale_files(root)
     for path in stale:
         print(
-            f"{path.relative_to(root)} is out of date with requirements/; run: "
+            f"{path.relative_to(root)} is out of date with requirements/lock/; run: "
             f"{COMMAND} --write",
             file=sys.stderr,
         )

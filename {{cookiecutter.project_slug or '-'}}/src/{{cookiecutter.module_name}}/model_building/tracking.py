@@ -8,7 +8,7 @@ server needed). SQLite is MLflow's default store since 3.7; its ./mlruns file
 store is legacy: https://mlflow.org/docs/latest/self-hosting/architecture/backend-store
 
 Compare runs with ``mlflow.search_runs`` (``experiment_nbs/02_train_model.ipynb``)
-or in a browser: ``mlflow ui --backend-store-uri sqlite:///mlflow.db``.
+or in a browser with the full MLflow (the README says how).
 
     python -m {{ cookiecutter.module_name }}.model_building.tracking --workspace-uri
 

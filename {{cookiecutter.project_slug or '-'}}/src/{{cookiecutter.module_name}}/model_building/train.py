@@ -73,7 +73,7 @@ logger = logging.getLogger(__name__)
 
 METRICS_FILE = "metrics.json"
 DEFAULT_OUTPUT = Path("outputs") / "model.pkl"
-INSTALL_AZUREML = 'pip install -e ".[dev,azureml]"'
+INSTALL_AZUREML = "pip install -r requirements/lock/dev.txt"
 
 
 TASKS = ("classification", "regression")

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 SDK_MISSING = (
     "the Azure ML SDK v1 (azureml-core) is not installed. "
-    'Install it with `pip install -e ".[dev,azureml]"`.'
+    "Install it with `pip install -r requirements/lock/dev.txt`."
 )
 
 # A cached token is renewed this many seconds before it expires.

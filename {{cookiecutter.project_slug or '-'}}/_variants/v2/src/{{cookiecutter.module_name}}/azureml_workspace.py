@@ -23,7 +23,7 @@ try:
 except ImportError as error:
     raise ModuleNotFoundError(
         f"the Azure ML SDK v2 (azure-ai-ml) is not installed ({error}). "
-        'Install it with `pip install -e ".[dev,azureml]"`.',
+        "Install it with `pip install -r requirements/lock/dev.txt`.",
         name="azure.ai.ml",
     ) from error
 
