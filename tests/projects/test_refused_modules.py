@@ -14,7 +14,8 @@ import refused_modules
 from conftest import COOKIECUTTER_JSON, load_hook
 from project_env import project_environment
 
-# Builds a v1 and a v2 project's environment (a few minutes each, cached).
+# Installs a v1 and a v2 project's full developer environment (its dev lock: every job's
+# modules), from uv's cache.
 pytestmark = pytest.mark.slow
 
 pre_gen = load_hook("pre_gen_project")
@@ -28,7 +29,7 @@ def test_every_module_of_the_projects_environment_is_refused(bake: Any, sdk: str
     """
     python_version = COOKIECUTTER_JSON["python_version"][0]
     result = bake({"azureml_sdk": sdk, "python_version": python_version})
-    venv = project_environment(result.project_path, python_version)
+    venv = project_environment(result.project_path, python_version, lock="dev")
     installed = refused_modules.environment_modules(venv)
     missing = installed - refused_modules.read_names()
     assert not missing, f"not in hooks/refused_module_names.txt: {sorted(missing)} ({venv})"

@@ -40,8 +40,10 @@ CONDA_FILES = {
         "requirements/lock/training.txt",
     ),
 }
-COMMAND = "python -m {{ cookiecutter.module_name }}.devtools.environment_files"
-LOCK_COMMAND = "python -m {{ cookiecutter.module_name }}.devtools.lock"
+# Spelled from the package (not the module name), so that their lines' formatting
+# does not depend on the name's length.
+COMMAND = f"python -m {__package__}.environment_files"
+LOCK_COMMAND = f"python -m {__package__}.lock"
 
 
 def find_project_root(start: Path | None = None) -> Path:
