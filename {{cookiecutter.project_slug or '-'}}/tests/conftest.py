@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -191,7 +190,9 @@ def blue_green_servers(
 
     "blue" serves the trained model; "green" a broken one, fitted on three of
     the four columns, so it answers the test payload with a 400. Yields their
-    scoring URIs by deployment name.
+    scoring URIs by deployment name. Both start at once and serve the whole
+    session: every test of score.py with the trained model uses blue (see
+    scoring_uri), so no test waits for a server of its own.
     """
     import sys
 
@@ -199,7 +200,7 @@ def blue_green_servers(
     from inference_server import (
         InferenceServerError,
         gunicorn_path,
-        run_inference_server,
+        run_inference_servers,
     )
     from sklearn.dummy import DummyClassifier
 
@@ -221,20 +222,21 @@ def blue_green_servers(
     joblib.dump(broken, broken_dir / "model.pkl")
     script = Path(score.__file__).resolve()
     logs = tmp_path_factory.mktemp("blue-green")
-    with contextlib.ExitStack() as servers:
-        try:
-            uris = {
-                name: servers.enter_context(
-                    run_inference_server(script, model_dir, logs / f"{name}.log")
-                )
-                for name, model_dir in (
-                    ("blue", trained_model_dir),
-                    ("green", broken_dir),
-                )
-            }
-        except InferenceServerError as error:
-            pytest.fail(str(error))
-        yield uris
+    servers = {
+        name: (script, model_dir, logs / f"{name}.log")
+        for name, model_dir in (("blue", trained_model_dir), ("green", broken_dir))
+    }
+    try:
+        with run_inference_servers(servers) as uris:
+            yield uris
+    except InferenceServerError as error:
+        pytest.fail(str(error))
+
+
+@pytest.fixture(scope="session")
+def scoring_uri(blue_green_servers: dict[str, str]) -> str:
+    """The scoring URI of score.py serving the trained model (gunicorn, 127.0.0.1)."""
+    return blue_green_servers["blue"]
 
 
 # --- Azure ML: fixtures for the tests of both SDKs and of the SDK-free modules.

@@ -18,6 +18,7 @@ import requests
 from azurite_service import free_port, stop
 
 START_SECONDS = 90
+POLL_SECONDS = 0.1  # how often to ask a starting server whether it answers
 # Microsoft's server app, without its false "extra keys" warning (see local_server).
 APP = "{{ cookiecutter.module_name }}.deployment.local_server:app"
 
@@ -41,6 +42,40 @@ def run_inference_server(
         InferenceServerError: The server exited or did not answer ``GET /``
             within START_SECONDS; the message ends with its log.
     """
+    with run_inference_servers({"server": (script, model_dir, log_path)}) as uris:
+        yield uris["server"]
+
+
+@contextmanager
+def run_inference_servers(
+    servers: dict[str, tuple[Path, Path, Path]],
+) -> Iterator[dict[str, str]]:
+    """Start one server per ``name: (script, model_dir, log_path)`` at once.
+
+    They boot side by side (most of a start is importing the server and the
+    model's libraries); yields their scoring URIs by name once all answer.
+
+    Raises:
+        InferenceServerError: A server exited or did not answer ``GET /``
+            within START_SECONDS; the message ends with its log.
+    """
+    started: dict[str, tuple[subprocess.Popen[bytes], str, Path]] = {}
+    try:
+        for name, (script, model_dir, log_path) in servers.items():
+            started[name] = _start(script, model_dir, log_path)
+        deadline = time.monotonic() + START_SECONDS
+        for process, base, log_path in started.values():
+            _wait_until_answering(process, base, log_path, deadline)
+        yield {name: base + "/score" for name, (_, base, _) in started.items()}
+    finally:
+        for process, _, _ in started.values():
+            stop(process, grace=15)
+
+
+def _start(
+    script: Path, model_dir: Path, log_path: Path
+) -> tuple[subprocess.Popen[bytes], str, Path]:
+    """gunicorn serving ``script`` on a free 127.0.0.1 port, and its base URL."""
     port = free_port()
     env = {
         **os.environ,
@@ -57,26 +92,27 @@ def run_inference_server(
         process = subprocess.Popen(
             command, cwd=log_path.parent, env=env, stdout=log, stderr=subprocess.STDOUT
         )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_SECONDS
-        while True:
-            if process.poll() is not None:
-                raise InferenceServerError(
-                    f"gunicorn exited with code {process.returncode}:\n"
-                    f"{log_path.read_text(errors='replace')[-5000:]}"
-                )
-            try:
-                if requests.get(base + "/", timeout=2).ok:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise InferenceServerError(
-                    f"the inference server did not answer on {base} within "
-                    f"{START_SECONDS} s:\n{log_path.read_text(errors='replace')[-5000:]}"
-                )
-            time.sleep(0.2)
-        yield base + "/score"
-    finally:
-        stop(process, grace=15)
+    return process, f"http://127.0.0.1:{port}", log_path
+
+
+def _wait_until_answering(
+    process: subprocess.Popen[bytes], base: str, log_path: Path, deadline: float
+) -> None:
+    """Return once ``GET /`` answers; raise if the server exits or time runs out."""
+    while True:
+        if process.poll() is not None:
+            raise InferenceServerError(
+                f"gunicorn exited with code {process.returncode}:\n"
+                f"{log_path.read_text(errors='replace')[-5000:]}"
+            )
+        try:
+            if requests.get(base + "/", timeout=2).ok:
+                return
+        except requests.RequestException:
+            pass
+        if time.monotonic() > deadline:
+            raise InferenceServerError(
+                f"the inference server did not answer on {base} within "
+                f"{START_SECONDS} s:\n{log_path.read_text(errors='replace')[-5000:]}"
+            )
+        time.sleep(POLL_SECONDS)

@@ -1,4 +1,5 @@
-"""score.py in Microsoft's inference server (in-process test client) and alone."""
+"""score.py in Microsoft's inference server (under gunicorn, or its in-process
+test client where a test needs a server of its own) and alone."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+import requests as http
 from sklearn.dummy import DummyClassifier
 
 from {{ cookiecutter.module_name }}.deployment import (
@@ -167,10 +169,9 @@ def expected_predictions(model_dir: Path, rows: list[list[float]]) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def server_answers(
-    trained_model_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, dict[str, Any]]:
-    """The answers of one server process to every request of this module."""
+def server_answers(scoring_uri: str) -> dict[str, dict[str, Any]]:
+    """The answers of the session's server (conftest.py: score.py with the
+    trained model under gunicorn) to every request of this module."""
     requests: dict[str, str | None] = {
         "health": None,
         "test_json": IRIS_PAYLOAD,
@@ -182,13 +183,20 @@ def server_answers(
         **{name: body for name, (body, _, _) in BAD_REQUESTS.items()},
         **{f"missing_{name}": body for name, body in MISSING_VALUES.items()},
     }
-    process, answers = run_in_server(
-        trained_model_dir, requests, tmp_path_factory.mktemp("server")
-    )
-    assert process.returncode == 0 and answers, (
-        f"the server process failed ({process.returncode}):\n"
-        f"{process.stdout[-5000:]}\n{process.stderr[-5000:]}"
-    )
+    root = scoring_uri.removesuffix("/score") + "/"
+    answers = {}
+    with http.Session() as session:
+        for name, body in requests.items():
+            if body is None:
+                response = session.get(root, timeout=60)
+            else:
+                response = session.post(
+                    scoring_uri,
+                    data=body.encode(),
+                    headers={"Content-Type": "application/json"},
+                    timeout=60,
+                )
+            answers[name] = {"status": response.status_code, "body": response.text}
     return answers
 
 
@@ -267,19 +275,34 @@ def test_missing_values_are_imputed(
     assert len(json.loads(answer["body"])["predictions"]) == 1
 
 
-def test_more_rows_than_the_limit_get_a_413_naming_it(
-    trained_model_dir: Path, tmp_path: Path
-) -> None:
+@pytest.fixture(scope="module")
+def nested_limited_answers(
+    trained_model_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, dict[str, Any]]:
+    """The answers of one server whose model lies in nested folders (as Azure
+    ML mounts a registered model) and whose row limit is 2."""
+    work_dir = tmp_path_factory.mktemp("nested-limited")
+    nested = work_dir / "model_dir" / "iris-model" / "3"
+    nested.mkdir(parents=True)
+    shutil.copy(trained_model_dir / "model.pkl", nested / "model.pkl")
     process, answers = run_in_server(
-        trained_model_dir,
+        work_dir / "model_dir",
         {
+            "test_json": IRIS_PAYLOAD,
             "three": json.dumps({"data": ROWS + ROWS[:1]}),
             "two": json.dumps({"data": ROWS}),
         },
-        tmp_path,
+        work_dir,
         {score.MAX_ROWS_VARIABLE: "2"},
     )
     assert process.returncode == 0, process.stdout[-5000:] + process.stderr[-5000:]
+    return answers
+
+
+def test_more_rows_than_the_limit_get_a_413_naming_it(
+    nested_limited_answers: dict[str, dict[str, Any]],
+) -> None:
+    answers = nested_limited_answers
     assert answers["three"]["status"] == 413
     error = json.loads(answers["three"]["body"])["error"]
     assert "data has 3 rows; at most 2 rows" in error
@@ -287,17 +310,11 @@ def test_more_rows_than_the_limit_get_a_413_naming_it(
 
 
 def test_model_in_nested_folders_is_found(
-    trained_model_dir: Path, tmp_path: Path
+    nested_limited_answers: dict[str, dict[str, Any]],
 ) -> None:
-    nested = tmp_path / "model_dir" / "iris-model" / "3"
-    nested.mkdir(parents=True)
-    shutil.copy(trained_model_dir / "model.pkl", nested / "model.pkl")
-    process, answers = run_in_server(
-        tmp_path / "model_dir", {"test_json": IRIS_PAYLOAD}, tmp_path
-    )
-    assert process.returncode == 0, process.stdout[-5000:] + process.stderr[-5000:]
-    assert answers["test_json"]["status"] == 200
-    assert len(json.loads(answers["test_json"]["body"])["predictions"]) == 2
+    answer = nested_limited_answers["test_json"]
+    assert answer["status"] == 200
+    assert len(json.loads(answer["body"])["predictions"]) == 2
 
 
 def test_server_without_a_model_stops_with_the_reason(tmp_path: Path) -> None:

@@ -16,15 +16,8 @@ from pathlib import Path
 import pytest
 from azurite_service import free_port
 from deployment_router import run_router
-from inference_server import (
-    InferenceServerError,
-    gunicorn_path,
-    run_inference_server,
-)
-from prerequisites import missing
 
 from {{ cookiecutter.module_name }}.deployment import (
-    score,
     smoke_test,
 )
 
@@ -60,25 +53,7 @@ def run_smoke_test(
 # -- the real inference server ----------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def scoring_uri(
-    trained_model_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """score.py with the trained model in gunicorn on a free 127.0.0.1 port."""
-    # The server runs under gunicorn, which exists on Linux and macOS.
-    if not gunicorn_path().exists():
-        missing(
-            "gunicorn",
-            f"it is not installed beside {sys.executable}",
-            "`pip install -r requirements/lock/dev.txt` (on Linux or macOS)",
-        )
-    log_path = tmp_path_factory.mktemp("gunicorn") / "server.log"
-    script = Path(score.__file__).resolve()
-    try:
-        with run_inference_server(script, trained_model_dir, log_path) as uri:
-            yield uri
-    except InferenceServerError as error:
-        pytest.fail(str(error))
+# scoring_uri (conftest.py): score.py with the trained model under gunicorn.
 
 
 def test_smoke_test_passes_against_the_local_server(scoring_uri: str) -> None:
@@ -361,10 +336,16 @@ def test_default_patience_is_short_only_on_this_machine(
     assert smoke_test.default_timeout(uri) == expected
 
 
-def test_local_server_that_is_not_running_fails_in_seconds() -> None:
+def test_local_server_that_is_not_running_fails_in_seconds(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --timeout, the command gives a local URI LOCAL_TIMEOUT, not the
+    120 s of a deployed endpoint (lowered here to 1 s, so the test takes 1 s;
+    test_default_patience_is_short_only_on_this_machine checks its value)."""
+    monkeypatch.setattr(smoke_test, "LOCAL_TIMEOUT", 1.0)
     uri = f"http://127.0.0.1:{free_port()}/score"
     started = time.monotonic()
-    result = run_smoke_test("--scoring-uri", uri, "--payload", str(TEST_PAYLOAD))
-    assert result.returncode == 1
+    code = smoke_test.main(["--scoring-uri", uri, "--payload", str(TEST_PAYLOAD)])
+    assert code == 1
     assert time.monotonic() - started < smoke_test.LOCAL_TIMEOUT + 15
-    assert f"in {smoke_test.LOCAL_TIMEOUT:g} s" in result.stderr
+    assert f"in {smoke_test.LOCAL_TIMEOUT:g} s" in capsys.readouterr().err
