@@ -541,7 +541,10 @@ def failing_endpoint() -> Iterator[str]:
             pass
 
     with ThreadingHTTPServer(("127.0.0.1", 0), Failing) as server:
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        # shutdown() waits for serve_forever's next poll: 0.05 s, not the default 0.5 s.
+        thread = threading.Thread(
+            target=server.serve_forever, args=(0.05,), daemon=True
+        )
         thread.start()
         yield f"http://127.0.0.1:{server.server_address[1]}/acct"
         server.shutdown()

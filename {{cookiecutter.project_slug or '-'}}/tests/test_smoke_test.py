@@ -139,7 +139,7 @@ def test_closed_port_fails_fast_with_what_to_check() -> None:
     uri = f"http://127.0.0.1:{free_port()}/score"
     started = time.monotonic()
     result = run_smoke_test(
-        "--scoring-uri", uri, "--payload", str(TEST_PAYLOAD), "--timeout", "3"
+        "--scoring-uri", uri, "--payload", str(TEST_PAYLOAD), "--timeout", "1"
     )
     assert result.returncode == 1
     assert time.monotonic() - started < 30
@@ -185,7 +185,10 @@ def fake_server() -> Iterator[Callable[..., FakeServer]]:
                 pass
 
         server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        # shutdown() waits for serve_forever's next poll: 0.05 s, not the default 0.5 s.
+        thread = threading.Thread(
+            target=server.serve_forever, args=(0.05,), daemon=True
+        )
         thread.start()
         running.append((server, thread))
         fake.uri = f"http://127.0.0.1:{server.server_address[1]}/score"
