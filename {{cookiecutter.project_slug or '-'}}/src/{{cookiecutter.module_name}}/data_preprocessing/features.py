@@ -75,8 +75,9 @@ def datetime_parts(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
             continue
         values = _as_datetime(frame[column])
         for part in DATETIME_PARTS:
+            # pandas 3 deprecates .dt.weekday; .dt.day_of_week is the same number.
             number = (
-                values.dt.weekday if part == "weekday" else getattr(values.dt, part)
+                values.dt.day_of_week if part == "weekday" else getattr(values.dt, part)
             )
             parts[f"{column}_{part}"] = number.astype("float64")
     return pd.DataFrame(parts, index=frame.index)

@@ -34,7 +34,7 @@ def upload(path: Path, blob: str) -> str:
         AzureError: The storage service refused or could not be reached.
     """
     config = resolve_storage_config()
-    options = bounded_client_options(settings.STORAGE_CONNECT_TIMEOUT)
+    options = bounded_client_options(settings.STORAGE_TIMEOUT)
     container = blob_service_client(config, **options).get_container_client(
         config.container_name
     )
