@@ -144,7 +144,13 @@ def project_environment(project: Path, python_version: str, lock: str = "ci") ->
     environment = clean_environment()
     uv = _uv()
     shutil.rmtree(env_dir, ignore_errors=True)
-    run([uv, "venv", "--quiet", "--python", interpreter, str(env_dir)], project, environment)
+    # --seed: pip in the environment, as `python -m venv` gives users (MLflow asks pip
+    # for its version when it logs a model, and warns without it).
+    run(
+        [uv, "venv", "--quiet", "--seed", "--python", interpreter, str(env_dir)],
+        project,
+        environment,
+    )
     install = [uv, "pip", "install", "--quiet", "--python", str(python)]
     locked = project / "requirements" / "lock" / f"{lock}.txt"
     run(
