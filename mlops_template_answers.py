@@ -150,7 +150,9 @@ def _template_dir() -> Path:
 def template_home(checkout: Path) -> str:
     """Where the template lives for the team: ``origin``'s URL, else the folder.
 
-    Credentials in the URL (``https://user:token@host/...``) are left out.
+    Credentials in the URL (``https://user:token@host/...``) are left out. An
+    ``origin`` that is a path (a bare repository, a network share) becomes a
+    ``file://`` URL, which pip installs from with git.
     """
     try:
         result = subprocess.run(
@@ -164,7 +166,24 @@ def template_home(checkout: Path) -> str:
     except OSError:  # no git
         result = None
     url = result.stdout.strip() if result and result.returncode == 0 else ""
-    return re.sub(r"^([a-z+]+://)[^/@]*@", r"\1", url) if url else str(checkout)
+    if not url:
+        return str(checkout)
+    if _is_local_path(url):  # a bare repository has no files pipx could install
+        return (checkout / url).resolve().as_uri()
+    return re.sub(r"^([a-z+]+://)[^/@]*@", r"\1", url)
+
+
+def _is_local_path(url: str) -> bool:
+    """Whether git reads ``url`` as a path on this machine, not a URL.
+
+    Git's rule (https://git-scm.com/docs/git-clone#_git_urls): scp-like
+    ``host:path`` only when no slash comes before the first colon; a drive
+    letter (``C:\\``) is a path.
+    """
+    if "://" in url:
+        return False
+    head, colon, _ = url.partition(":")
+    return not colon or "/" in head or len(head) == 1
 
 
 def _has_markup(value: Any) -> bool:

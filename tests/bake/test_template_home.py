@@ -3,8 +3,8 @@
 The real ``cookiecutter .`` run inside a copy of this checkout (a git
 repository with one commit): ``.cruft.json``, the README's provisioning
 commands and the end-of-bake message name the clone's ``origin`` URL (without
-credentials), and the folder only when there is no ``origin``, with a README
-line on pointing the project at the shared template.
+credentials; a path becomes a ``file://`` URL), and the folder only when there is
+no ``origin``, with a README line on pointing the project at the shared template.
 """
 
 from __future__ import annotations
@@ -108,3 +108,40 @@ def test_without_origin_the_folder_is_named_with_how_to_share(tmp_path: Path) ->
     assert set(provision_lines(readme)) == {str(clone.resolve())}
     assert "cruft link <template URL>" in readme and "author's machine" in readme
     assert f"pipx run --spec {clone.resolve()} mlops-template provision" in stdout
+
+
+def test_an_origin_on_disk_is_named_as_a_url_pip_installs_from(tmp_path: Path) -> None:
+    """A bare repository as origin: the README installs it through git (file://).
+
+    Given as a path, pip would look for a pyproject.toml in the bare repository
+    and fail; this is how a clone of a repository on a share or a CI machine bakes.
+    """
+    bare = tmp_path / "shared" / "mlops-template.git"
+    clone = clone_of_this_template(tmp_path, str(bare))
+    subprocess.run(["git", "clone", "-q", "--bare", str(clone), str(bare)], check=True)
+    project, stdout = bake_from(clone, tmp_path)
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    (spec,) = set(provision_lines(readme))
+    assert spec == f"git+{bare.resolve().as_uri()}"
+    assert f"pipx run --spec {spec} mlops-template provision" in stdout
+    assert "author's machine" in readme  # a path is not the team's shared home
+    report = subprocess.run(  # what pipx asks of pip: clone, build, name the tool
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--dry-run",
+            "--no-deps",
+            "--quiet",
+            "--report",
+            "-",
+            spec,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    (install,) = json.loads(report.stdout)["install"]
+    assert install["metadata"]["name"] == "mlops-template"
