@@ -22,7 +22,9 @@ setting for either rule below, so the extension wraps three functions of
   in one ``ERROR:`` line with how to bake again, and the run ends with exit status 1
   (``AnswersRefused``, a ``SystemExit``: cookiecutter's and cruft's command lines print
   nothing more; the Python API raises it). The hook itself would be too late for a name
-  too long for a folder, and cookiecutter prints a traceback after a failed hook.
+  too long for a folder, or an empty ``project_slug`` (the template folder,
+  ``{{cookiecutter.project_slug}}``, would render to no name), and cookiecutter prints
+  a traceback after a failed hook.
 - **The extension is required.** A context can drop it (``_extensions`` set to ``[]``
   through ``--extra-context``, ``default_context`` in the cookiecutter config, the Python
   API); cookiecutter would then evaluate answers as code before any hook runs. The first

@@ -94,8 +94,8 @@ JINJA_MARKUP = tuple("{" + second for second in ("{", "%", "#"))
 _NO_MARKUP = "without " + ", ".join(repr(markup) for markup in JINJA_MARKUP)
 
 # The project_slug that cookiecutter.json derives from a project_name with no
-# letter or digit, and the folder name of an empty project_slug (the template
-# folder's name), so that the folder exists and this hook can say so.
+# letter or digit. An empty project_slug is refused by the template's extension
+# before cookiecutter renders the folder name (mlops_template_answers.py).
 EMPTY_SLUG = "-"
 
 # Names that become folder names (project_slug, module_name) stay far below the
