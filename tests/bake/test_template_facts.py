@@ -137,3 +137,21 @@ def test_derived_names_follow_the_answers_not_a_recorded_value(
     again = own.derive(environment, recorded)
     assert again["__qa_endpoint"] == "churn-model-qa" == answers["__qa_endpoint"]
     assert again["__prod_endpoint"] == "churn-model-prod"
+
+
+@pytest.mark.parametrize("slug", LONG_SLUGS, ids=["letters", "hyphens", "hyphen-27", "hyphen-30"])
+def test_the_tools_storage_account_fallback_is_the_templates_default(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, slug: str
+) -> None:
+    """An azure-devops.json that names no storage account (a project baked before it did)
+    gets from the tool the account cookiecutter.json derives from the same slug."""
+    from provisioning_env import write_settings
+
+    from mlops_template.settings import load
+    from mlops_template.template import azure_names
+
+    write_settings(
+        tmp_path, repository=slug, organization_url="https://dev.azure.com/contoso", azure={}
+    )
+    expected = derived(monkeypatch, project_slug=slug)["storage_account"]
+    assert azure_names(load(tmp_path)).storage_account == expected
