@@ -22,6 +22,7 @@ from test_azure_deployment import (  # noqa: F401 (fixtures, shared)
     WORKSPACE,
     EmptySubscriptionBaker,
     arm,
+    assert_a_rerun_writes_nothing,
     az,
     baker,
     by_type,
@@ -82,12 +83,7 @@ def test_a_rerun_with_client_id_writes_nothing(
     """After the fresh bake with --client-id, provision again: what-if, no write."""
     run, project = bake_with(baker, arm, given["properties"]["clientId"])
     assert run.returncode == 0, run.output
-    fake.clear_requests()
-    arm.clear_requests()
-    again = baker.provision(project)
-    assert again.returncode == 0, again.output
-    assert fake.writes == [] and arm.writes == [], [r.path for r in arm.writes]
-    assert "what-if: no change" in again.output
+    assert_a_rerun_writes_nothing(baker, fake, arm, project)
 
 
 def test_an_app_registrations_roles_are_printed_as_commands(
