@@ -104,6 +104,21 @@ def test_an_app_registrations_roles_are_printed_as_commands(
         assert f'az role assignment create --assignee {client_id} --role "{role}"' in output
 
 
+def test_an_identity_the_user_may_not_list_gets_its_roles_as_commands(
+    baker: EmptySubscriptionBaker, arm: FakeResourceManager, given: dict,  # noqa: F811
+) -> None:  # fmt: skip
+    """The subscription's identities may not be listed (403): the given identity's object id
+    is unknown, so everything else is deployed and its roles are printed (exit code 3)."""
+    arm.forbid("Microsoft.ManagedIdentity/userAssignedIdentities/read")
+    client_id = given["properties"]["clientId"]
+    run, project = bake_with(baker, arm, client_id)
+    assert run.returncode == 0, run.output
+    assert set(by_type(arm)) == TYPES and set(roles(arm)) == {BLOB_CONTRIBUTOR}
+    tool = baker.provision(project)
+    assert tool.returncode == 3, tool.output
+    assert f"az role assignment create --assignee {client_id}" in " ".join(tool.output.split())
+
+
 def test_without_the_right_to_assign_roles_the_commands_are_printed(
     baker: EmptySubscriptionBaker, arm: FakeResourceManager, given: dict,  # noqa: F811
 ) -> None:  # fmt: skip
