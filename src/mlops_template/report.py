@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -349,7 +350,8 @@ def _connection_steps(settings: Settings, state: State) -> list[str]:
     )
     given = state.azure.given if state.azure is not None else None
     if given is not None:  # a user-assigned identity: "az identity federated-credential create"
-        group = str(given.get("id", "")).split("/resourceGroups/", 1)[-1].split("/", 1)[0]
+        found = re.search(r"/resourcegroups/([^/]+)/", str(given.get("id", "")), re.IGNORECASE)
+        group = found.group(1) if found else "<resource group>"
         command = (
             f"az identity federated-credential create --name {settings.names.slug}-azure-devops "
             f"--identity-name {given.get('name')} --resource-group {group} --issuer {issuer} "
