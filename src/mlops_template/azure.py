@@ -5,8 +5,9 @@ Each method is one operation of Microsoft's published REST specs
 
 * Resource groups - Get, ``2021-04-01`` (resources/resource-manager/Microsoft.Resources);
 * Workspaces - Get, ``2024-04-01`` (machinelearningservices, Microsoft.MachineLearningServices);
-* User Assigned Identities - Get / Create Or Update and Federated Identity Credentials - List /
-  Create Or Update, ``2023-01-31`` (msi, Microsoft.ManagedIdentity);
+* User Assigned Identities - Get / Create Or Update / List By Subscription and Federated
+  Identity Credentials - List / Create Or Update, ``2023-01-31`` (msi,
+  Microsoft.ManagedIdentity);
 * Role Assignments - List For Scope / Create, ``2022-04-01`` (authorization,
   Microsoft.Authorization).
 
@@ -143,6 +144,22 @@ class AzureResources:
     def identity(self, group: str, name: str) -> Json | None:
         """[User Assigned Identities - Get]"""
         return self._get(self.identity_path(group, name), IDENTITIES_API)
+
+    def identity_by_client_id(self, client_id: str) -> Json | None:
+        """The subscription's user-assigned identity with this client id, None if none is
+        (an app registration, or an identity elsewhere) [User Assigned Identities - List By
+        Subscription]."""
+        url: str | None = (
+            f"{self.subscription}/providers/Microsoft.ManagedIdentity/userAssignedIdentities"
+        )
+        wanted = client_id.strip().lower()
+        while url:  # ARM pages through ``nextLink`` (x-ms-pageable in the spec)
+            page, _ = self.client.send("GET", url, api_version=IDENTITIES_API)
+            for identity in (page or {}).get("value", []):
+                if str((identity.get("properties") or {}).get("clientId", "")).lower() == wanted:
+                    return identity
+            url = (page or {}).get("nextLink")
+        return None
 
     def federated_credentials(self, group: str, identity: str) -> list[Json]:
         """[Federated Identity Credentials - List]"""

@@ -10,6 +10,7 @@ from .azure import AzureResources, has_role
 from .bodies import Json
 from .deploy_lookup import DeploymentState, lookup_deployment
 from .deployments import Deployments
+from .errors import PermissionDeniedError
 from .parallel import parallel
 from .settings import Settings
 
@@ -28,6 +29,10 @@ class AzureState:
     has_role: bool = False
     manual: list[str] = field(default_factory=list)  # commands left for a person
     deploy: DeploymentState | None = None  # the Azure side's deployment (a subscription id)
+    # --client-id: an existing identity (the tool makes none), and that identity when it is a
+    # user-assigned identity of the subscription (None: an app registration, or not visible).
+    client_id: str = ""
+    given: Json | None = None
 
     @property
     def scope(self) -> str:
@@ -35,7 +40,9 @@ class AzureState:
 
     @property
     def principal_id(self) -> str:
-        return str(((self.identity or {}).get("properties") or {}).get("principalId", ""))
+        """The pipelines' identity's object id, made by the tool or given ("": not known)."""
+        identity = self.identity or self.given or {}
+        return str((identity.get("properties") or {}).get("principalId", ""))
 
 
 def lookup_azure(
@@ -49,11 +56,22 @@ def lookup_azure(
         identity_name=f"{settings.names.slug}-pipelines",
     )
     group, name = found.resource_group, found.identity_name
-    found.group, found.workspace, found.identity = parallel(
-        lambda: azure.resource_group(group),
-        lambda: azure.workspace(group, found.workspace_name),
-        lambda: azure.identity(group, name),
-    )
+    if settings.azure_client_id:  # an existing identity: find its object id, make none
+        found.client_id = settings.azure_client_id
+        found.group, found.workspace, found.given = parallel(
+            lambda: azure.resource_group(group),
+            lambda: azure.workspace(group, found.workspace_name),
+            lambda: _given_identity(azure, found.client_id),
+        )
+        if found.workspace and found.given:
+            assignments = azure.role_assignments(found.scope, found.principal_id)
+            found.has_role = has_role(assignments, found.scope)
+    else:
+        found.group, found.workspace, found.identity = parallel(
+            lambda: azure.resource_group(group),
+            lambda: azure.workspace(group, found.workspace_name),
+            lambda: azure.identity(group, name),
+        )
     if found.identity is not None:
         found.credentials, assignments = parallel(
             lambda: azure.federated_credentials(group, name),
@@ -65,3 +83,12 @@ def lookup_azure(
     if deployments is not None:
         found.deploy = lookup_deployment(settings, found, deployments)
     return found
+
+
+def _given_identity(azure: AzureResources, client_id: str) -> Json | None:
+    """The subscription's user-assigned identity with this client id; None when there is none,
+    or the signed-in user may not list them (then its roles are told as commands)."""
+    try:
+        return azure.identity_by_client_id(client_id)
+    except PermissionDeniedError:
+        return None

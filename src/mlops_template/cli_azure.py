@@ -23,16 +23,18 @@ OK, FAILED, USAGE = 0, 1, 2
 
 
 def azure_sign_in(settings: Settings, console: Console) -> AzureResources | None:
-    """Azure Resource Manager through the Azure CLI's sign-in, when the tool makes the identity.
+    """Azure Resource Manager through the Azure CLI's sign-in, for the Azure side.
 
-    That is when the subscription, resource group and workspace are known and no
-    ``--client-id`` names an existing identity (the path for tenants that forbid creating
-    identities); None otherwise, or when the Azure CLI gives no token for Resource Manager.
+    That is when the subscription, resource group and workspace are known, with or without a
+    ``--client-id`` (an existing identity, for tenants that forbid creating identities: then
+    only the identity is not made); None otherwise, or when the Azure CLI gives no token for
+    Resource Manager.
     """
     variables = settings.variables
-    wanted = settings.azure_subscription_id and not settings.azure_client_id
     if not (
-        wanted and variables.get("AZUREML_RESOURCE_GROUP") and variables.get("AZUREML_WORKSPACE")
+        settings.azure_subscription_id
+        and variables.get("AZUREML_RESOURCE_GROUP")
+        and variables.get("AZUREML_WORKSPACE")
     ):
         return None
     try:
@@ -42,8 +44,10 @@ def azure_sign_in(settings: Settings, console: Console) -> AzureResources | None
         )
     except SignInError as error:
         console.print(
-            f"The pipelines' Azure identity is not created ({error}): run 'az login', or "
-            "pass --client-id with an existing identity.",
+            f"The Azure side is not deployed ({error}): run 'az login'."
+            if settings.azure_client_id
+            else f"The pipelines' Azure identity is not created ({error}): run 'az login', "
+            "or pass --client-id with an existing identity.",
             highlight=False,
         )
         return None

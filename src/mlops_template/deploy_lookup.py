@@ -64,7 +64,7 @@ def make_template(state: DeploymentState, azure: Any) -> Json:
     return render(
         state.names,
         tenant_id=state.tenant_id or str(identity.get("tenantId", "")),
-        pipelines_principal=str(identity.get("principalId", "")),
+        pipelines_principal=azure.principal_id,  # made by the tool, or --client-id's
         user_principal=state.user_principal,
         workspace=azure.workspace,
     )

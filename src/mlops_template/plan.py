@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 
 from .actions import Action, Key, Verb
 from .azure import ROLE_NAME
+from .azure_lookup import AzureState
 from .bodies import BUILD_VALIDATION_POLICY, MIN_REVIEWERS_POLICY, Json
 from .client import quote
+from .deploy_lookup import DeploymentState
 from .deploy_plan import deployment_actions
 from .git import clean_remote_url, foreign_origin, same_remote
 from .lookup import Branch, State, pipeline_ids, uses
@@ -116,9 +118,9 @@ def _azure(state: State, settings: Settings) -> tuple[list[Action], list[str]]:
     if deploy is not None:  # the tool deploys the Azure side: the group is made when missing
         where = f"in {deploy.names.location}" if azure.group is None else ""
         before.append(Action(_exists_or(Verb.CREATE, azure.group), *group_key, where))
-        after = deployment_actions(
-            deploy, azure.group is not None, azure.identity is not None, group_key
-        )
+        # --client-id's identity exists already: no role joins the template later.
+        known = azure.identity is not None or bool(azure.client_id)
+        after = deployment_actions(deploy, azure.group is not None, known, group_key)
     elif azure.group is None:  # without a deployment: the commands that make them
         subscription = settings.azure_subscription_id
         blockers.append(
@@ -135,6 +137,8 @@ def _azure(state: State, settings: Settings) -> tuple[list[Action], list[str]]:
             f"--resource-group {group} --subscription {subscription}), or set "
             "AZUREML_WORKSPACE in azure-devops.json; nothing was changed"
         )
+    if azure.client_id:
+        return [*before, _given_identity_role(azure, deploy), *after], blockers
     identity = ("azure identity", azure.identity_name)
     endpoint = ("service connection", settings.names.service_connection)
     wanted = _wanted_credential(state)
@@ -169,6 +173,18 @@ def _azure(state: State, settings: Settings) -> tuple[list[Action], list[str]]:
         *after,
     ]
     return actions, blockers
+
+
+def _given_identity_role(azure: AzureState, deploy: DeploymentState | None) -> Action:
+    """--client-id: no identity is made; its role on the workspace is given when ARM knows its
+    object id (a user-assigned identity of the subscription), else told as a command."""
+    where = f"on workspace {azure.workspace_name}, for client id {azure.client_id}"
+    if not azure.principal_id:
+        return Action(Verb.MANUAL, "role assignment", ROLE_NAME,
+                      f"{where}: see the commands at the end")  # fmt: skip
+    needs = (("deployment", deploy.name),) if deploy else ()
+    return Action(_exists_or(Verb.CREATE, azure.has_role), "role assignment", ROLE_NAME,
+                  where, needs)  # fmt: skip
 
 
 def _wanted_credential(state: State) -> tuple[str, str]:
@@ -247,7 +263,7 @@ def make_plan(state: State, settings: Settings) -> Plan:
     )
     if state.endpoint is not None:
         endpoint = Action(Verb.EXISTS, "service connection", names.service_connection)
-    elif state.azure is not None:
+    elif state.azure is not None and not state.azure.client_id:
         endpoint = Action(
             Verb.CREATE,
             "service connection",

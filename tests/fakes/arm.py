@@ -7,7 +7,9 @@ are vendored under ``tests/specs``; every request its tests send passes ``tests/
 - ``GET …/providers/Microsoft.MachineLearningServices/workspaces/{w}`` (Workspaces - Get);
 - ``GET|PUT …/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{name}`` and
   ``GET …/{name}/federatedIdentityCredentials``, ``PUT …/federatedIdentityCredentials/{fic}``
-  (Managed identities, 2023-01-31);
+  (Managed identities, 2023-01-31), and ``GET /subscriptions/{s}/providers/
+  Microsoft.ManagedIdentity/userAssignedIdentities`` (List By Subscription: finding the
+  identity ``--client-id`` names);
 - ``GET {scope}/providers/Microsoft.Authorization/roleAssignments`` (``$filter=principalId eq
   '…'`` or ``atScope()``), ``GET|PUT …/roleAssignments/{guid}``, ``GET {scope}/providers/
   Microsoft.Authorization/roleDefinitions`` (``$filter=roleName eq '…'``) and ``GET …/
@@ -220,6 +222,27 @@ class FakeResourceManager(DeploymentsDouble, LoopbackServer):
             self._workspaces[(group.lower(), name.lower())] = workspace
         return copy.deepcopy(workspace)
 
+    def add_identity(self, group: str, name: str) -> dict[str, Any]:
+        """A user-assigned identity someone else made (replicated) in an existing group."""
+        with self._lock:
+            rg = self._groups[group.lower()]
+            principal = str(uuid.uuid4())
+            identity = {
+                "id": f"{rg['id']}/providers/{PROVIDER_TYPES['identities']}/{name}",
+                "name": name,
+                "type": PROVIDER_TYPES["identities"],
+                "location": rg["location"],
+                "tags": {},
+                "properties": {
+                    "tenantId": self.tenant_id,
+                    "principalId": principal,
+                    "clientId": str(uuid.uuid4()),
+                },
+            }
+            self._identities[(group.lower(), name.lower())] = identity
+            self._principals[principal] = {"created": 0.0, "refusals": self.replication_calls}
+        return copy.deepcopy(identity)
+
     def add_principal(self, principal_id: str | None = None) -> str:
         """A principal that exists in the directory (replicated), e.g. an app registration."""
         principal_id = principal_id or str(uuid.uuid4())
@@ -429,6 +452,7 @@ class FakeResourceManager(DeploymentsDouble, LoopbackServer):
         routes = [
             ("GET", _RG, "resourceGroups", "Microsoft.Resources/subscriptions/resourceGroups/read", self._get_group),  # noqa: E501
             ("GET", _WS, "workspaces", "Microsoft.MachineLearningServices/workspaces/read", self._get_workspace),  # noqa: E501
+            ("GET", _SUB + r"/providers/Microsoft\.ManagedIdentity/userAssignedIdentities", "identities", "Microsoft.ManagedIdentity/userAssignedIdentities/read", self._list_identities),  # noqa: E501
             ("GET", _MI, "identities", "Microsoft.ManagedIdentity/userAssignedIdentities/read", self._get_identity),  # noqa: E501
             ("PUT", _MI, "identities", "Microsoft.ManagedIdentity/userAssignedIdentities/write", self._put_identity),  # noqa: E501
             ("GET", _MI + "/federatedIdentityCredentials", "identities", "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/read", self._list_credentials),  # noqa: E501
@@ -481,6 +505,10 @@ class FakeResourceManager(DeploymentsDouble, LoopbackServer):
 
     def _get_identity(self, call: _Call, match: re.Match) -> tuple[int, Any]:
         return 200, copy.deepcopy(self._identity(match))
+
+    def _list_identities(self, call: _Call, match: re.Match) -> tuple[int, Any]:
+        """User Assigned Identities - List By Subscription (one page)."""
+        return 200, {"value": copy.deepcopy(list(self._identities.values()))}
 
     def _put_identity(self, call: _Call, match: re.Match) -> tuple[int, Any]:
         group = self._group(match)

@@ -112,12 +112,10 @@ def test_an_empty_subscription_gets_every_resource_and_role_from_one_bake(
     assert len(arm.deployments()) == 1
 
 
-def test_a_rerun_whose_what_if_says_no_change_writes_nothing(
-    baker: EmptySubscriptionBaker, fake: FakeAzureDevOps, arm: FakeResourceManager
+def assert_a_rerun_writes_nothing(
+    baker: EmptySubscriptionBaker, fake: FakeAzureDevOps, arm: FakeResourceManager, project: Path
 ) -> None:
-    """After a fresh bake, provision again: what-if is asked, nothing is sent (zero writes)."""
-    run, project = baker.bake()
-    assert run.returncode == 0, run.output
+    """Provision the baked project again: what-if is asked, nothing is sent (zero writes)."""
     fake.clear_requests()
     arm.clear_requests()
     again = baker.provision(project)
@@ -125,6 +123,15 @@ def test_a_rerun_whose_what_if_says_no_change_writes_nothing(
     assert fake.writes == [] and arm.writes == [], [r.path for r in arm.writes]
     assert any(r.path.endswith("/whatIf") for r in arm.requests)
     assert "what-if: no change" in again.output
+
+
+def test_a_rerun_whose_what_if_says_no_change_writes_nothing(
+    baker: EmptySubscriptionBaker, fake: FakeAzureDevOps, arm: FakeResourceManager
+) -> None:
+    """After a fresh bake, provision again: what-if is asked, nothing is sent (zero writes)."""
+    run, project = baker.bake()
+    assert run.returncode == 0, run.output
+    assert_a_rerun_writes_nothing(baker, fake, arm, project)
 
 
 def test_dry_run_shows_the_what_if_and_writes_nothing(

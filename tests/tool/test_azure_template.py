@@ -83,6 +83,19 @@ def test_the_storage_account_is_locked_down(names) -> None:
     assert container["properties"]["publicAccess"] == "None"
 
 
+def test_shared_key_access_is_off_only_with_identity_based_system_datastores(names) -> None:
+    """The workspace's system datastores use the account key unless the workspace sets
+    systemDatastoresAuthMode 'identity' (not defined by stable 2024-04-01, whose spec we
+    vendor; see docs/azure-resources.md): shared-key access goes off only together with it."""
+    resources = {r["type"]: r for r in full(names)["resources"]}
+    storage = resources["Microsoft.Storage/storageAccounts"]["properties"]
+    workspace = resources["Microsoft.MachineLearningServices/workspaces"]
+    if storage["allowSharedKeyAccess"] is False:
+        assert workspace["properties"].get("systemDatastoresAuthMode") == "identity"
+    else:
+        assert workspace["apiVersion"] == "2024-04-01", "identity mode may now be possible"
+
+
 def test_the_cluster_costs_nothing_idle(names) -> None:
     """0 minimum nodes; the maximum and VM size come from the settings."""
     (compute,) = [r for r in full(names)["resources"] if r["type"].endswith("/computes")]

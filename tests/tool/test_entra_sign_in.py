@@ -78,7 +78,8 @@ def test_a_pat_wins_over_the_azure_cli(baker: Baker, fake: FakeAzureDevOps, tmp_
     run, _ = baker.bake(pat=PAT)
     assert run.returncode == 0, run.output
     assert "Signed in to Azure DevOps with: personal access token" in run.output
-    assert stub.calls() == []
+    # The Azure CLI is asked for Resource Manager only (the Azure side), never Azure DevOps.
+    assert [argv for argv in stub.calls() if AZURE_DEVOPS_RESOURCE in argv] == []
 
 
 @pytest.mark.parametrize("mode", ["signed-out", "not-installed"])

@@ -196,14 +196,18 @@ def test_a_lost_answer_and_throttling_create_nothing_twice(
     assert_identity_complete(fake, arm)
 
 
-def test_the_existing_client_id_path_is_kept(
+def test_an_existing_client_id_is_used_and_no_identity_is_made(
     azure_baker: AzureBaker, fake: FakeAzureDevOps, arm: FakeResourceManager
 ) -> None:
+    """--client-id: the service connection uses it, no identity is created; the Azure side is
+    still looked up and deployed (``test_client_id_deployment`` covers the rest)."""
     run, _ = azure_baker.bake(
         azure_client_id="aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", azure_tenant_id=arm.tenant_id
     )
     assert run.returncode == 0, run.output
-    assert arm.requests == []
+    assert arm.identities() == {}
+    assert not any("userAssignedIdentities/" in r.path for r in arm.writes)
+    assert any("/deployments/" in r.path for r in arm.writes)
     endpoint = only(fake.service_endpoints(PROJECT))
     assert endpoint["authorization"]["parameters"]["serviceprincipalid"].startswith("aaaaaaaa")
 

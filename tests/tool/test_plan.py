@@ -234,3 +234,19 @@ def test_a_missing_resource_group_or_workspace_blocks_with_the_command(
     plan = make_plan(replace(EMPTY, azure=azure(**missing)), SETTINGS)
     (blocker,) = plan.blockers
     assert command in blocker and "nothing was changed" in blocker
+
+
+@pytest.mark.parametrize(
+    ("given", "has_role", "verb"),
+    [(IDENTITY, False, Verb.CREATE), (IDENTITY, True, Verb.EXISTS), (None, False, Verb.MANUAL)],
+)  # fmt: skip
+def test_a_given_client_id_gets_no_identity_and_its_role_by_object_id_or_by_hand(
+    given: dict | None, has_role: bool, verb: Verb
+) -> None:
+    """--client-id: no identity or federated credential is planned; the role on the workspace
+    is given when ARM showed the identity (its object id), else left for a person."""
+    state = replace(EMPTY, azure=azure(client_id="cc", given=given, has_role=has_role))
+    found = verbs(state)
+    assert ("azure identity", "churn-pipelines") not in found
+    assert ("federated credential", "churn-azure-devops") not in found
+    assert found[("role assignment", "AzureML Data Scientist")] is verb
