@@ -316,14 +316,18 @@ def test_missing_secrets_file_argument_is_an_error(tmp_path: Path) -> None:
         resolve_storage_config(tmp_path / "missing.json")
 
 
-def test_account_name_without_key_uses_default_azure_credential(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # Replace the credential at its boundary: the real chain would probe the
-    # network (managed identity endpoint), which tests never do.
-    sentinel = object()
-    monkeypatch.setattr(ingestor_module, "default_credential", lambda: sentinel)
-    captured = {}
+SIGNED_IN = object()  # stands for DefaultAzureCredential
+
+
+@pytest.fixture
+def client_made(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    """How BlobServiceClient gets made: its account URL and credential.
+
+    The credential is replaced at its boundary: the real chain would probe the
+    network (managed identity endpoint), which tests never do.
+    """
+    monkeypatch.setattr(ingestor_module, "default_credential", lambda: SIGNED_IN)
+    captured: dict[str, object] = {}
 
     class FakeClient:
         def __init__(
@@ -332,33 +336,27 @@ def test_account_name_without_key_uses_default_azure_credential(
             captured.update(account_url=account_url, credential=credential)
 
     monkeypatch.setattr(ingestor_module, "BlobServiceClient", FakeClient)
-    config = resolve_storage_config({"storage_account_name": "acct"})
-    blob_service_client(config)
-    assert captured == {
+    return captured
+
+
+def test_account_name_without_key_uses_default_azure_credential(
+    client_made: dict[str, object],
+) -> None:
+    blob_service_client(resolve_storage_config({"storage_account_name": "acct"}))
+    assert client_made == {
         "account_url": "https://acct.blob.core.windows.net",
-        "credential": sentinel,
+        "credential": SIGNED_IN,
     }
 
 
 def test_blob_endpoint_without_account_signs_in_at_that_endpoint(
-    monkeypatch: pytest.MonkeyPatch,
+    client_made: dict[str, object],
 ) -> None:
     """A private endpoint (or another cloud's URL) alone: Entra sign-in there."""
-    sentinel = object()
-    monkeypatch.setattr(ingestor_module, "default_credential", lambda: sentinel)
-    captured = {}
-
-    class FakeClient:
-        def __init__(
-            self, account_url: str, credential: object, **options: object
-        ) -> None:
-            captured.update(account_url=account_url, credential=credential)
-
-    monkeypatch.setattr(ingestor_module, "BlobServiceClient", FakeClient)
     endpoint = "https://acct.privatelink.blob.core.windows.net/"
     config = resolve_storage_config({"blob_endpoint": endpoint})
     blob_service_client(config)
-    assert captured == {"account_url": endpoint.rstrip("/"), "credential": sentinel}
+    assert client_made == {"account_url": endpoint.rstrip("/"), "credential": SIGNED_IN}
     assert config.account == "acct"
 
 
