@@ -146,7 +146,7 @@ class Settings:
 
 
 def storage_keys(project_dir: Path) -> dict[str, dict[str, Any]]:
-    """The project's storage credential keys: secrets.json key -> variable, secret, meaning.
+    """The project's storage credential keys: secrets.json key -> its variable, and secret or not.
 
     Raises ConfigurationError when the project has no readable table.
     """
