@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, TEMPLATE_DIR
 from fakes.azure_devops import FakeAzureDevOps
 from rest_specs import check_request
 
@@ -52,6 +52,25 @@ def write_settings(folder: Path, **changes: object) -> Path:
     """``folder/azure-devops.json`` from SETTINGS and ``changes``; returns its path."""
     path = folder / "azure-devops.json"
     path.write_text(json.dumps({**SETTINGS, **changes}), encoding="utf-8")
+    return path
+
+
+# The template's storage credential table, and where a project holds it (module "churn").
+STORAGE_TABLE = (
+    TEMPLATE_DIR
+    / "src"
+    / "{{cookiecutter.module_name}}"
+    / "data_ingestion"
+    / "storage_credentials.json"
+)
+STORAGE_KEYS = json.loads(STORAGE_TABLE.read_text(encoding="utf-8"))["keys"]
+
+
+def write_storage_table(folder: Path) -> Path:
+    """The template's storage table at ``folder/src/churn/data_ingestion/``; returns its path."""
+    path = folder / "src" / "churn" / "data_ingestion" / STORAGE_TABLE.name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(STORAGE_TABLE, path)
     return path
 
 

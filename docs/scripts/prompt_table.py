@@ -70,14 +70,32 @@ def render_table(cookiecutter_json: dict) -> str:
     return "\n".join(rows)
 
 
-def replace_table(document: str, table: str, path: Path) -> str:
+def replace_table(document: str, table: str, path: Path, start: str = START, end: str = END) -> str:
     """``document`` with the text between the markers replaced by ``table``."""
     try:
-        head, rest = document.split(START, 1)
-        _, tail = rest.split(END, 1)
+        head, rest = document.split(start, 1)
+        _, tail = rest.split(end, 1)
     except ValueError:
-        raise SystemExit(f"{path}: the markers {START!r} and {END!r} are missing") from None
-    return f"{head}{START}\n{table}\n{END}{tail}"
+        raise SystemExit(f"{path}: the markers {start!r} and {end!r} are missing") from None
+    return f"{head}{start}\n{table}\n{end}{tail}"
+
+
+def write_or_check(wanted: dict[Path, str], check: bool, script: str) -> int:
+    """Write each file as ``wanted`` (or, with ``check``, only report the stale ones).
+
+    Returns the exit code: 1 when checking found a stale file.
+    """
+    stale = []
+    for path, text in wanted.items():
+        if path.is_file() and path.read_text(encoding="utf-8") == text:
+            continue
+        stale.append(path)
+        if not check:
+            path.write_text(text, encoding="utf-8")
+    for path in stale:
+        verb = f"is stale; run: python docs/scripts/{script}" if check else "updated"
+        print(f"{path.relative_to(REPO_ROOT)} {verb}", file=sys.stderr if check else sys.stdout)
+    return 1 if check and stale else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -86,21 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 if a table is stale")
     args = parser.parse_args(argv)
     table = render_table(json.loads((REPO_ROOT / "cookiecutter.json").read_text("utf-8")))
-    stale = []
-    for path in TARGETS:
-        current = path.read_text(encoding="utf-8")
-        wanted = replace_table(current, table, path)
-        if wanted == current:
-            continue
-        stale.append(path)
-        if not args.check:
-            path.write_text(wanted, encoding="utf-8")
-    for path in stale:
-        verb = "is stale; run: python docs/scripts/prompt_table.py" if args.check else "updated"
-        print(
-            f"{path.relative_to(REPO_ROOT)} {verb}", file=sys.stderr if args.check else sys.stdout
-        )
-    return 1 if args.check and stale else 0
+    wanted = {path: replace_table(path.read_text("utf-8"), table, path) for path in TARGETS}
+    return write_or_check(wanted, args.check, "prompt_table.py")
 
 
 if __name__ == "__main__":

@@ -56,7 +56,7 @@ class State:
     approver_ids: list[str] = field(default_factory=list)
     unknown_approvers: list[str] = field(default_factory=list)
     variable_group: Json | None = None
-    secret_variables: dict[str, str] = field(default_factory=dict)
+    storage_variables: Json = field(default_factory=dict)  # variable -> {"value", "isSecret"}
     endpoint: Json | None = None
     pipelines: dict[str, Json | None] = field(default_factory=dict)
     # Pipeline ids allowed to use a resource, by (resource type, resource id).
@@ -169,7 +169,9 @@ class Lookup:
         self._compare_history(state)
         if not all(state.approvals.get(name) for name in s.names.environments):
             self._resolve_approvers(state)
-        state.secret_variables = s.secret_variables()  # reads secrets.json, once
+        deploy = state.azure.deploy if state.azure else None
+        deployed = (deploy.names.storage_account, deploy.names.container) if deploy else None
+        state.storage_variables = s.storage_variables(deployed)  # reads secrets.json, once
         return state
 
     def _lookup_azure(self, state: State) -> AzureState | None:

@@ -59,8 +59,8 @@ def _variables(state: State, settings: Settings) -> tuple[Json, list[str]]:
         for key, value in ours.items():
             if not settings.variables.get(key):
                 variables[key] = {"value": value}
-    for key, value in state.secret_variables.items():
-        variables[key] = {"value": value, "isSecret": True}
+    for key, entry in state.storage_variables.items():  # from secrets.json, as the table says
+        variables[key] = dict(entry)
     if state.variable_group is None:
         return variables, []
     have = {

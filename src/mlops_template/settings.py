@@ -18,11 +18,12 @@ from typing import Any
 from .organization import Organization, OrganizationUrlError, parse
 
 SETTINGS_FILE = "azure-devops.json"
-# Where the storage secret is read from, relative to the project root.
+# Where the storage credentials are read from, relative to the project root.
 SECRETS_FILE = "secrets.json"
+# The project's one table of storage credential keys: each key's variable and whether it
+# is secret. Its ingestor (data_ingestion/credentials.py) reads the same file.
+STORAGE_TABLE = "src/*/data_ingestion/storage_credentials.json"
 IDENTITY_URL_VARIABLE = "AZURE_DEVOPS_IDENTITY_URL"
-# The variable group's secret, mapped into steps through `env:`.
-STORAGE_SECRET = "AZURE_STORAGE_CONNECTION_STRING"
 
 
 class ConfigurationError(ValueError):
@@ -91,17 +92,49 @@ class Settings:
         """Whether there is enough to create the Azure Resource Manager connection."""
         return bool(self.azure_subscription_id and self.azure_tenant_id and self.azure_client_id)
 
-    def secret_variables(self) -> dict[str, str]:
-        """Secrets for the variable group, from the project's secrets.json (if any).
+    def storage_variables(self, deployed: tuple[str, str] | None = None) -> dict[str, Any]:
+        """The variable group's storage variables, from the project's secrets.json (if any).
 
-        The storage connection string is taken as given, or built from the
-        account name and key. Nothing else in the file is sent.
+        Each key secrets.json gives a value goes under its variable in the project's
+        storage table, ``{"value": ...}``, with ``"isSecret": true`` where the table says
+        secret. ``deployed``, the storage account and container the tool deploys, name
+        the storage when secrets.json names none: the pipelines then sign in as their
+        identity.
         """
+        secrets = self._secrets()
+        if not secrets and deployed is None:
+            return {}
+        keys = storage_keys(self.project_dir)
+        unknown = sorted(set(secrets) - set(keys))
+        if unknown:
+            raise ConfigurationError(
+                f"{self.project_dir / SECRETS_FILE} has unknown key(s) {unknown}; the known "
+                f"keys are {sorted(keys)} (see secrets.example.json)"
+            )
+        not_text = sorted(key for key, value in secrets.items() if not isinstance(value, str))
+        if not_text:
+            raise ConfigurationError(
+                f"{self.project_dir / SECRETS_FILE}: the value(s) of {not_text} must be text"
+            )
+        given = {key: value for key, value in secrets.items() if value}
+        names_storage = {"connection_string", "storage_account_name", "blob_endpoint"}
+        if deployed is not None and not names_storage & set(given):
+            given = {"storage_account_name": deployed[0], "container_name": deployed[1], **given}
+        variables: dict[str, Any] = {}
+        for key, value in given.items():
+            entry: dict[str, Any] = {"value": value}
+            if keys[key]["secret"]:
+                entry["isSecret"] = True
+            variables[keys[key]["variable"]] = entry
+        return variables
+
+    def _secrets(self) -> dict[str, Any]:
+        """The project's secrets.json as a dict; empty when there is none."""
         path = self.project_dir / SECRETS_FILE
         if not path.is_file():
             return {}
         try:
-            secrets = json.loads(path.read_text(encoding="utf-8"))
+            secrets = json.loads(path.read_text(encoding="utf-8-sig"))
         except (OSError, ValueError) as error:
             raise ConfigurationError(
                 f"{path} is not valid JSON ({error.__class__.__name__}); "
@@ -109,15 +142,28 @@ class Settings:
             ) from None
         if not isinstance(secrets, dict):
             raise ConfigurationError(f"{path} must hold a JSON object (see secrets.example.json)")
-        connection_string = str(secrets.get("connection_string") or "")
-        account = str(secrets.get("storage_account_name") or "")
-        key = str(secrets.get("storage_account_key") or "")
-        if not connection_string and account and key:
-            connection_string = (
-                f"DefaultEndpointsProtocol=https;AccountName={account};"
-                f"AccountKey={key};EndpointSuffix=core.windows.net"
-            )
-        return {STORAGE_SECRET: connection_string} if connection_string else {}
+        return secrets
+
+
+def storage_keys(project_dir: Path) -> dict[str, dict[str, Any]]:
+    """The project's storage credential keys: secrets.json key -> its variable, and secret or not.
+
+    Raises ConfigurationError when the project has no readable table.
+    """
+    found = sorted(Path(project_dir).glob(STORAGE_TABLE))
+    if len(found) != 1:
+        raise ConfigurationError(
+            f"{project_dir} must hold one {STORAGE_TABLE}, found {len(found)}: restore it "
+            "from the template (it defines the keys of secrets.json)"
+        )
+    try:
+        keys = json.loads(found[0].read_text(encoding="utf-8"))["keys"]
+        return {key: {"variable": s["variable"], "secret": s["secret"]} for key, s in keys.items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise ConfigurationError(
+            f"cannot read the storage table {found[0]} ({error.__class__.__name__}): restore "
+            "it from the template"
+        ) from None
 
 
 def parse_approvers(value: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:

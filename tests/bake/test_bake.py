@@ -61,6 +61,7 @@ COMMON_FILES = {
     "src/{module}/data_ingestion/formats.py",
     "src/{module}/data_ingestion/ingestor.py",
     "src/{module}/data_ingestion/sources.py",
+    "src/{module}/data_ingestion/storage_credentials.json",
     "src/{module}/data_preprocessing/__init__.py",
     "src/{module}/data_preprocessing/features.py",
     "src/{module}/data_preprocessing/preparation.py",

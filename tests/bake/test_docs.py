@@ -6,6 +6,7 @@ import re
 
 import prompt_table
 import pytest
+import storage_table
 from conftest import COOKIECUTTER_JSON, REPO_ROOT
 
 ASKED = [key for key in COOKIECUTTER_JSON if not key.startswith("_")]
@@ -14,6 +15,18 @@ README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
 
 def test_prompt_tables_are_generated_from_cookiecutter_json() -> None:
     assert prompt_table.main(["--check"]) == 0, "run: python docs/scripts/prompt_table.py"
+
+
+def test_storage_table_readme_secrets_example_and_pipeline_env_are_generated() -> None:
+    """The README's and docs' key table, secrets.example.json and model-build.yml's env:
+    mapping are what storage_credentials.json gives."""
+    assert storage_table.main(["--check"]) == 0, "run: python docs/scripts/storage_table.py"
+
+
+def test_storage_table_has_a_row_per_key() -> None:
+    keys = storage_table.load_keys()
+    table = storage_table.render_table(keys)
+    assert [re.match(r"\| `(\w+)`", row).group(1) for row in table.splitlines()[2:]] == list(keys)
 
 
 def test_prompt_table_has_a_row_per_asked_variable() -> None:

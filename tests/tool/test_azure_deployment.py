@@ -197,7 +197,8 @@ def test_the_training_data_is_uploaded_and_set_for_the_pipelines(
     fake: FakeAzureDevOps,
     blobs: FakeBlobStorage,
 ) -> None:
-    """The project's TRAINING_DATA lands in the data container; the pipelines read that blob."""
+    """The project's TRAINING_DATA lands in the data container; the pipelines read that blob,
+    from the account and container the group names, as their identity (no secret)."""
     run, project = baker.bake()
     assert run.returncode == 0, run.output
     sample = next(project.glob("src/*/sample_data/iris.csv")).read_bytes()
@@ -205,6 +206,11 @@ def test_the_training_data_is_uploaded_and_set_for_the_pipelines(
     group = only(fake.variable_groups("ML Platform"))
     assert group["variables"]["TRAINING_DATA"]["value"] == "blob:iris.csv"
     assert group["variables"]["TRAINING_COMPUTE"]["value"] == "cpu-cluster"
+    storage = {key: v for key, v in group["variables"].items() if key.startswith("AZURE_STORAGE_")}
+    assert storage == {
+        "AZURE_STORAGE_ACCOUNT_NAME": {"value": "churnmodeldata"},
+        "AZURE_STORAGE_CONTAINER": {"value": "data"},
+    }
 
 
 def test_an_existing_blob_of_that_name_is_never_overwritten(

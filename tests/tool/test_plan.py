@@ -166,7 +166,8 @@ def test_without_azure_ids_the_service_connection_is_left_to_a_person() -> None:
 
 
 def test_secrets_go_to_the_group_as_secrets_and_only_missing_keys_are_added() -> None:
-    state = replace(COMPLETE, secret_variables={"AZURE_STORAGE_CONNECTION_STRING": "x"})
+    secret = {"value": "x", "isSecret": True}
+    state = replace(COMPLETE, storage_variables={"AZURE_STORAGE_CONNECTION_STRING": secret})
     plan = make_plan(state, SETTINGS)
     assert plan.variables["AZURE_STORAGE_CONNECTION_STRING"] == {"value": "x", "isSecret": True}
     assert plan.missing_variables == ["AZURE_STORAGE_CONNECTION_STRING"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO_ROOT, load_hook
-from provisioning_env import SETTINGS, write_settings
+from provisioning_env import SETTINGS, STORAGE_KEYS, write_settings, write_storage_table
 
 from mlops_template import cli, organization
 from mlops_template import settings as config
@@ -103,28 +103,86 @@ def settings_in(project_dir: Path) -> config.Settings:
     return config.load(project_dir, organization_url="https://dev.azure.com/contoso")
 
 
-def test_the_storage_secret_comes_from_secrets_json(tmp_path: Path) -> None:
-    (tmp_path / "secrets.json").write_text(json.dumps({"connection_string": "Account=x;Key=y"}))
-    assert settings_in(tmp_path).secret_variables() == {
-        "AZURE_STORAGE_CONNECTION_STRING": "Account=x;Key=y"
+def write_secrets(project_dir: Path, secrets: dict[str, object]) -> None:
+    write_storage_table(project_dir)
+    (project_dir / "secrets.json").write_text(json.dumps(secrets))
+
+
+def test_the_connection_string_goes_to_the_group_as_a_secret(tmp_path: Path) -> None:
+    write_secrets(tmp_path, {"connection_string": "Account=x;Key=y"})
+    assert settings_in(tmp_path).storage_variables() == {
+        "AZURE_STORAGE_CONNECTION_STRING": {"value": "Account=x;Key=y", "isSecret": True}
     }
 
 
-def test_an_account_name_and_key_make_a_connection_string(tmp_path: Path) -> None:
-    secrets = {"storage_account_name": "acct", "storage_account_key": "a2V5"}
-    (tmp_path / "secrets.json").write_text(json.dumps(secrets))
-    secret = settings_in(tmp_path).secret_variables()["AZURE_STORAGE_CONNECTION_STRING"]
-    assert "AccountName=acct;AccountKey=a2V5" in secret
+@pytest.mark.parametrize("key", sorted(STORAGE_KEYS))
+def test_each_key_of_the_table_goes_to_its_variable_secret_as_the_table_says(
+    tmp_path: Path, key: str
+) -> None:
+    """Every key of storage_credentials.json reaches the variable group under the
+    variable the table names, marked isSecret exactly when the table says secret."""
+    write_secrets(tmp_path, {key: "value-1"})
+    spec = STORAGE_KEYS[key]
+    expected = {"value": "value-1", **({"isSecret": True} if spec["secret"] else {})}
+    assert settings_in(tmp_path).storage_variables() == {spec["variable"]: expected}
 
 
-def test_no_secrets_json_means_no_secret(tmp_path: Path) -> None:
-    assert settings_in(tmp_path).secret_variables() == {}
+def test_an_account_name_and_key_go_as_they_are_no_connection_string_is_made(
+    tmp_path: Path,
+) -> None:
+    """No endpoint suffix is assumed: the ingestor builds the address from the table."""
+    write_secrets(tmp_path, {"storage_account_name": "acct", "storage_account_key": "a2V5"})
+    assert settings_in(tmp_path).storage_variables() == {
+        "AZURE_STORAGE_ACCOUNT_NAME": {"value": "acct"},
+        "AZURE_STORAGE_ACCOUNT_KEY": {"value": "a2V5", "isSecret": True},
+    }
+
+
+def test_empty_values_are_not_sent(tmp_path: Path) -> None:
+    """secrets.example.json copied as it is: only the filled keys reach the group."""
+    write_secrets(tmp_path, {key: "" for key in STORAGE_KEYS} | {"storage_account_name": "a"})
+    assert settings_in(tmp_path).storage_variables() == {
+        "AZURE_STORAGE_ACCOUNT_NAME": {"value": "a"}
+    }
+
+
+def test_no_secrets_json_means_no_storage_variable(tmp_path: Path) -> None:
+    assert settings_in(tmp_path).storage_variables() == {}
+
+
+def test_the_deployed_storage_is_named_when_secrets_json_names_none(tmp_path: Path) -> None:
+    """Issue 18: the pipelines read the blob the tool uploaded as their identity."""
+    write_storage_table(tmp_path)
+    assert settings_in(tmp_path).storage_variables(("churndata", "data")) == {
+        "AZURE_STORAGE_ACCOUNT_NAME": {"value": "churndata"},
+        "AZURE_STORAGE_CONTAINER": {"value": "data"},
+    }
+
+
+def test_storage_named_in_secrets_json_wins_over_the_deployed_one(tmp_path: Path) -> None:
+    write_secrets(tmp_path, {"connection_string": "Account=x"})
+    assert settings_in(tmp_path).storage_variables(("churndata", "data")) == {
+        "AZURE_STORAGE_CONNECTION_STRING": {"value": "Account=x", "isSecret": True}
+    }
+
+
+def test_an_unknown_key_is_named_without_any_value(tmp_path: Path) -> None:
+    write_secrets(tmp_path, {"connection_strng": "AccountKey=c2Vj"})
+    with pytest.raises(config.ConfigurationError, match="connection_strng") as caught:
+        settings_in(tmp_path).storage_variables()
+    assert "c2Vj" not in str(caught.value)
+
+
+def test_a_project_without_the_storage_table_is_told_to_restore_it(tmp_path: Path) -> None:
+    (tmp_path / "secrets.json").write_text(json.dumps({"connection_string": "x"}))
+    with pytest.raises(config.ConfigurationError, match=re.escape("storage_credentials.json")):
+        settings_in(tmp_path).storage_variables()
 
 
 def test_a_broken_secrets_json_names_the_file_not_its_content(tmp_path: Path) -> None:
     (tmp_path / "secrets.json").write_text('{"connection_string": "AccountKey=c2Vj')
     with pytest.raises(config.ConfigurationError, match=re.escape("secrets.json")) as caught:
-        settings_in(tmp_path).secret_variables()
+        settings_in(tmp_path).storage_variables()
     assert "c2Vj" not in str(caught.value)
 
 

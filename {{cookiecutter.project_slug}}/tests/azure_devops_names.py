@@ -10,6 +10,11 @@ import json
 from pathlib import Path
 from typing import NamedTuple
 
+from {{ cookiecutter.module_name }}.data_ingestion.credentials import (
+    ENVIRONMENT_VARIABLES,
+    SECRET_KEYS,
+)
+
 SETTINGS = json.loads(
     (Path(__file__).resolve().parents[1] / "azure-devops.json").read_text(
         encoding="utf-8"
@@ -54,8 +59,11 @@ REQUIRED_VARIABLES = (
 OPTIONAL_VARIABLES = tuple(
     key for key in SETTINGS["variables"] if key not in REQUIRED_VARIABLES
 )
-SECRET_VARIABLES = tuple(SETTINGS["secret_variables"])
-VARIABLES = (*REQUIRED_VARIABLES, *OPTIONAL_VARIABLES, *SECRET_VARIABLES)
+# The storage keys (data_ingestion/storage_credentials.json): provision writes
+# those secrets.json holds; the secret ones reach a step only through env:.
+STORAGE_VARIABLES = tuple(ENVIRONMENT_VARIABLES.values())
+SECRET_VARIABLES = tuple(ENVIRONMENT_VARIABLES[key] for key in sorted(SECRET_KEYS))
+VARIABLES = (*REQUIRED_VARIABLES, *OPTIONAL_VARIABLES, *STORAGE_VARIABLES)
 
 MODEL_METADATA_ARTIFACT = SETTINGS["model_build"]["metadata_artifact"]
 MODEL_METADATA_FILE = SETTINGS["model_build"]["metadata_file"]

@@ -34,11 +34,16 @@ from {{ cookiecutter.module_name }}.data_ingestion import (
     StorageAuthenticationError,
     StorageConnectionError,
     UnsupportedFormatError,
+    credentials,
     resolve_storage_config,
     sample_data_path,
 )
 from {{ cookiecutter.module_name }}.data_ingestion import (
     ingestor as ingestor_module,
+)
+from {{ cookiecutter.module_name }}.data_ingestion.credentials import (
+    ENVIRONMENT_VARIABLES,
+    SECRET_KEYS,
 )
 from {{ cookiecutter.module_name }}.data_ingestion.ingestor import (
     ATTEMPTS,
@@ -311,14 +316,18 @@ def test_missing_secrets_file_argument_is_an_error(tmp_path: Path) -> None:
         resolve_storage_config(tmp_path / "missing.json")
 
 
-def test_account_name_without_key_uses_default_azure_credential(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # Replace the credential at its boundary: the real chain would probe the
-    # network (managed identity endpoint), which tests never do.
-    sentinel = object()
-    monkeypatch.setattr(ingestor_module, "default_credential", lambda: sentinel)
-    captured = {}
+SIGNED_IN = object()  # stands for DefaultAzureCredential
+
+
+@pytest.fixture
+def client_made(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    """How BlobServiceClient gets made: its account URL and credential.
+
+    The credential is replaced at its boundary: the real chain would probe the
+    network (managed identity endpoint), which tests never do.
+    """
+    monkeypatch.setattr(ingestor_module, "default_credential", lambda: SIGNED_IN)
+    captured: dict[str, object] = {}
 
     class FakeClient:
         def __init__(
@@ -327,12 +336,80 @@ def test_account_name_without_key_uses_default_azure_credential(
             captured.update(account_url=account_url, credential=credential)
 
     monkeypatch.setattr(ingestor_module, "BlobServiceClient", FakeClient)
-    config = resolve_storage_config({"storage_account_name": "acct"})
-    blob_service_client(config)
-    assert captured == {
+    return captured
+
+
+def test_account_name_without_key_uses_default_azure_credential(
+    client_made: dict[str, object],
+) -> None:
+    blob_service_client(resolve_storage_config({"storage_account_name": "acct"}))
+    assert client_made == {
         "account_url": "https://acct.blob.core.windows.net",
-        "credential": sentinel,
+        "credential": SIGNED_IN,
     }
+
+
+def test_blob_endpoint_without_account_signs_in_at_that_endpoint(
+    client_made: dict[str, object],
+) -> None:
+    """A private endpoint (or another cloud's URL) alone: Entra sign-in there."""
+    endpoint = "https://acct.privatelink.blob.core.windows.net/"
+    config = resolve_storage_config({"blob_endpoint": endpoint})
+    blob_service_client(config)
+    assert client_made == {"account_url": endpoint.rstrip("/"), "credential": SIGNED_IN}
+    assert config.account == "acct"
+
+
+def test_the_endpoint_suffix_names_the_cloud() -> None:
+    config = resolve_storage_config(
+        {"storage_account_name": "acct", "endpoint_suffix": "core.usgovcloudapi.net"}
+    )
+    assert config.account_url == "https://acct.blob.core.usgovcloudapi.net"
+
+
+def test_without_endpoint_suffix_the_tables_default_is_used() -> None:
+    keys = json.loads(
+        (Path(credentials.__file__).with_name(credentials.TABLE_FILE)).read_text()
+    )["keys"]
+    config = resolve_storage_config({"storage_account_name": "acct"})
+    assert config.account_url == (
+        f"https://acct.blob.{keys['endpoint_suffix']['default']}"
+    )
+
+
+def test_an_unexpanded_pipeline_macro_counts_as_not_set(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A secret the variable group lacks reaches the step as "$(NAME)"."""
+    monkeypatch.chdir(tmp_path)
+    for variable in ENVIRONMENT_VARIABLES.values():
+        monkeypatch.setenv(variable, f"$({variable})")
+    monkeypatch.setenv("AZURE_STORAGE_ACCOUNT_NAME", "acct")
+    config = resolve_storage_config()
+    assert config.account_name == "acct"
+    assert (config.connection_string, config.account_key, config.sas_token) == (
+        None,
+        None,
+        None,
+    )
+    assert config.blob_endpoint is None
+
+
+def test_a_key_without_an_account_name_is_refused() -> None:
+    secrets = {
+        "blob_endpoint": "https://acct.blob.core.windows.net",
+        "storage_account_key": "a2V5",
+    }
+    with pytest.raises(InvalidSecretsError, match="storage_account_name"):
+        resolve_storage_config(secrets)
+
+
+@pytest.mark.parametrize("key", sorted(SECRET_KEYS))
+def test_no_secret_of_the_table_shows_in_the_resolved_config(key: str) -> None:
+    """Each key the table marks secret is kept out of repr (and so of logs)."""
+    secrets = {"storage_account_name": "acct", key: "c2VjcmV0LXZhbHVl"}
+    config = resolve_storage_config(secrets)
+    assert "c2VjcmV0LXZhbHVl" not in repr(config)
 
 
 class StaticTokenCredential:

@@ -26,6 +26,10 @@ from {{ cookiecutter.module_name }}.data_ingestion import (
     DataParseError,
     StorageAuthenticationError,
 )
+from {{ cookiecutter.module_name }}.data_ingestion.credentials import (
+    ENVIRONMENT_VARIABLES,
+    SECRET_KEYS,
+)
 
 pytestmark = pytest.mark.azurite
 
@@ -129,6 +133,61 @@ def test_sas_token_from_environment_variables(
     monkeypatch.setenv("AZURE_STORAGE_BLOB_ENDPOINT", azurite.blob_endpoint)
     monkeypatch.setenv("AZURE_STORAGE_CONTAINER", container)
     pd.testing.assert_frame_equal(DataIngestor("iris.parquet").get_df(), iris)
+
+
+def _container_sas(container: str) -> str:
+    return "?" + generate_container_sas(
+        AZURITE_ACCOUNT,
+        container,
+        account_key=AZURITE_KEY,
+        permission=ContainerSasPermissions(read=True),
+        expiry=datetime.now(UTC) + timedelta(hours=1),
+    )
+
+
+# Each form Azurite can serve, as secrets.json keys (the identity form is in
+# test_data_ingestion.py with a stand-in credential: Azurite takes tokens only over HTTPS).
+STEP_FORMS: dict[str, Callable[[Azurite, str], dict[str, str]]] = {
+    "connection string": lambda azurite, container: {
+        "connection_string": azurite.connection_string
+    },
+    "account key": lambda azurite, container: {
+        "storage_account_name": AZURITE_ACCOUNT,
+        "storage_account_key": AZURITE_KEY,
+        "blob_endpoint": azurite.blob_endpoint,
+    },
+    "SAS token": lambda azurite, container: {
+        "storage_account_name": AZURITE_ACCOUNT,
+        "sas_token": _container_sas(container),
+        "blob_endpoint": azurite.blob_endpoint,
+    },
+    "blob endpoint and SAS, no account name": lambda azurite, container: {
+        "sas_token": _container_sas(container),
+        "blob_endpoint": azurite.blob_endpoint,
+    },
+}
+
+
+@pytest.mark.parametrize("form", list(STEP_FORMS))
+def test_each_form_reads_the_blob_in_a_pipeline_steps_environment(
+    form: str,
+    azurite: Azurite,
+    container: str,
+    iris: pd.DataFrame,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """As model-build's training step sees them: each key under its variable of
+    storage_credentials.json, and every secret the group lacks as its "$(NAME)" macro."""
+    upload(azurite, container, "iris.csv", SERIALIZERS["csv"](iris))
+    secrets = {**STEP_FORMS[form](azurite, container), "container_name": container}
+    monkeypatch.chdir(tmp_path)
+    for key in SECRET_KEYS:
+        variable = ENVIRONMENT_VARIABLES[key]
+        monkeypatch.setenv(variable, f"$({variable})")
+    for key, value in secrets.items():
+        monkeypatch.setenv(ENVIRONMENT_VARIABLES[key], value)
+    pd.testing.assert_frame_equal(DataIngestor("blob:iris.csv").get_df(), iris)
 
 
 def test_missing_blob_names_account_container_and_blob(

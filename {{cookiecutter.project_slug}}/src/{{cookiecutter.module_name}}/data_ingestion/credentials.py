@@ -5,6 +5,11 @@ Order: the ``secrets`` argument (a dict or a JSON file path); else
 nearest folder above with a ``pyproject.toml``: notebooks run in
 ``experiment_nbs/``); else environment variables. The container
 falls back to the answer given when the project was generated.
+
+The accepted keys, their environment variables and which of them are secret
+are defined once, in ``storage_credentials.json`` beside this module; the
+README's table, ``secrets.example.json``, the pipelines' ``env:`` mapping and
+the variable group ``mlops-template provision`` writes follow the same file.
 """
 
 from __future__ import annotations
@@ -14,24 +19,27 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .. import settings
 from .errors import InvalidSecretsError, MissingCredentialsError
 
 DEFAULT_SECRETS_FILE = "secrets.json"
 
-# secrets.json key -> environment variable.
-ENVIRONMENT_VARIABLES = {
-    "connection_string": "AZURE_STORAGE_CONNECTION_STRING",
-    "storage_account_name": "AZURE_STORAGE_ACCOUNT_NAME",
-    "storage_account_key": "AZURE_STORAGE_ACCOUNT_KEY",
-    "sas_token": "AZURE_STORAGE_SAS_TOKEN",
-    "container_name": "AZURE_STORAGE_CONTAINER",
-    "blob_endpoint": "AZURE_STORAGE_BLOB_ENDPOINT",
-}
+TABLE_FILE = "storage_credentials.json"
+KEYS: dict[str, dict[str, Any]] = json.loads(
+    resources.files(__package__).joinpath(TABLE_FILE).read_text(encoding="utf-8")
+)["keys"]
+# secrets.json key -> environment variable (and variable group variable).
+ENVIRONMENT_VARIABLES = {key: spec["variable"] for key, spec in KEYS.items()}
 KNOWN_KEYS = frozenset(ENVIRONMENT_VARIABLES)
+# Keys whose values are secrets: kept out of repr, secret in the variable group.
+SECRET_KEYS = frozenset(key for key, spec in KEYS.items() if spec["secret"])
+# The public cloud's; another cloud's comes from "endpoint_suffix".
+DEFAULT_ENDPOINT_SUFFIX: str = KEYS["endpoint_suffix"]["default"]
 # A storage account name: 3 to 24 lower-case letters and digits, per
 # https://learn.microsoft.com/azure/storage/common/storage-account-overview#storage-account-name
 ACCOUNT_NAME = re.compile(r"[a-z0-9]{3,24}")
@@ -50,23 +58,49 @@ class StorageConfig:
     account_key: str | None = field(default=None, repr=False)
     sas_token: str | None = field(default=None, repr=False)
     blob_endpoint: str | None = None
+    endpoint_suffix: str = DEFAULT_ENDPOINT_SUFFIX
 
     @property
     def account(self) -> str:
         """The storage account name, for messages."""
         if self.account_name:
             return self.account_name
-        return (
-            _connection_string_account(self.connection_string or "")
-            or "<account from the connection string>"
-        )
+        if self.connection_string:
+            return (
+                _connection_string_account(self.connection_string)
+                or "<account from the connection string>"
+            )
+        return _endpoint_account(self.blob_endpoint or "")
 
     @property
     def account_url(self) -> str:
-        """Blob endpoint of the account, unless a connection string is used."""
+        """Blob endpoint of the account, unless a connection string is used.
+
+        ``https://<account>.blob.<endpoint suffix>`` unless ``blob_endpoint``
+        names another, per
+        https://learn.microsoft.com/azure/storage/common/storage-account-overview#standard-endpoints
+        """
         if self.blob_endpoint:
             return self.blob_endpoint.rstrip("/")
-        return f"https://{self.account_name}.blob.core.windows.net"
+        return blob_account_url(self.account_name or "", self.endpoint_suffix)
+
+
+def blob_account_url(
+    account: str, endpoint_suffix: str = DEFAULT_ENDPOINT_SUFFIX
+) -> str:
+    """The blob service URL of ``account`` in the cloud of ``endpoint_suffix``."""
+    return f"https://{account}.blob.{endpoint_suffix.strip('.')}"
+
+
+def _endpoint_account(endpoint: str) -> str:
+    """The account a blob endpoint names, for messages.
+
+    The first label of its host (``https://<account>.blob...``), or the first
+    segment of its path for an emulator (``http://127.0.0.1:10000/<account>``).
+    """
+    parts = urlsplit(endpoint)
+    segment = parts.path.strip("/").split("/")[0]
+    return segment or (parts.hostname or endpoint).split(".")[0]
 
 
 def _read_secrets_file(path: Path) -> dict[str, Any]:
@@ -106,10 +140,18 @@ def _connection_string_account(connection_string: str) -> str | None:
 
 
 def _from_environment() -> dict[str, str]:
+    """The keys set in the environment.
+
+    A pipeline variable that is not defined reaches a step's ``env:`` mapping as
+    its own unexpanded macro, ``$(NAME)`` (Azure Pipelines, "Macro syntax
+    variables":
+    https://learn.microsoft.com/azure/devops/pipelines/process/variables#macro-syntax-variables):
+    that counts as not set.
+    """
     return {
         key: os.environ[variable]
         for key, variable in ENVIRONMENT_VARIABLES.items()
-        if os.environ.get(variable)
+        if os.environ.get(variable) and os.environ[variable] != f"$({variable})"
     }
 
 
@@ -174,14 +216,14 @@ def resolve_storage_config(
     )
     if not_text:
         raise InvalidSecretsError(f"{source}: the value(s) of {not_text} must be text.")
-    if "connection_string" not in values and "storage_account_name" not in values:
+    if not {"connection_string", "storage_account_name", "blob_endpoint"} & set(values):
         raise MissingCredentialsError(
             "no Azure Storage credentials found. Looked in: "
             + "; ".join(looked)
-            + ". Provide 'connection_string', or 'storage_account_name' with "
-            "'storage_account_key' or 'sas_token' (or neither, to sign in with "
-            "DefaultAzureCredential): copy secrets.example.json to secrets.json, "
-            "or set the environment variables."
+            + ". Provide 'connection_string', or 'storage_account_name' (or "
+            "'blob_endpoint') with 'storage_account_key' or 'sas_token' (or neither, "
+            "to sign in with DefaultAzureCredential): copy secrets.example.json to "
+            "secrets.json, or set the environment variables."
         )
     account = values.get("storage_account_name")
     if account is None:
@@ -197,6 +239,11 @@ def resolve_storage_config(
         raise InvalidSecretsError(
             f"{source} has both 'storage_account_key' and 'sas_token'; keep one."
         )
+    if "storage_account_key" in values and "storage_account_name" not in values:
+        raise InvalidSecretsError(
+            f"{source} has 'storage_account_key' but no 'storage_account_name': a "
+            "key signs requests with the account's name; add it."
+        )
     return StorageConfig(
         container_name=container_name
         or values.get("container_name")
@@ -207,4 +254,5 @@ def resolve_storage_config(
         account_key=values.get("storage_account_key"),
         sas_token=values.get("sas_token"),
         blob_endpoint=values.get("blob_endpoint"),
+        endpoint_suffix=values.get("endpoint_suffix", DEFAULT_ENDPOINT_SUFFIX),
     )

@@ -82,7 +82,12 @@ def bounded_client_options(timeout: float) -> dict[str, Any]:
 
 
 def default_credential() -> Any:
-    """``DefaultAzureCredential``, for an account name given without a key or SAS.
+    """``DefaultAzureCredential``, for an account or endpoint given without a key or SAS.
+
+    In a pipeline's AzureCLI@2 step it signs in as the service connection's
+    identity (its ``AzureCliCredential``); on an Azure ML cluster, as the
+    cluster's managed identity; on a laptop, as the ``az login`` user:
+    https://learn.microsoft.com/azure/developer/python/sdk/authentication/credential-chains#defaultazurecredential-overview
 
     Imported here so that nothing probes for credentials unless it is needed.
     """
@@ -96,8 +101,9 @@ def blob_service_client(
 ) -> BlobServiceClient:
     """A ``BlobServiceClient`` for ``config``.
 
-    ``credential`` is used only when the config has an account name but no
-    key or SAS token; None means ``DefaultAzureCredential``.
+    ``credential`` is used only when the config has an account name or a blob
+    endpoint but no connection string, key or SAS token; None means
+    ``DefaultAzureCredential``.
     """
     try:
         if config.connection_string:
@@ -167,8 +173,8 @@ class DataIngestor:
             the environment variables ``AZURE_STORAGE_*`` (see ``credentials``).
         container_name: Overrides the container named by the secrets.
         credential: An Azure credential to use when the secrets give an
-            account name with neither key nor SAS token; default
-            ``DefaultAzureCredential``.
+            account name or a blob endpoint with neither key nor SAS token;
+            default ``DefaultAzureCredential``.
         max_concurrency: Parallel connections for large blobs.
         timeout: Seconds after which a storage endpoint that cannot be reached
             or does not answer fails with ``StorageConnectionError``, and one

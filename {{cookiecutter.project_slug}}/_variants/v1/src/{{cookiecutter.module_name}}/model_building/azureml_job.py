@@ -36,6 +36,7 @@ from ..azureml_workspace import (
     azureml_environment,
     get_workspace,
 )
+from ..data_ingestion.credentials import ENVIRONMENT_VARIABLES
 from ..data_ingestion.ingestor import (
     local_path,
 )
@@ -156,8 +157,10 @@ def build_training_job(
     )
     # Not secrets: where the blob is; the cluster's identity signs in.
     config.run_config.environment_variables.update(
-        AZURE_STORAGE_ACCOUNT_NAME=settings.STORAGE_ACCOUNT,
-        AZURE_STORAGE_CONTAINER=settings.STORAGE_CONTAINER,
+        {
+            ENVIRONMENT_VARIABLES["storage_account_name"]: settings.STORAGE_ACCOUNT,
+            ENVIRONMENT_VARIABLES["container_name"]: settings.STORAGE_CONTAINER,
+        }
     )
     return config
 

@@ -40,6 +40,7 @@ from ..azureml_workspace import (
     azureml_environment,
     get_ml_client,
 )
+from ..data_ingestion.credentials import blob_account_url
 from ..data_ingestion.errors import LocalFileNotFoundError
 from ..data_ingestion.ingestor import local_path
 from ..data_ingestion.sources import blob_name
@@ -89,7 +90,7 @@ def data_uri(data: str) -> str:
             )
         return str(path.resolve())
     return (
-        f"https://{settings.STORAGE_ACCOUNT}.blob.core.windows.net/"
+        f"{blob_account_url(settings.STORAGE_ACCOUNT)}/"
         f"{settings.STORAGE_CONTAINER}/{blob_name(data).lstrip('/')}"
     )
 
