@@ -2,7 +2,7 @@
 
 ``Apply.run()`` goes in waves: every action whose needs are met runs, overlapped with
 the others of its wave; the state is updated with what was created, so later actions
-use the new ids. Every create goes through ``once.create_once``.
+use the new ids. Every create goes through ``create_once.create_once``.
 """
 
 from __future__ import annotations
@@ -13,16 +13,16 @@ from collections.abc import Callable
 from . import bodies
 from .actions import ProvisioningError
 from .apply_azure import AzureSteps
-from .azure import AzureResources
+from .arm import AzureResources
+from .azure_devops import AzureDevOps
 from .bodies import BUILD_VALIDATION_POLICY, MIN_REVIEWERS_POLICY, Json
+from .create_once import Pending, create_once
 from .deploy_apply import DeploymentError
 from .deployments import Deployments
 from .errors import AzureDevOpsError
 from .git import REF, GitError, Repository, clean_remote_url
 from .lookup import State, parallel, pipeline_ids, uses
-from .once import Pending, create_once
 from .plan import Action, Key, Plan, Verb
-from .resources import AzureDevOps
 from .settings import Settings
 
 APPROVAL_TIMEOUT_MINUTES = 7 * 24 * 60

@@ -24,6 +24,7 @@ from rich.console import Console
 
 from . import cli_teardown, report
 from .apply import Apply, ProvisioningError
+from .arm import AzureResources
 from .auth import (
     AZURE_DEVOPS_RESOURCE,
     Credential,
@@ -31,7 +32,7 @@ from .auth import (
     SignInError,
     azure_cli_sign_in,
 )
-from .azure import AzureResources
+from .azure_devops import AzureDevOps
 from .cli_azure import azure_sign_in, data_container, export
 from .client import PAT_VARIABLE, AzureDevOpsClient
 from .deploy_apply import DeploymentError
@@ -41,7 +42,6 @@ from .git import GitError, Repository
 from .lock import project_lock
 from .lookup import Lookup, State
 from .plan import Plan, Verb, make_plan
-from .resources import AzureDevOps
 from .settings import ConfigurationError, Settings, find_project_dir, load
 from .shared_lock import SharedLock
 

@@ -6,7 +6,7 @@ URL, a message or a log line. A refused Entra token is renewed once and the requ
 sent again (a 401 means nothing was done). Reads and updates are retried on 429, 5xx and connection
 errors, honouring ``Retry-After`` (which Azure DevOps also sends on a 200 to
 slow the next call). Creates (POST) are never retried here: the caller looks
-the resource up again first (see ``steps.Provisioner._create``).
+the resource up again first (see ``create_once``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 
 import requests
 
-from . import responses
+from . import error_translation
 from .auth import Credential, PersonalAccessToken
 from .errors import (
     AuthenticationError,
@@ -278,7 +278,7 @@ class AzureDevOpsClient:
                     self._sleep(self._backoff(attempt, None))
                     continue
                 raise TransientError(reason, method=method, url=url) from None
-            retry_after = responses.retry_after(response)
+            retry_after = error_translation.retry_after(response)
             status = response.status_code
             if status == 401 and not renewed and self.credential.refresh():
                 renewed = True  # an expired Entra token: nothing was done; send it again
@@ -294,12 +294,12 @@ class AzureDevOpsClient:
                     continue
                 if throttled:  # waited out above, before the caller's lookup or re-send
                     self._wait_turn()
-                    raise responses.error(response, method, url, ThrottledError)
-                raise responses.error(response, method, url, TransientError)
+                    raise error_translation.error(response, method, url, ThrottledError)
+                raise error_translation.error(response, method, url, TransientError)
             if retry_after:
                 self._slow_down(retry_after, method, url)
             try:
-                return responses.parse(response, method, url), response.headers
+                return error_translation.parse(response, method, url), response.headers
             except AuthenticationError as error:
                 if isinstance(self.credential, PersonalAccessToken):
                     raise

@@ -14,14 +14,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .arm import AzureResources
 from .auth import SignInError
-from .azure import AzureResources
+from .azure_devops import AzureDevOps, Json
 from .azure_lookup import AzureState, lookup_azure
 from .deployments import Deployments
 from .errors import AzureDevOpsError
 from .git import REF, GitError, Repository, clean_remote_url
 from .parallel import parallel
-from .resources import AzureDevOps, Json
 from .settings import Settings
 
 WELL_FORMED = "wellFormed"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .actions import Action, Key, Verb
-from .azure import ROLE_NAME
+from .arm import ROLE_NAME
 from .bodies import BUILD_VALIDATION_POLICY, MIN_REVIEWERS_POLICY, Json
 from .client import quote
 from .deploy_plan import deployment_actions
