@@ -33,6 +33,9 @@ class Action:
     name: str
     detail: str = ""
     needs: tuple[Key, ...] = ()
+    # What apply acts on when (kind, name) does not say it: a permission's resource (its
+    # action key), a branch policy's type ("policy type", id). ``name`` is only shown.
+    subject: Key | None = None
 
     @property
     def key(self) -> Key:

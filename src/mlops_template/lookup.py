@@ -70,7 +70,8 @@ class State:
 
 @dataclass(frozen=True)
 class Use:
-    """A resource the pipelines use: its action key, (type, id) once it exists, and users."""
+    """A resource the pipelines use: its label (shown), its action key, (type, id) once it
+    exists, and the pipelines that use it."""
 
     label: str
     key: tuple[str, str]

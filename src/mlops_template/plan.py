@@ -24,6 +24,7 @@ POLICY_LABELS = {
     BUILD_VALIDATION_POLICY: "build validation",
 }
 
+POLICY_TYPE = "policy type"  # a branch policy action's subject: (POLICY_TYPE, type id)
 MAIN = "refs/heads/main"
 
 
@@ -295,7 +296,8 @@ def make_plan(state: State, settings: Settings) -> Plan:
             and wanted <= state.permissions.get(use.resource, set())
         )
         needs = (use.key, *(("pipeline", name) for name in use.pipelines))
-        actions.append(Action(_exists_or(Verb.CREATE, done), "permission", use.label, needs=needs))
+        verb = _exists_or(Verb.CREATE, done)
+        actions.append(Action(verb, "permission", use.label, needs=needs, subject=use.key))
     for policy, label in POLICY_LABELS.items():
         actions.append(
             Action(
@@ -303,6 +305,7 @@ def make_plan(state: State, settings: Settings) -> Plan:
                 "branch policy",
                 label,
                 needs=(repo, ("branch", "main"), ("pipeline", names.ci_pipeline.name)),
+                subject=(POLICY_TYPE, policy),
             )
         )
     if settings.first_run:
