@@ -43,6 +43,11 @@ class Action:
         return (self.kind, self.name)
 
 
+def exists_or(verb: Verb, exists: object) -> Verb:
+    """``Verb.EXISTS`` when ``exists`` is truthy, else ``verb``."""
+    return Verb.EXISTS if exists else verb
+
+
 class ProvisioningError(RuntimeError):
     """An action could not be done; says which, why, and what to do."""
 
