@@ -123,8 +123,6 @@ class EnvironmentsMixin:
             if rtype == "variablegroup":
                 vg = self._vgs.get(int(rid))
                 return vg is not None and project["id"] in vg["project_ids"]
-            if rtype == "queue":
-                return int(rid) == project["queue_id"]
         except ValueError:
             return False
         if rtype == "endpoint":
