@@ -22,7 +22,13 @@ setting for either rule below, so the extension wraps three functions of
   in one ``ERROR:`` line with how to bake again, and the run ends with exit status 1
   (``AnswersRefused``, a ``SystemExit``: cookiecutter's and cruft's command lines print
   nothing more; the Python API raises it). The hook itself would be too late for a name
-  too long for a folder, and cookiecutter prints a traceback after a failed hook.
+  too long for a folder, or an empty ``project_slug`` (the template folder,
+  ``{{cookiecutter.project_slug}}``, would render to no name), and cookiecutter prints
+  a traceback after a failed hook.
+- **Derived names follow the answers.** cookiecutter.json's private variables (the
+  endpoint names, derived from ``project_slug``) are derived again from the answers at
+  that same point (``AnswersAsTyped.derive``): a replay file, ``--extra-context`` or
+  ``.cruft.json`` brings them as recorded, stale once ``project_slug`` is corrected there.
 - **The extension is required.** A context can drop it (``_extensions`` set to ``[]``
   through ``--extra-context``, ``default_context`` in the cookiecutter config, the Python
   API); cookiecutter would then evaluate answers as code before any hook runs. The first
@@ -37,9 +43,20 @@ cruft does not pass as cookiecutter does (``_repo_dir``), and the template's hom
 to the README (``template_home``): the checkout's ``origin`` URL, the shared
 template teammates can reach, or its folder when it has no ``origin``.
 
+Why it wraps functions rather than use a cookiecutter setting: cookiecutter 2.7 offers
+templates private variables, hooks (``pre_prompt``, ``pre_gen_project``,
+``post_gen_project``) and local extensions, and none of them can keep an answer from
+being rendered, skip a question, or run between the replay file and the project's folder.
+Each bake creates its own Jinja environments, and with them new instances of this
+extension: the wrappers installed by the latest instance hold that run's state (the
+template's strings, the answers so far); nothing is kept in this module across bakes.
 Where cookiecutter lacks one of the wrapped functions, that rule is left out and
 cookiecutter works as it does without this file (tests/test_answers_extension.py
 fails on such a cookiecutter).
+
+The facts it shares with the pre-generation hook (Jinja markup, the questions asked
+after the organization URL) come from the tool's ``mlops_template.hook_utils``, loaded
+from this checkout: it reads them from ``cookiecutter.json``.
 """
 
 from __future__ import annotations
@@ -52,24 +69,35 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from jinja2.ext import Extension
 
-JINJA_MARKUP = ("{{", "{%", "{#")
-ORGANIZATION_URL = "azure_devops_org_url"
+
+def _load(path: Path, name: str) -> ModuleType:
+    """A module loaded from its file, once per path (not Python's import: checkouts differ)."""
+    module = sys.modules.get(name)
+    if module is None or getattr(module, "__file__", None) != str(path):
+        spec = importlib.util.spec_from_file_location(name, path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # dataclasses look their module up there
+        spec.loader.exec_module(module)
+    return module
+
+
+def _hook_utils(folder: Path) -> ModuleType:
+    """The tool's ``mlops_template.hook_utils`` in the checkout ``folder``."""
+    return _load(folder / "src" / "mlops_template" / "hook_utils.py", "_mlops_template_hook_utils")
+
+
+_HOOK_UTILS = _hook_utils(Path(__file__).resolve().parent)
+JINJA_MARKUP = _HOOK_UTILS.JINJA_MARKUP
+ORGANIZATION_URL = _HOOK_UTILS.ORGANIZATION_URL
 # Asked after the organization URL, only when it is given (cookiecutter.json's order).
-SETUP_ONLY = (
-    "azure_devops_project",
-    "azure_devops_create_project",
-    "release_approvers",
-    "azure_tenant_id",
-    "azure_client_id",
-    "azure_service_connection",
-)
+SETUP_ONLY = _HOOK_UTILS.template_facts(Path(__file__).resolve().parent).setup_only
 SKIPPED_NOTE = (
     "  Azure DevOps is not set up now, so its other questions are skipped: they keep "
     "their defaults, and the provisioning tool takes them later (--project, "
@@ -105,20 +133,6 @@ def _refuse(line: str) -> None:
 def refuse_without_extension() -> None:
     """Stop the bake: cookiecutter renders without this extension (``__extension_required``)."""
     _refuse(EXTENSION_REQUIRED)
-
-
-@dataclass
-class _Run:
-    """What the current prompting run needs: the template's own strings, the answers."""
-
-    template_strings: frozenset[str] = frozenset()
-    answers: dict[str, Any] = field(default_factory=dict)
-    folder: Path | None = None
-    active: bool = False
-    noted: bool = False
-
-
-_RUN = _Run()
 
 
 def _strings(value: Any) -> Iterator[str]:
@@ -190,49 +204,15 @@ def _has_markup(value: Any) -> bool:
     return isinstance(value, str) and any(markup in value for markup in JINJA_MARKUP)
 
 
-def _render_as_typed(original: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(original)
-    def render_variable(env: Any, raw: Any, *args: Any, **kwargs: Any) -> Any:
-        _RUN.active = any(isinstance(ext, AnswersAsTyped) for ext in env.extensions.values())
-        if _RUN.active and _has_markup(raw) and raw not in _RUN.template_strings:
-            return raw  # an answer: kept as typed, never rendered
-        return original(env, raw, *args, **kwargs)
-
-    return render_variable
-
-
-def _ask_when_needed(original: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(original)
-    def read(var_name: str, default: Any, *args: Any, **kwargs: Any) -> Any:
-        skipped = (
-            _RUN.active and var_name in SETUP_ONLY and _RUN.answers.get(ORGANIZATION_URL) == ""
-        )
-        if not skipped:
-            value = original(var_name, default, *args, **kwargs)
-            if _RUN.active:
-                _RUN.answers[var_name] = value
-            return value
-        if not _RUN.noted:
-            _RUN.noted = True
-            print(SKIPPED_NOTE, flush=True)
-        # A choice's default is its first option (cookiecutter's no-input rule).
-        return default[0] if isinstance(default, list) else default
-
-    return read
+def _own(environment: Any) -> AnswersAsTyped | None:
+    """This extension's instance in a Jinja environment, None when it was left out."""
+    found = (e for e in environment.extensions.values() if isinstance(e, AnswersAsTyped))
+    return next(found, None)
 
 
 def _pre_gen_hook(folder: Path) -> ModuleType:
     """The template's pre-generation hook as a module: its rules (imported as it is)."""
-    path = folder / "hooks" / "pre_gen_project.py"
-    name = "_mlops_template_pre_gen_project"
-    module = sys.modules.get(name)
-    if module is None or getattr(module, "__file__", None) != str(path):
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module  # dataclasses look their module up there
-        spec.loader.exec_module(module)
-    return module
+    return _load(folder / "hooks" / "pre_gen_project.py", "_mlops_template_pre_gen_project")
 
 
 def _checked_first(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -240,11 +220,11 @@ def _checked_first(original: Callable[..., Any]) -> Callable[..., Any]:
     def render_and_create_dir(
         dirname: Any, context: dict[str, Any], output_dir: Any, environment: Any, *args: Any
     ) -> Any:
-        if _RUN.folder is not None and any(
-            isinstance(ext, AnswersAsTyped) for ext in environment.extensions.values()
-        ):
+        own = _own(environment)
+        if own is not None:
+            context["cookiecutter"].update(own.derive(environment, context["cookiecutter"]))
             answers = dict(context.get("cookiecutter", {}))
-            line = _pre_gen_hook(_RUN.folder).refusal(answers)
+            line = _pre_gen_hook(own.folder).refusal(answers)
             if line:
                 _refuse(line)
         return original(dirname, context, output_dir, environment, *args)
@@ -263,25 +243,80 @@ def _wrap(module: Any, name: str, wrapper: Callable[..., Any]) -> None:
 
 
 class AnswersAsTyped(Extension):
-    """Loaded by cookiecutter for each Jinja environment; the first is the prompts'."""
+    """Loaded by cookiecutter for each Jinja environment; the first is the prompts'.
+
+    An instance holds its run's state: the template's own strings, the answers given so
+    far, whether the skipped questions were announced.
+    """
 
     def __init__(self, environment: Any) -> None:
         super().__init__(environment)
-        folder = _template_dir().resolve()
+        self.folder = _template_dir().resolve()
         # The checkout, for the hooks: cruft bakes without cookiecutter's ``_repo_dir``.
-        environment.globals["template_checkout"] = str(folder)
-        environment.globals["template_home"] = template_home(folder)
+        environment.globals["template_checkout"] = str(self.folder)
+        environment.globals["template_home"] = template_home(self.folder)
+        self.answers: dict[str, Any] = {}
+        self.active = False
+        self.noted = False
         try:
             from cookiecutter import generate, prompt
         except ImportError:  # Jinja without cookiecutter (a docs build, say)
             return
         try:
-            defaults = json.loads((folder / "cookiecutter.json").read_text(encoding="utf-8"))
+            text = (self.folder / "cookiecutter.json").read_text(encoding="utf-8")
+            self.defaults = json.loads(text)
         except (OSError, ValueError):
-            defaults = {}
-        global _RUN  # a new run of cookiecutter's prompts
-        _RUN = _Run(template_strings=frozenset(_strings(defaults)), folder=folder)
-        _wrap(prompt, "render_variable", _render_as_typed)
-        _wrap(prompt, "read_user_variable", _ask_when_needed)
-        _wrap(prompt, "read_user_choice", _ask_when_needed)
+            self.defaults = {}
+        self.template_strings = frozenset(_strings(self.defaults))
+        self.setup_only = _hook_utils(self.folder).template_facts(self.folder).setup_only
+        # A new run of cookiecutter's prompts: the wrappers now hold this instance.
+        _wrap(prompt, "render_variable", self._render_as_typed)
+        _wrap(prompt, "read_user_variable", self._ask_when_needed)
+        _wrap(prompt, "read_user_choice", self._ask_when_needed)
         _wrap(generate, "render_and_create_dir", _checked_first)
+
+    def derive(self, environment: Any, answers: dict[str, Any]) -> dict[str, Any]:
+        """cookiecutter.json's private variables, derived again from ``answers``.
+
+        A replay file, ``--extra-context`` or cruft's ``.cruft.json`` brings derived values
+        as they were recorded: after ``project_slug`` is corrected in a replay file, its
+        recorded endpoint names would name the old slug. The template's own expressions
+        decide them, as when they were written into the files themselves.
+        """
+        derived: dict[str, Any] = {}
+        for name, raw in self.defaults.items():
+            if name.startswith("__") and isinstance(raw, str) and name != "__extension_required":
+                template = environment.from_string(raw)
+                derived[name] = template.render(cookiecutter={**answers, **derived})
+        return derived
+
+    def _render_as_typed(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(original)
+        def render_variable(env: Any, raw: Any, *args: Any, **kwargs: Any) -> Any:
+            self.active = _own(env) is self
+            if self.active and _has_markup(raw) and raw not in self.template_strings:
+                return raw  # an answer: kept as typed, never rendered
+            return original(env, raw, *args, **kwargs)
+
+        return render_variable
+
+    def _ask_when_needed(self, original: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(original)
+        def read(var_name: str, default: Any, *args: Any, **kwargs: Any) -> Any:
+            skipped = (
+                self.active
+                and var_name in self.setup_only
+                and self.answers.get(ORGANIZATION_URL) == ""
+            )
+            if not skipped:
+                value = original(var_name, default, *args, **kwargs)
+                if self.active:
+                    self.answers[var_name] = value
+                return value
+            if not self.noted:
+                self.noted = True
+                print(SKIPPED_NOTE, flush=True)
+            # A choice's default is its first option (cookiecutter's no-input rule).
+            return default[0] if isinstance(default, list) else default
+
+        return read

@@ -192,15 +192,17 @@ def init_git(project_dir: Path, author_name: str, author_email: str) -> str | No
     return None
 
 
-def template_source(answers: dict[str, str]) -> Path:
-    """The template checkout's ``src/``, which holds the ``mlops_template`` tool.
+def template_checkout() -> Path | None:
+    """The template checkout this bake comes from, which holds the ``mlops_template`` tool.
 
-    Cookiecutter (2.2 and later) puts the checkout it bakes from in the context as
-    ``_repo_dir`` (``cookiecutter.main.cookiecutter``); imported as is (tests), this
-    file's own checkout.
+    The template's own Jinja extension, which cookiecutter.json requires, names it
+    (``template_checkout``, mlops_template_answers.py) for cookiecutter and cruft alike,
+    as for the pre-generation hook. Imported as is (tests), this file's own checkout.
     """
-    repo_dir = answers.get("_repo_dir") or Path(__file__).resolve().parents[1]
-    return Path(repo_dir) / "src"
+    rendered = r"""{{ template_checkout | default("") }}"""
+    if rendered.startswith("{"):
+        return Path(__file__).resolve().parents[1]
+    return Path(rendered) if rendered else None
 
 
 def next_steps(project_dir: Path) -> str:
@@ -231,7 +233,10 @@ def readme_provision_command(project_dir: Path) -> str | None:
 
 
 def hand_over_to_provisioning(
-    answers: dict[str, str], project_dir: Path, interactive: bool | None = None
+    answers: dict[str, str],
+    project_dir: Path,
+    interactive: bool | None = None,
+    checkout: Path | None = None,
 ) -> str | None:
     """Set up Azure DevOps with the template's own tool (``mlops_template``).
 
@@ -239,9 +244,10 @@ def hand_over_to_provisioning(
     (``AZURE_DEVOPS_EXT_PAT``, the Azure CLI's sign-in, or a hidden prompt on a terminal). Returns a
     line to show when provisioning did not run; the tool prints its own
     plan, progress and summary. Never raises: the project is kept whatever
-    happens, and every failure names the command that resumes.
+    happens, and every failure names the command that resumes. ``checkout`` is the
+    template checkout that holds the tool (``template_checkout()`` when not given).
     """
-    source = template_source(answers)
+    source = (checkout or template_checkout() or Path("<template checkout>")) / "src"
     sys.path.insert(0, str(source))
     try:
         from mlops_template import cli, settings

@@ -8,8 +8,11 @@ extension did not run, and cookiecutter then removes the project folder.
 
 This file is plain Python: its template expressions sit inside strings (the
 answers in ``main()``, the checkout in ``_template_checkout()``), so tests and the
-docs generator import it as it is. The organization-URL rule is the tool's own
-(``mlops_template.organization``), imported from the template checkout.
+docs generator import it as it is. It reaches the tool through the template
+checkout its extension names: the organization-URL rule is the tool's own
+(``mlops_template.organization``), and the choice lists and length limits come
+from ``cookiecutter.json`` (``mlops_template.hook_utils``). Without them every
+answer is refused in one line (``TOOL_MISSING``): nothing is accepted unchecked.
 """
 
 from __future__ import annotations
@@ -22,36 +25,57 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 
 def _template_checkout() -> Path | None:
     """The template checkout this bake comes from (the tool and the refused names live there).
 
-    Cookiecutter (2.2 and later) renders ``_repo_dir`` below into the checkout it bakes
-    from; cruft calls cookiecutter's ``generate_files`` without it, and there the
-    template's own Jinja extension names the checkout (``template_checkout``,
-    mlops_template_answers.py). Imported as is (tests, docs generator, the extension),
-    this file's own checkout. None when neither is known.
+    The template's own Jinja extension, which cookiecutter.json requires, names it
+    (``template_checkout``, mlops_template_answers.py) for cookiecutter and cruft alike.
+    Imported as is (tests, docs generator, the extension), this file's own checkout.
+    None when it is not named.
     """
-    rendered = r"""{{ cookiecutter._repo_dir | default(template_checkout | default("")) }}"""
+    rendered = r"""{{ template_checkout | default("") }}"""
     if rendered.startswith("{"):
         return Path(__file__).resolve().parents[1]
-    checkout = Path(rendered)
-    return checkout if rendered and (checkout / "src" / "mlops_template").is_dir() else None
+    return Path(rendered) if rendered else None
+
+
+def _tool(checkout: Path | None) -> tuple[ModuleType, ModuleType] | None:
+    """The tool's ``hook_utils`` and ``organization``, from the checkout's ``src/``; None
+    when the checkout does not hold them."""
+    if checkout is None or not (checkout / "src" / "mlops_template" / "hook_utils.py").is_file():
+        return None
+    sys.path.insert(0, str(checkout / "src"))
+    from mlops_template import hook_utils, organization
+
+    return hook_utils, organization
 
 
 _CHECKOUT = _template_checkout()
-if _CHECKOUT is not None:
-    sys.path.insert(0, str(_CHECKOUT / "src"))
-try:
-    from mlops_template import organization  # (from the template checkout)
-except ImportError:  # the checkout is not known: the tool checks the URL when it runs
-    organization = None
+_TOOL = _tool(_CHECKOUT)
+hook_utils, organization = _TOOL if _TOOL else (None, None)
+TOOL_MISSING = (
+    None
+    if _TOOL
+    else (
+        f"ERROR: the template checkout ({_CHECKOUT or 'not named by the template extension'}) "
+        "does not hold the template's tool (src/mlops_template/hook_utils.py), which "
+        "checks the answers: none is accepted unchecked. Bake from a whole checkout of "
+        "mlops-template, with mlops_template_answers.AnswersAsTyped kept in "
+        "cookiecutter.json's _extensions."
+    )
+)
+_FACTS = hook_utils.template_facts(_CHECKOUT) if hook_utils and _CHECKOUT else None
+_CHOICES: dict[str, tuple[str, ...]] = _FACTS.choices if _FACTS else {}
+# The limits cookiecutter.json's defaults slice project_slug by (__<answer>_max_length).
+MAX_LENGTHS: dict[str, int] = _FACTS.max_lengths if _FACTS else {}
 
 SUPPORTED_DATA_EXTENSIONS = (".csv", ".csv.gz", ".parquet", ".json", ".jsonl")
-PYTHON_VERSIONS = ("3.11", "3.12", "3.13")
-AZUREML_SDKS = ("v2", "v1")
-YES_NO = ("no", "yes")
+PYTHON_VERSIONS = _CHOICES.get("python_version", ())
+AZUREML_SDKS = _CHOICES.get("azureml_sdk", ())
+YES_NO = _CHOICES.get("azure_devops_create_project", ())
 
 # The project's own top-level folders and test helpers: a package named like one
 # of them would shadow it (tests/test_pre_gen_hook.py checks that every import in
@@ -76,7 +100,7 @@ def _refused_modules() -> frozenset[str]:
     docs/scripts/refused_modules.py, kept current by tests/test_refused_modules.py).
     """
     names = set(PROJECT_MODULES) | {name.lower() for name in sys.stdlib_module_names}
-    if _CHECKOUT is not None:
+    if _TOOL is not None and _CHECKOUT is not None:
         listing = _CHECKOUT / "hooks" / "refused_module_names.txt"
         lines = listing.read_text(encoding="utf-8").splitlines()
         names |= {line.strip() for line in lines if line.strip() and not line.startswith("#")}
@@ -89,13 +113,12 @@ REFUSED_MODULES = _refused_modules()
 # update` renders the recorded ones again; the template's extension keeps them
 # as typed (mlops_template_answers.py), but a cookiecutter it cannot wrap would
 # not: an answer holding markup is refused rather than trusted to stay as typed.
-# (Spelled in two halves: cookiecutter renders this file with Jinja first.)
-JINJA_MARKUP = tuple("{" + second for second in ("{", "%", "#"))
+JINJA_MARKUP: tuple[str, ...] = hook_utils.JINJA_MARKUP if hook_utils else ()
 _NO_MARKUP = "without " + ", ".join(repr(markup) for markup in JINJA_MARKUP)
 
 # The project_slug that cookiecutter.json derives from a project_name with no
-# letter or digit, and the folder name of an empty project_slug (the template
-# folder's name), so that the folder exists and this hook can say so.
+# letter or digit. An empty project_slug is refused by the template's extension
+# before cookiecutter renders the folder name (mlops_template_answers.py).
 EMPTY_SLUG = "-"
 
 # Names that become folder names (project_slug, module_name) stay far below the
@@ -106,13 +129,16 @@ MAX_SHOWN = 200
 _SLUG = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 _MODULE = re.compile(r"[a-z_][a-z0-9_]*")
 _MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,254}")
-_STORAGE_ACCOUNT = re.compile(r"[a-z0-9]{3,24}")
+# (Without the tool every answer is refused anyway, TOOL_MISSING: 3 keeps the patterns valid.)
+STORAGE_ACCOUNT_MAX = MAX_LENGTHS.get("storage_account", 3)
+WORKSPACE_MAX = MAX_LENGTHS.get("azureml_workspace", 3)
+_STORAGE_ACCOUNT = re.compile("[a-z0-9]{3," + str(STORAGE_ACCOUNT_MAX) + "}")
 _CONTAINER = re.compile(r"(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*")
 _BLOB_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_./-]{0,1023}")
 _DEVOPS_PROJECT_FORBIDDEN = set("\\/:*?\"'<>;#$*{},+=[]|%&@")
 _GUID = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 _RESOURCE_GROUP = re.compile(r"[-\w.()]{0,89}[-\w()]")
-_WORKSPACE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{2,32}")
+_WORKSPACE = re.compile("[A-Za-z0-9][A-Za-z0-9_-]{2," + str(WORKSPACE_MAX - 1) + "}")
 _SERVICE_CONNECTION = re.compile(r"[A-Za-z0-9._()-]([A-Za-z0-9 ._()-]{0,98}[A-Za-z0-9._()-])?")
 _EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
 
@@ -276,8 +302,8 @@ RULES: tuple[Rule, ...] = (
         "azure_devops_org_url",
         organization.RULE if organization else "an Azure DevOps organization URL",
         organization.EXAMPLE if organization else "https://dev.azure.com/contoso",
-        # Without the checkout (neither _repo_dir nor the extension), the tool checks it.
-        _optional(organization.is_valid) if organization else (lambda value: True),
+        # Without the tool, refused (TOOL_MISSING): fail closed.
+        _optional(organization.is_valid) if organization else (lambda value: False),
     ),
     Rule(
         "azure_devops_project",
@@ -325,7 +351,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "azureml_workspace",
-        "3 to 33 letters, digits, '-' or '_', starting with a letter or digit",
+        f"3 to {WORKSPACE_MAX} letters, digits, '-' or '_', starting with a letter or digit",
         "churn-model-ws",
         _full(_WORKSPACE),
     ),
@@ -338,7 +364,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "storage_account",
-        "3 to 24 lowercase letters and digits",
+        f"3 to {STORAGE_ACCOUNT_MAX} lowercase letters and digits",
         "churnmodeldata",
         _full(_STORAGE_ACCOUNT),
     ),
@@ -365,6 +391,8 @@ def validate(answers: dict[str, object]) -> list[str]:
     A project name without a letter or digit gives one line only: every name
     derived from it would be wrong for that one reason.
     """
+    if TOOL_MISSING:
+        return [TOOL_MISSING]
     empty = empty_slug_error(answers)
     if empty:
         return [empty]

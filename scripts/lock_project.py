@@ -25,7 +25,7 @@ from pathlib import Path
 from cookiecutter.main import cookiecutter
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-TEMPLATE = REPO_ROOT / "{{cookiecutter.project_slug or '-'}}"
+TEMPLATE = REPO_ROOT / "{{cookiecutter.project_slug}}"
 VARIANTS = ("v1", "v2")
 # Answers that appear in the conda files, baked as these values and put back
 # as the Jinja that renders them.

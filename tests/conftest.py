@@ -21,7 +21,7 @@ pytest_plugins = ["provisioning_env"]
 
 COOKIECUTTER_JSON = json.loads((REPO_ROOT / "cookiecutter.json").read_text(encoding="utf-8"))
 # The template folder: the one folder whose name cookiecutter renders into the project's.
-TEMPLATE_DIR = next(REPO_ROOT.glob("{{*cookiecutter.project_slug*}}"))
+TEMPLATE_DIR = REPO_ROOT / "{{cookiecutter.project_slug}}"
 
 # Answers that must survive rendering into TOML, JSON, Markdown and Python.
 HOSTILE_ANSWERS = {

@@ -127,7 +127,7 @@ def test_cruft_update_lands_a_template_change_without_side_effects(
     commit_all(project, "Team change")
     head = git(["rev-parse", "HEAD"], project)
     # The template moves on.
-    readme = next(template.glob("{{*cookiecutter.project_slug*}}")) / "README.md"
+    readme = template / "{{cookiecutter.project_slug}}" / "README.md"
     readme.write_text(readme.read_text(encoding="utf-8") + f"\n{TEMPLATE_LINE}\n")
     commit_all(template, "Template change")
     (tmp_path / "git-calls.log").unlink()

@@ -19,7 +19,7 @@ from conftest import REPO_ROOT
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-TEMPLATE = REPO_ROOT / "{{cookiecutter.project_slug or '-'}}"
+TEMPLATE = REPO_ROOT / "{{cookiecutter.project_slug}}"
 VARIANTS = ("v1", "v2")
 FULL = "dev"
 JOBS = {

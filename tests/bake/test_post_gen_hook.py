@@ -177,7 +177,7 @@ def test_next_steps_name_the_folder_and_the_readme_setup_command(tmp_path: Path)
 
 
 def write_provisioning_stub(checkout: Path, run_body: str) -> dict[str, str]:
-    """A template checkout whose mlops_template.cli runs ``run_body``; the answers naming it."""
+    """A template checkout whose mlops_template.cli runs ``run_body``; the answers to bake with."""
     package = checkout / "src" / "mlops_template"
     package.mkdir(parents=True)
     (package / "__init__.py").write_text("")
@@ -189,7 +189,7 @@ def write_provisioning_stub(checkout: Path, run_body: str) -> dict[str, str]:
         "def resume_command(project_dir):\n    return f'cd {project_dir} && provision'\n"
         f"def run(settings, pat, console):\n    {run_body}\n"
     )
-    return {"azure_devops_org_url": "https://dev.azure.com/contoso", "_repo_dir": str(checkout)}
+    return {"azure_devops_org_url": "https://dev.azure.com/contoso"}
 
 
 def _tool_modules() -> list[str]:
@@ -210,7 +210,7 @@ def fresh_tool_import(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 def test_hand_over_skips_without_a_token(tmp_path: Path, fresh_tool_import: None) -> None:
     answers = write_provisioning_stub(tmp_path / "t", "raise AssertionError('must not run')")
-    line = post_gen.hand_over_to_provisioning(answers, tmp_path, interactive=False)
+    line = post_gen.hand_over_to_provisioning(answers, tmp_path, False, tmp_path / "t")
     assert line is not None and "Azure DevOps setup skipped: no token" in line
     assert "AZURE_DEVOPS_EXT_PAT" in line and f"cd {tmp_path} && provision" in line
 
@@ -227,7 +227,7 @@ def test_hand_over_keeps_the_project_whatever_provisioning_does(
     tmp_path: Path, fresh_tool_import: None, run_body: str, expected: str
 ) -> None:
     answers = write_provisioning_stub(tmp_path / "t", run_body)
-    line = post_gen.hand_over_to_provisioning(answers, tmp_path, interactive=True)
+    line = post_gen.hand_over_to_provisioning(answers, tmp_path, True, tmp_path / "t")
     assert line is not None and expected in line
     assert f"To resume: cd {tmp_path} && provision" in line
 
@@ -236,7 +236,7 @@ def test_hand_over_runs_provisioning_with_the_token(
     tmp_path: Path, fresh_tool_import: None
 ) -> None:
     answers = write_provisioning_stub(tmp_path / "t", "assert pat == 'token'; return 0")
-    assert post_gen.hand_over_to_provisioning(answers, tmp_path, interactive=True) is None
+    assert post_gen.hand_over_to_provisioning(answers, tmp_path, True, tmp_path / "t") is None
 
 
 def cruft_update_bake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:

@@ -240,11 +240,13 @@ def test_project_name_behind_a_refused_slug_or_module_gives_one_error_line(
 def test_an_empty_project_slug_gives_one_error_line(
     cookies: Any, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    """Not cookiecutter's "directory already exists": the folder is named '-' for the hook."""
+    """Refused by the extension before the folder name renders empty: one line that
+    names project_slug and how to bake again, not cookiecutter's "already exists"."""
     result = cookies.bake(extra_context={"project_slug": ""})
     assert result.exit_code != 0 and result.project_path is None
     (line,) = str(result.exception.code).splitlines()
     assert line.startswith(pre_gen.empty_slug_error({"project_slug": ""}))
+    assert "Nothing was written." in line and "cookiecutter --replay-file" in line
     assert "already exists" not in capfd.readouterr().err
     output_dir = tmp_path / "cookies" / "bake00"
     assert not output_dir.exists() or list(output_dir.iterdir()) == []

@@ -60,8 +60,8 @@ BALANCE_CLASSES = "auto"
 TRAINING_COMPUTE_NAME = "cpu-cluster"
 AKS_COMPUTE_NAME = "aks-inference"
 ENVIRONMENT_NAME = "{{ cookiecutter.project_slug }}-env"
-QA_ENDPOINT_NAME = "{{ cookiecutter.project_slug[:27].rstrip('-') }}-qa"
-PROD_ENDPOINT_NAME = "{{ cookiecutter.project_slug[:27].rstrip('-') }}-prod"
+QA_ENDPOINT_NAME = "{{ cookiecutter.__qa_endpoint }}"
+PROD_ENDPOINT_NAME = "{{ cookiecutter.__prod_endpoint }}"
 
 # --- Releases and the model quality gate -------------------------------------
 # Share of Prod traffic (percent, 1-99; 0 = no canary) that a new deployment
