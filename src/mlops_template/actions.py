@@ -33,11 +33,19 @@ class Action:
     name: str
     detail: str = ""
     needs: tuple[Key, ...] = ()
+    # What apply acts on when (kind, name) does not say it: a permission's resource (its
+    # action key), a branch policy's type ("policy type", id). ``name`` is only shown.
+    subject: Key | None = None
 
     @property
     def key(self) -> Key:
         """(kind, name): what identifies the action."""
         return (self.kind, self.name)
+
+
+def exists_or(verb: Verb, exists: object) -> Verb:
+    """``Verb.EXISTS`` when ``exists`` is truthy, else ``verb``."""
+    return Verb.EXISTS if exists else verb
 
 
 class ProvisioningError(RuntimeError):

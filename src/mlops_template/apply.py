@@ -2,7 +2,7 @@
 
 ``Apply.run()`` goes in waves: every action whose needs are met runs, overlapped with
 the others of its wave; the state is updated with what was created, so later actions
-use the new ids. Every create goes through ``once.create_once``.
+use the new ids. Every create goes through ``create_once.create_once``.
 """
 
 from __future__ import annotations
@@ -13,23 +13,19 @@ from collections.abc import Callable
 from . import bodies
 from .actions import ProvisioningError
 from .apply_azure import AzureSteps
-from .azure import AzureResources
-from .bodies import BUILD_VALIDATION_POLICY, MIN_REVIEWERS_POLICY, Json
+from .arm import AzureResources
+from .azure_devops import AzureDevOps
+from .bodies import Json
+from .create_once import Pending, create_once
 from .deploy_apply import DeploymentError
 from .deployments import Deployments
 from .errors import AzureDevOpsError
 from .git import REF, GitError, Repository, clean_remote_url
 from .lookup import State, parallel, pipeline_ids, uses
-from .once import Pending, create_once
 from .plan import Action, Key, Plan, Verb
-from .resources import AzureDevOps
 from .settings import Settings
 
 APPROVAL_TIMEOUT_MINUTES = 7 * 24 * 60
-POLICY_TYPES = {
-    "minimum reviewers": MIN_REVIEWERS_POLICY,
-    "build validation": BUILD_VALIDATION_POLICY,
-}
 
 
 class Apply(AzureSteps):
@@ -238,7 +234,7 @@ class Apply(AzureSteps):
         )
 
     def _permission(self, action: Action) -> None:
-        (use,) = (u for u in uses(self.state, self.settings) if u.label == action.name)
+        (use,) = (u for u in uses(self.state, self.settings) if u.key == action.subject)
         wanted = pipeline_ids(self.state, use.pipelines)
         if use.resource is None or wanted is None:
             return
@@ -262,7 +258,8 @@ class Apply(AzureSteps):
         repo = self.state.repository
         ci = self.state.pipelines[self.settings.names.ci_pipeline.name]
         assert repo is not None and ci is not None
-        policy_type = POLICY_TYPES[action.name]
+        assert action.subject is not None
+        policy_type = action.subject[1]
         self.state.policies[policy_type] = create_once(
             f"the {action.name} branch policy on 'main'",
             lambda: self.devops.branch_policies(repo["id"], REF).get(policy_type),

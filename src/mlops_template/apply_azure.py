@@ -10,7 +10,7 @@ from typing import Any
 
 from . import deploy_apply
 from .actions import Action, ProvisioningError
-from .azure import role_assignment_command
+from .arm import role_assignment_command
 from .errors import PermissionDeniedError
 
 

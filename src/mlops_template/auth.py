@@ -1,6 +1,6 @@
 """Sign-in: the ``Authorization`` header every request carries, and where it comes from.
 
-Two ways, tried in this order by ``cli.sign_in``:
+Two ways, tried in this order by ``sign_in``:
 
 * a personal access token (``AZURE_DEVOPS_EXT_PAT`` or the hidden prompt): Basic
   authentication with an empty user name ("Authenticate with personal access tokens",
@@ -23,13 +23,19 @@ and when a service refuses it (``refresh``), so a long run does not fail half-wa
 from __future__ import annotations
 
 import base64
+import getpass
 import json
+import os
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from typing import Protocol
 
+from .errors import header_safe
+
+PAT_VARIABLE = "AZURE_DEVOPS_EXT_PAT"
 AZURE_DEVOPS_RESOURCE = "499b84ac-1321-427f-aa17-267ca6975798"
 RESOURCE_MANAGER_RESOURCE = "https://management.azure.com/"
 # Ask for a new token this long before the current one expires.
@@ -192,3 +198,39 @@ def azure_cli_sign_in(resource: str, tenant: str = "", *, now: bool = True) -> E
     if now:
         credential.token()
     return credential
+
+
+def read_pat(interactive: bool | None = None) -> str | None:
+    """The token from the environment, else a hidden prompt on a terminal, else None."""
+    pat = os.environ.get(PAT_VARIABLE, "").strip()
+    if pat:
+        return pat
+    if interactive is None:
+        interactive = sys.stdin.isatty()
+    if not interactive:
+        return None
+    return getpass.getpass("Azure DevOps personal access token (input hidden): ").strip() or None
+
+
+NO_SIGN_IN = (
+    "no token: run 'az login' (the Azure CLI's sign-in is used when no token is set), "
+    f"or set {PAT_VARIABLE} to a personal access token (or run this in a terminal to be "
+    "asked for one)"
+)
+
+
+def sign_in(interactive: bool | None = None) -> tuple[Credential | None, str]:
+    """How to sign in to Azure DevOps, first that applies, and why the Azure CLI was not used.
+
+    ``AZURE_DEVOPS_EXT_PAT``; else an Entra token from a signed-in Azure CLI; else the
+    hidden prompt on a terminal; else None.
+    """
+    pat = os.environ.get(PAT_VARIABLE, "").strip()
+    if pat:
+        return PersonalAccessToken(header_safe(pat)), ""
+    try:
+        return azure_cli_sign_in(AZURE_DEVOPS_RESOURCE), ""
+    except SignInError as error:
+        why = str(error)
+    pat = read_pat(interactive)
+    return (PersonalAccessToken(header_safe(pat)) if pat else None), why

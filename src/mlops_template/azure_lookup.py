@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .azure import AzureResources, has_role
+from .arm import AzureResources, has_role
 from .bodies import Json
 from .deploy_lookup import DeploymentState, lookup_deployment
 from .deployments import Deployments

@@ -11,9 +11,7 @@ settings, 3 done but something is left to do by hand.
 from __future__ import annotations
 
 import argparse
-import getpass
 import logging
-import os
 import shlex
 import shutil
 import sys
@@ -24,16 +22,11 @@ from rich.console import Console
 
 from . import cli_teardown, report
 from .apply import Apply, ProvisioningError
-from .auth import (
-    AZURE_DEVOPS_RESOURCE,
-    Credential,
-    PersonalAccessToken,
-    SignInError,
-    azure_cli_sign_in,
-)
-from .azure import AzureResources
+from .arm import AzureResources
+from .auth import NO_SIGN_IN, Credential, PersonalAccessToken, sign_in
+from .azure_devops import AzureDevOps
 from .cli_azure import azure_sign_in, data_container, export
-from .client import PAT_VARIABLE, AzureDevOpsClient
+from .client import AzureDevOpsClient
 from .deploy_apply import DeploymentError
 from .deployments import Deployments
 from .errors import AzureDevOpsError, header_safe
@@ -41,7 +34,7 @@ from .git import GitError, Repository
 from .lock import project_lock
 from .lookup import Lookup, State
 from .plan import Plan, Verb, make_plan
-from .resources import AzureDevOps
+from .redact import hide_secrets
 from .settings import ConfigurationError, Settings, find_project_dir, load
 from .shared_lock import SharedLock
 
@@ -66,42 +59,6 @@ def resume_command(project_dir: Path) -> str:
             f"{shlex.quote(sys.executable)} -m mlops_template provision"
         )
     return f"cd {shlex.quote(str(project_dir))} && {tool}"
-
-
-def read_pat(interactive: bool | None = None) -> str | None:
-    """The token from the environment, else a hidden prompt on a terminal, else None."""
-    pat = os.environ.get(PAT_VARIABLE, "").strip()
-    if pat:
-        return pat
-    if interactive is None:
-        interactive = sys.stdin.isatty()
-    if not interactive:
-        return None
-    return getpass.getpass("Azure DevOps personal access token (input hidden): ").strip() or None
-
-
-NO_SIGN_IN = (
-    "no token: run 'az login' (the Azure CLI's sign-in is used when no token is set), "
-    f"or set {PAT_VARIABLE} to a personal access token (or run this in a terminal to be "
-    "asked for one)"
-)
-
-
-def sign_in(interactive: bool | None = None) -> tuple[Credential | None, str]:
-    """How to sign in to Azure DevOps, first that applies, and why the Azure CLI was not used.
-
-    ``AZURE_DEVOPS_EXT_PAT``; else an Entra token from a signed-in Azure CLI; else the
-    hidden prompt on a terminal; else None.
-    """
-    pat = os.environ.get(PAT_VARIABLE, "").strip()
-    if pat:
-        return PersonalAccessToken(header_safe(pat)), ""
-    try:
-        return azure_cli_sign_in(AZURE_DEVOPS_RESOURCE), ""
-    except SignInError as error:
-        why = str(error)
-    pat = read_pat(interactive)
-    return (PersonalAccessToken(header_safe(pat)) if pat else None), why
 
 
 def run(
@@ -136,7 +93,7 @@ def run(
         held = credential.secrets()
         return held + (azure.client.credential.secrets() if azure is not None else [])
 
-    with report.hide_secrets(console, secrets):
+    with hide_secrets(console, secrets):
         return _run(
             settings, console, client, devops, git, azure, deployments, resume, dry_run=dry_run
         )

@@ -9,8 +9,8 @@ from pathlib import Path
 from rich.console import Console
 
 from . import report
+from .arm import ArmClient, AzureResources
 from .auth import RESOURCE_MANAGER_RESOURCE, AzureCli, EntraToken, SignInError, azure_cli_sign_in
-from .azure import ArmClient, AzureResources
 from .blobs import STORAGE_RESOURCE, BlobContainer
 from .deploy_lookup import lookup_deployment
 from .deployments import Deployments

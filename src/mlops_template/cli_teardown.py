@@ -16,8 +16,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from . import report, teardown
+from .arm import ArmClient
 from .auth import RESOURCE_MANAGER_RESOURCE, SignInError, azure_cli_sign_in
-from .azure import ArmClient
 from .errors import AzureDevOpsError
 from .settings import SETTINGS_FILE, find_project_dir, load
 from .template import azure_names

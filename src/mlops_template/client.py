@@ -6,33 +6,31 @@ URL, a message or a log line. A refused Entra token is renewed once and the requ
 sent again (a 401 means nothing was done). Reads and updates are retried on 429, 5xx and connection
 errors, honouring ``Retry-After`` (which Azure DevOps also sends on a 200 to
 slow the next call). Creates (POST) are never retried here: the caller looks
-the resource up again first (see ``steps.Provisioner._create``).
+the resource up again first (see ``create_once``).
 """
 
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
 
-from . import responses
-from .auth import Credential, PersonalAccessToken
+from . import error_translation
+from .auth import PAT_VARIABLE, Credential, PersonalAccessToken
 from .errors import (
     AuthenticationError,
     AzureDevOpsError,
     ThrottledError,
-    TooLongThrottledError,
     TransientError,
     header_safe,
     scopes_hint,
 )
+from .pacing import Pace
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +39,7 @@ GA = "7.1"
 PREVIEW = "7.1-preview.1"
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
-# Waits longer than this are announced (``on_wait``), never silent.
-ANNOUNCE_AFTER = 5.0
 IDEMPOTENT_METHODS = frozenset({"GET", "PUT", "PATCH", "DELETE"})
-PAT_VARIABLE = "AZURE_DEVOPS_EXT_PAT"
 # Seconds to wait for an answer (connect and read).
 TIMEOUT = 30.0
 
@@ -96,13 +91,12 @@ class AzureDevOpsClient:
         self.credential: Credential = pat
         self._timeout = timeout or TIMEOUT
         self._attempts = attempts
-        self._max_delay = max_delay
-        self._max_wait = max_wait
         self._sleep = sleep
-        self.on_wait = on_wait
+        self.pace = Pace(
+            self.SERVICE, max_delay=max_delay, max_wait=max_wait, sleep=sleep, on_wait=on_wait
+        )
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._not_before = 0.0
         self.counters = Counters()
 
     def __repr__(self) -> str:
@@ -217,32 +211,6 @@ class AzureDevOpsClient:
             self._local.session = session
         return session
 
-    def _wait_turn(self) -> None:
-        with self._lock:
-            delay = self._not_before - time.monotonic()
-        if delay > 0:
-            self._sleep(delay)
-
-    def _slow_down(self, seconds: float, method: str, url: str) -> None:
-        """Send nothing for ``seconds``; announce a long wait, refuse a too long one."""
-        if seconds > self._max_wait:
-            raise TooLongThrottledError(
-                f"{self.SERVICE} is throttling these requests and asked to wait {seconds:.0f} s; "
-                f"nothing more was sent. Run provision again {_after(seconds)}",
-                status=429,
-                method=method,
-                url=url,
-            )
-        if seconds > ANNOUNCE_AFTER:
-            self.on_wait(f"throttled by {self.SERVICE}, waiting {seconds:.0f} s")
-        with self._lock:
-            self._not_before = max(self._not_before, time.monotonic() + seconds)
-
-    def _backoff(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return retry_after
-        return min(0.5 * 2**attempt, self._max_delay) * (0.5 + random.random())
-
     def _send(
         self,
         method: str,
@@ -258,7 +226,7 @@ class AzureDevOpsClient:
         retry = method in IDEMPOTENT_METHODS
         renewed = False
         for attempt in range(self._attempts):
-            self._wait_turn()
+            self.pace.wait_turn()
             with self._lock:
                 self.counters.requests += 1
                 self.counters.writes += method != "GET"
@@ -275,10 +243,10 @@ class AzureDevOpsClient:
                 reason = f"cannot reach {self.SERVICE} ({error.__class__.__name__})"
                 if retry and attempt < self._attempts - 1:
                     log.info("%s %s: %s; retrying", method, url, reason)
-                    self._sleep(self._backoff(attempt, None))
+                    self._sleep(self.pace.backoff(attempt, None))
                     continue
                 raise TransientError(reason, method=method, url=url) from None
-            retry_after = responses.retry_after(response)
+            retry_after = error_translation.retry_after(response)
             status = response.status_code
             if status == 401 and not renewed and self.credential.refresh():
                 renewed = True  # an expired Entra token: nothing was done; send it again
@@ -287,19 +255,19 @@ class AzureDevOpsClient:
             if status in RETRYABLE_STATUS:
                 throttled = status == 429
                 if throttled or (retry and attempt < self._attempts - 1):
-                    delay = self._backoff(attempt, retry_after)
+                    delay = self.pace.backoff(attempt, retry_after)
                     log.info("%s %s: HTTP %s; waiting %.1f s", method, url, status, delay)
-                    self._slow_down(delay, method, url)
+                    self.pace.slow_down(delay, method, url)
                 if retry and attempt < self._attempts - 1:
                     continue
                 if throttled:  # waited out above, before the caller's lookup or re-send
-                    self._wait_turn()
-                    raise responses.error(response, method, url, ThrottledError)
-                raise responses.error(response, method, url, TransientError)
+                    self.pace.wait_turn()
+                    raise error_translation.error(response, method, url, ThrottledError)
+                raise error_translation.error(response, method, url, TransientError)
             if retry_after:
-                self._slow_down(retry_after, method, url)
+                self.pace.slow_down(retry_after, method, url)
             try:
-                return responses.parse(response, method, url), response.headers
+                return error_translation.parse(response, method, url), response.headers
             except AuthenticationError as error:
                 if isinstance(self.credential, PersonalAccessToken):
                     raise
@@ -312,15 +280,6 @@ class AzureDevOpsClient:
                     url=url,
                 ) from None
         raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _after(seconds: float) -> str:
-    """When a wait of ``seconds`` ends, in words; "much later" when no calendar holds it."""
-    try:
-        at = datetime.now(UTC) + timedelta(seconds=seconds)
-    except OverflowError:  # inf, 1e14: beyond the year 9999
-        return "much later (that wait cannot be right)"
-    return f"after {at:%H:%M} UTC" if seconds < 86400 else f"after {at:%Y-%m-%d %H:%M} UTC"
 
 
 class HeaderAuth(requests.auth.AuthBase):

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .azure import ArmClient
+from .arm import ArmClient
 from .client import quote
 from .errors import AzureDevOpsError, ThrottledError
 

@@ -14,14 +14,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .arm import AzureResources
 from .auth import SignInError
-from .azure import AzureResources
+from .azure_devops import AzureDevOps, Json
 from .azure_lookup import AzureState, lookup_azure
 from .deployments import Deployments
 from .errors import AzureDevOpsError
 from .git import REF, GitError, Repository, clean_remote_url
 from .parallel import parallel
-from .resources import AzureDevOps, Json
 from .settings import Settings
 
 WELL_FORMED = "wellFormed"
@@ -70,7 +70,8 @@ class State:
 
 @dataclass(frozen=True)
 class Use:
-    """A resource the pipelines use: its action key, (type, id) once it exists, and users."""
+    """A resource the pipelines use: its label (shown), its action key, (type, id) once it
+    exists, and the pipelines that use it."""
 
     label: str
     key: tuple[str, str]

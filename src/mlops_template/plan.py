@@ -10,14 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .actions import Action, Key, Verb
-from .azure import ROLE_NAME
-from .azure_lookup import AzureState
+from .actions import Action, Key, Verb, exists_or
 from .bodies import BUILD_VALIDATION_POLICY, MIN_REVIEWERS_POLICY, Json
 from .client import quote
-from .deploy_lookup import DeploymentState
-from .deploy_plan import deployment_actions
 from .git import clean_remote_url, foreign_origin, same_remote
+from .identity_plan import identity_actions
 from .lookup import Branch, State, pipeline_ids, uses
 from .settings import Settings
 
@@ -26,6 +23,7 @@ POLICY_LABELS = {
     BUILD_VALIDATION_POLICY: "build validation",
 }
 
+POLICY_TYPE = "policy type"  # a branch policy action's subject: (POLICY_TYPE, type id)
 MAIN = "refs/heads/main"
 
 
@@ -42,10 +40,6 @@ class Plan:
     def changes(self) -> list[Action]:
         """The actions apply carries out."""
         return [action for action in self.actions if action.verb.changes]
-
-
-def _exists_or(verb: Verb, exists: object) -> Verb:
-    return Verb.EXISTS if exists else verb
 
 
 def _variables(state: State, settings: Settings) -> tuple[Json, list[str]]:
@@ -104,98 +98,6 @@ def _branch(state: State, settings: Settings) -> tuple[Action, str | None]:
     return Action(Verb.MANUAL, "branch", "main", branch.value), blockers[branch]
 
 
-def _azure(state: State, settings: Settings) -> tuple[list[Action], list[str]]:
-    """The pipelines' identity, its federated credential and role; blockers if RG/workspace lack."""
-    azure = state.azure
-    if azure is None:
-        return [], []
-    group = azure.resource_group
-    group_key = ("resource group", group)
-    blockers: list[str] = []
-    deploy = azure.deploy
-    before: list[Action] = []
-    after: list[Action] = []
-    if deploy is not None:  # the tool deploys the Azure side: the group is made when missing
-        where = f"in {deploy.names.location}" if azure.group is None else ""
-        before.append(Action(_exists_or(Verb.CREATE, azure.group), *group_key, where))
-        # --client-id's identity exists already: no role joins the template later.
-        known = azure.identity is not None or bool(azure.client_id)
-        after = deployment_actions(deploy, azure.group is not None, known, group_key)
-    elif azure.group is None:  # without a deployment: the commands that make them
-        subscription = settings.azure_subscription_id
-        blockers.append(
-            f"resource group {group!r} does not exist in subscription {subscription}: create "
-            f"it (az group create --name {group} --location <region> --subscription "
-            f"{subscription}), or set AZUREML_RESOURCE_GROUP in azure-devops.json; nothing "
-            "was changed"
-        )
-    elif azure.workspace is None:
-        subscription = settings.azure_subscription_id
-        blockers.append(
-            f"Azure ML workspace {azure.workspace_name!r} does not exist in resource group "
-            f"{group!r}: create it (az ml workspace create --name {azure.workspace_name} "
-            f"--resource-group {group} --subscription {subscription}), or set "
-            "AZUREML_WORKSPACE in azure-devops.json; nothing was changed"
-        )
-    if azure.client_id:
-        return [*before, _given_identity_role(azure, deploy), *after], blockers
-    identity = ("azure identity", azure.identity_name)
-    endpoint = ("service connection", settings.names.service_connection)
-    wanted = _wanted_credential(state)
-    have = any(
-        (c.get("properties") or {}).get("issuer") == wanted[0]
-        and (c.get("properties") or {}).get("subject") == wanted[1]
-        for c in azure.credentials
-    )
-    role_needs = (identity, ("deployment", deploy.name)) if deploy else (identity,)
-    actions = [
-        *before,
-        Action(
-            _exists_or(Verb.CREATE, azure.identity),
-            *identity,
-            f"in {group}",
-            (group_key,) if deploy else (),
-        ),
-        Action(
-            _exists_or(Verb.CREATE, have and wanted[0]),
-            "federated credential",
-            f"{settings.names.slug}-azure-devops",
-            "for the service connection",
-            (identity, endpoint),
-        ),
-        Action(
-            _exists_or(Verb.CREATE, azure.has_role),
-            "role assignment",
-            ROLE_NAME,
-            f"on workspace {azure.workspace_name}",
-            role_needs,
-        ),
-        *after,
-    ]
-    return actions, blockers
-
-
-def _given_identity_role(azure: AzureState, deploy: DeploymentState | None) -> Action:
-    """--client-id: no identity is made; its role on the workspace is given when ARM knows its
-    object id (a user-assigned identity of the subscription), else told as a command."""
-    where = f"on workspace {azure.workspace_name}, for client id {azure.client_id}"
-    if not azure.principal_id:
-        return Action(Verb.MANUAL, "role assignment", ROLE_NAME,
-                      f"{where}: see the commands at the end")  # fmt: skip
-    needs = (("deployment", deploy.name),) if deploy else ()
-    return Action(_exists_or(Verb.CREATE, azure.has_role), "role assignment", ROLE_NAME,
-                  where, needs)  # fmt: skip
-
-
-def _wanted_credential(state: State) -> tuple[str, str]:
-    """The issuer and subject Azure DevOps gave the service connection ('' until it exists)."""
-    parameters = ((state.endpoint or {}).get("authorization") or {}).get("parameters") or {}
-    return (
-        str(parameters.get("workloadIdentityFederationIssuer", "")),
-        str(parameters.get("workloadIdentityFederationSubject", "")),
-    )
-
-
 def remote_url(state: State, settings: Settings) -> str:
     """The repository's git URL: as Azure DevOps gives it, or as it will be once created
     (``https://dev.azure.com/{organization}/{project}/_git/{repository}``, "Git repositories -
@@ -228,18 +130,18 @@ def make_plan(state: State, settings: Settings) -> Plan:
         blockers.append(foreign_origin(state.origin, remote_url(state, settings)))
     branch, blocker = _branch(state, settings)
     blockers += [blocker] if blocker else []
-    azure_actions, azure_blockers = _azure(state, settings)
+    azure_actions, azure_blockers = identity_actions(state, settings)
     blockers += azure_blockers
     actions = [
         Action(Verb.EXISTS, "token", state.owner.get("providerDisplayName") or "owner"),
-        Action(_exists_or(Verb.CREATE, state.project), *project),
-        Action(_exists_or(Verb.CREATE, state.repository), *repo, needs=(project,)),
+        Action(exists_or(Verb.CREATE, state.project), *project),
+        Action(exists_or(Verb.CREATE, state.repository), *repo, needs=(project,)),
         branch,
     ]
     for name in names.environments:
         actions.append(
             Action(
-                _exists_or(Verb.CREATE, state.environments.get(name)),
+                exists_or(Verb.CREATE, state.environments.get(name)),
                 "environment",
                 name,
                 needs=(project,),
@@ -248,14 +150,14 @@ def make_plan(state: State, settings: Settings) -> Plan:
     for name in names.environments:
         actions.append(
             Action(
-                _exists_or(Verb.CREATE, state.approvals.get(name)),
+                exists_or(Verb.CREATE, state.approvals.get(name)),
                 "approval",
                 name,
                 needs=(("environment", name),),
             )
         )
     variables, missing = _variables(state, settings)
-    group_verb = _exists_or(Verb.CREATE, state.variable_group)
+    group_verb = exists_or(Verb.CREATE, state.variable_group)
     if state.variable_group is not None and missing:
         group_verb = Verb.UPDATE
     actions.append(
@@ -294,7 +196,7 @@ def make_plan(state: State, settings: Settings) -> Plan:
     for pipeline in names.pipelines:
         actions.append(
             Action(
-                _exists_or(Verb.CREATE, state.pipelines.get(pipeline.name)),
+                exists_or(Verb.CREATE, state.pipelines.get(pipeline.name)),
                 "pipeline",
                 pipeline.name,
                 needs=upstream,
@@ -311,14 +213,16 @@ def make_plan(state: State, settings: Settings) -> Plan:
             and wanted <= state.permissions.get(use.resource, set())
         )
         needs = (use.key, *(("pipeline", name) for name in use.pipelines))
-        actions.append(Action(_exists_or(Verb.CREATE, done), "permission", use.label, needs=needs))
+        verb = exists_or(Verb.CREATE, done)
+        actions.append(Action(verb, "permission", use.label, needs=needs, subject=use.key))
     for policy, label in POLICY_LABELS.items():
         actions.append(
             Action(
-                _exists_or(Verb.CREATE, state.policies.get(policy)),
+                exists_or(Verb.CREATE, state.policies.get(policy)),
                 "branch policy",
                 label,
                 needs=(repo, ("branch", "main"), ("pipeline", names.ci_pipeline.name)),
+                subject=(POLICY_TYPE, policy),
             )
         )
     if settings.first_run:
@@ -328,7 +232,7 @@ def make_plan(state: State, settings: Settings) -> Plan:
         before = [a.key for a in actions if a.kind in ("permission", "branch policy")]
         actions.append(
             Action(
-                _exists_or(Verb.CREATE, state.ci_run),
+                exists_or(Verb.CREATE, state.ci_run),
                 "first run",
                 ci,
                 "of main",

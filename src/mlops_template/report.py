@@ -1,27 +1,21 @@
 """Everything the user reads: the plan, progress, waits, the summary and failures (rich).
 
-Display text lives here only; the other modules hand over values. While ``hide_secrets``
-holds, every token the run holds is printed and logged as ``***``, whatever text carries it
-(a service's error message, a name it returns, git's output).
+Display text lives here only; the other modules hand over values. What is printed while
+``redact.hide_secrets`` holds shows every token the run holds as ``***``.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from rich.console import Console, ConsoleRenderable, RenderHook
+from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
-from rich.text import Text
 
-from .azure import ROLE_NAME
-from .azure_lookup import AzureState
 from .client import quote
+from .follow_up import follow_up
 from .git import REF
 from .lookup import State
 from .plan import Action, Plan, Verb
@@ -44,74 +38,6 @@ _LABEL = {
     Verb.MANUAL: "not done",
 }
 _DONE = {Verb.CREATE: "created", Verb.UPDATE: "updated", Verb.PUSH: "pushed"}
-HIDDEN = "***"
-# Shorter "secrets" would blank out ordinary words.
-_SHORTEST_SECRET = 4
-
-Secrets = Callable[[], list[str]]
-
-
-def scrub(text: str, secrets: list[str]) -> str:
-    """``text`` with every secret (longest first) replaced by ``***``."""
-    for secret in sorted(secrets, key=len, reverse=True):
-        if len(secret) >= _SHORTEST_SECRET:
-            text = text.replace(secret, HIDDEN)
-    return text
-
-
-def _scrub_text(text: Text, secrets: list[str]) -> Text:
-    for secret in sorted(secrets, key=len, reverse=True):
-        if len(secret) < _SHORTEST_SECRET:
-            continue
-        while (at := text.plain.find(secret)) >= 0:
-            text = text[:at] + Text(HIDDEN) + text[at + len(secret) :]
-    return text
-
-
-class _HideSecrets(RenderHook, logging.Filter):
-    """Before rich lays text out (so a token wrapped over two lines is still caught), and
-    in every log record."""
-
-    def __init__(self, secrets: Secrets) -> None:
-        logging.Filter.__init__(self)
-        self.secrets = secrets
-
-    def _any(self, renderable: object, secrets: list[str]) -> object:
-        if isinstance(renderable, Text):
-            return _scrub_text(renderable, secrets)
-        if isinstance(renderable, str):
-            return scrub(renderable, secrets)
-        if isinstance(renderable, Table):
-            for column in renderable.columns:
-                column._cells = [self._any(cell, secrets) for cell in column._cells]  # type: ignore[misc]
-        return renderable
-
-    def process_renderables(self, renderables: list[ConsoleRenderable]) -> list[ConsoleRenderable]:
-        secrets = self.secrets()
-        return [self._any(renderable, secrets) for renderable in renderables]  # type: ignore[misc]
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        hidden = scrub(message, self.secrets())
-        if hidden != message:
-            record.msg, record.args = hidden, ()
-        return True
-
-
-@contextmanager
-def hide_secrets(console: Console, secrets: Secrets) -> Iterator[None]:
-    """Print and log ``***`` for each of ``secrets()`` (asked anew: a renewed token too)."""
-    hook = _HideSecrets(secrets)
-    handlers = logging.getLogger().handlers
-    console.push_render_hook(hook)
-    for handler in handlers:
-        handler.addFilter(hook)
-    try:
-        yield
-    finally:
-        for handler in handlers:
-            handler.removeFilter(hook)
-        console.pop_render_hook()
 
 
 def show_plan(console: Console, settings: Settings, plan: Plan) -> None:
@@ -240,134 +166,3 @@ def web_urls(settings: Settings, state: State) -> dict[str, str]:
             f"{project_url}/_settings/repositories?repo={repo['id']}&_a=policiesMid&refs={REF}"
         )
     return urls
-
-
-def follow_up(settings: Settings, state: State) -> list[str]:
-    """What is left for a person to do, outside Azure DevOps or without the token."""
-    notes = []
-    if state.azure_problem and settings.azure_client_id:
-        notes.append(
-            f"The Azure side was not deployed ({state.azure_problem}): run 'az login' and "
-            "provision again."
-        )
-    elif state.azure_problem:
-        notes.append(
-            f"The pipelines' Azure identity was not created ({state.azure_problem}): run "
-            "'az login' and provision again, or pass --client-id with an existing identity."
-        )
-    deploy = state.azure.deploy if state.azure else None
-    notes += [
-        f"Left for someone who may do it (e.g. an Owner of the subscription), then run "
-        f"provision again: {command}"
-        for command in (deploy.manual if deploy else [])
-    ]
-    return notes + _service_connection_steps(settings, state)
-
-
-def _role_steps(state: State) -> list[str]:
-    """The roles of the pipelines' identity left for someone who may assign them."""
-    azure = state.azure
-    if azure is None:
-        return []
-    steps = [
-        f"Give the pipelines' identity its role (you may not assign roles; someone who "
-        f"may, e.g. an Owner or User Access Administrator, runs): {command}"
-        for command in azure.manual
-    ]
-    if azure.client_id and not azure.principal_id:
-        steps += [
-            f"Give the identity {azure.client_id} its role (it is no user-assigned identity of "
-            "the subscription that Resource Manager showed, e.g. an app registration, so its "
-            f"object id is not known here; run, or ask an Owner to run): {command}"
-            for command in given_identity_commands(azure)
-        ]
-    return steps
-
-
-def given_identity_commands(azure: AzureState) -> list[str]:
-    """The ``az`` commands that give --client-id's identity its two roles (``--assignee``
-    takes a client id: "az role assignment create",
-    https://learn.microsoft.com/cli/azure/role/assignment#az-role-assignment-create)."""
-    deploy = azure.deploy
-    commands = []
-    workspace = azure.scope or (
-        deploy.names.resource_id("Microsoft.MachineLearningServices/workspaces",
-                                 deploy.names.workspace) if deploy else ""
-    )  # fmt: skip
-    if workspace:
-        commands.append(
-            f'az role assignment create --assignee {azure.client_id} --role "{ROLE_NAME}" '
-            f"--scope {workspace}"
-        )
-    if deploy is not None:
-        names = deploy.names
-        storage = names.resource_id("Microsoft.Storage/storageAccounts", names.storage_account)
-        commands.append(
-            f'az role assignment create --assignee {azure.client_id} --role "Storage Blob '
-            f'Data Reader" --scope {storage}/blobServices/default/containers/{names.container}'
-        )
-    return commands
-
-
-def _service_connection_steps(settings: Settings, state: State) -> list[str]:
-    return _connection_steps(settings, state) + _role_steps(state)
-
-
-def _connection_steps(settings: Settings, state: State) -> list[str]:
-    s, name = settings, settings.names.service_connection
-    if state.endpoint is None:
-        missing = [
-            option
-            for option, value in (
-                ("--subscription-id", s.azure_subscription_id),
-                ("--tenant-id", s.azure_tenant_id),
-                ("--client-id", s.azure_client_id),
-            )
-            if not value
-        ]
-        return [
-            f"Create the service connection {name!r}: in Azure DevOps, Project settings > "
-            "Service connections > New > Azure Resource Manager > Workload identity "
-            f"federation, with exactly that name; or run provision with {', '.join(missing)} "
-            "(an app registration or managed identity) to create it. Run provision again "
-            "afterwards to authorize the pipelines to use it."
-        ]
-    if state.azure is not None and not state.azure.client_id:
-        return []  # the tool made the identity and its credential
-    parameters = (state.endpoint.get("authorization") or {}).get("parameters") or {}
-    issuer = parameters.get("workloadIdentityFederationIssuer")
-    subject = parameters.get("workloadIdentityFederationSubject")
-    if not (issuer and subject):
-        return []
-    client_id = parameters.get("serviceprincipalid") or s.azure_client_id or "<client id>"
-    credential = json.dumps(
-        {
-            "name": f"{settings.names.slug}-azure-devops",
-            "issuer": issuer,
-            "subject": subject,
-            "audiences": ["api://AzureADTokenExchange"],
-        }
-    )
-    given = state.azure.given if state.azure is not None else None
-    if given is not None:  # a user-assigned identity: "az identity federated-credential create"
-        found = re.search(r"/resourcegroups/([^/]+)/", str(given.get("id", "")), re.IGNORECASE)
-        group = found.group(1) if found else "<resource group>"
-        command = (
-            f"az identity federated-credential create --name {settings.names.slug}-azure-devops "
-            f"--identity-name {given.get('name')} --resource-group {group} --issuer {issuer} "
-            f"--subject {subject} --audiences api://AzureADTokenExchange"
-        )
-    else:
-        command = (
-            f"az ad app federated-credential create --id {client_id} --parameters '{credential}'"
-        )
-    return [
-        f"Entra step for {name!r}: give the identity {client_id} a federated credential "
-        f"with issuer {issuer} and subject {subject} (audience api://AzureADTokenExchange), "
-        f"e.g. {command}"
-        + (
-            "."
-            if state.azure is not None  # its roles are given by the tool (or told below)
-            else "; then give it a role (e.g. Contributor) on the Azure ML resource group."
-        )
-    ]

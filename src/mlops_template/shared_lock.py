@@ -34,10 +34,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from .azure_devops import AzureDevOps
 from .bodies import NO_COMMIT
+from .create_once import SETTLE
 from .errors import AlreadyExistsError, AzureDevOpsError, TransientError
-from .once import SETTLE
-from .resources import AzureDevOps
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from .azure import ArmClient
+from .arm import ArmClient
 from .client import quote
 from .errors import AzureDevOpsError, PermissionDeniedError
 from .template import TAG, TEMPLATE_FILE, AzureNames

@@ -184,18 +184,6 @@ def test_a_second_credential_with_the_same_subject_conflicts(api: Arm) -> None:
     assert second.status_code == 409 and _error(second) == "Conflict"
 
 
-def test_a_built_in_role_is_found_by_name(api: Arm) -> None:
-    (role,) = api.authorization_list(api.workspace, "roleDefinitions", f"roleName eq '{ROLE}'")
-    assert role["properties"]["roleName"] == ROLE
-    assert role["name"] == "f6c7c914-8db3-469d-8ca1-694a8f32e121"
-
-
-def test_a_role_definition_is_read_by_id(api: Arm) -> None:
-    role_id = api.fake.role_definition_id(ROLE)
-    response = api.call("GET", role_id, V_AUTH)
-    assert response.status_code == 200 and response.json()["id"] == role_id
-
-
 def test_a_new_identity_is_not_found_while_it_replicates(api: Arm) -> None:
     principal = api.create_identity()["properties"]["principalId"]
     codes = [_error(api.assign(principal)) for _ in range(2)]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
+import json
+
 import pytest
 import rest_specs
 from rest_specs import assert_conforms, check_request
@@ -543,3 +546,25 @@ def test_strict_mode_lets_free_form_json_through() -> None:
     body = {"isEnabled": True, "type": {"id": RID}, "settings": {"anything": {"goes": [1]}}}
     path = f"{PRJ}/_apis/policy/configurations"
     assert check_request("azure-devops", "POST", path, GA, body, strict=True) == []
+
+
+def test_the_azure_devops_excerpts_hold_exactly_the_operations_their_script_lists() -> None:
+    """Each vendored Azure DevOps file holds the operations ``scripts/excerpt_specs.py`` keeps."""
+    script = rest_specs.SPECS.parents[1] / "scripts" / "excerpt_specs.py"
+    spec = importlib.util.spec_from_file_location("excerpt_specs", script)
+    assert spec is not None and spec.loader is not None
+    excerpt_specs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(excerpt_specs)
+    folder = rest_specs.SPECS / rest_specs.SERVICES["azure-devops"]
+    vendored = {path.relative_to(folder).as_posix() for path in folder.rglob("*.json")}
+    assert vendored == set(excerpt_specs.OPERATIONS)
+    for path, wanted in excerpt_specs.OPERATIONS.items():
+        document = json.loads((folder / path).read_text(encoding="utf-8-sig"))
+        held = {
+            (method.upper(), template.split("?", 1)[0])
+            for section in ("paths", "x-ms-paths")
+            for template, item in (document.get(section) or {}).items()
+            for method in item
+            if method != "parameters"
+        }
+        assert held == set(wanted), path

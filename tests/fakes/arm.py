@@ -11,9 +11,7 @@ are vendored under ``tests/specs``; every request its tests send passes ``tests/
   Microsoft.ManagedIdentity/userAssignedIdentities`` (List By Subscription: finding the
   identity ``--client-id`` names);
 - ``GET {scope}/providers/Microsoft.Authorization/roleAssignments`` (``$filter=principalId eq
-  '…'`` or ``atScope()``), ``GET|PUT …/roleAssignments/{guid}``, ``GET {scope}/providers/
-  Microsoft.Authorization/roleDefinitions`` (``$filter=roleName eq '…'``) and ``GET …/
-  roleDefinitions/{guid}`` (Authorization, 2022-04-01).
+  '…'`` or ``atScope()``) and ``PUT …/roleAssignments/{guid}`` (Authorization, 2022-04-01).
 
 Errors have ARM's body ``{"error": {"code", "message"}}`` with the codes of
 https://learn.microsoft.com/azure/azure-resource-manager/troubleshooting/common-deployment-errors
@@ -63,18 +61,18 @@ from typing import Any
 from .deployments import DeploymentsDouble, deployment_routes
 from .loopback import Fault, LoopbackServer
 
-# Built-in roles (id, name, description) from
+# Built-in roles (id, name) from
 # https://learn.microsoft.com/azure/role-based-access-control/built-in-roles
 BUILT_IN_ROLES = [
-    ("8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "Owner", "Grants full access to manage all resources."),  # noqa: E501
-    ("b24988ac-6180-42a0-ab88-20f7382dd24c", "Contributor", "Grants full access to manage all resources, but does not allow you to assign roles."),  # noqa: E501
-    ("acdd72a7-3385-48ef-bd42-f606fba81ae7", "Reader", "View all resources, but does not allow you to make any changes."),  # noqa: E501
-    ("f6c7c914-8db3-469d-8ca1-694a8f32e121", "AzureML Data Scientist", "Can perform all actions within an Azure Machine Learning workspace, except for creating or deleting compute resources and modifying the workspace itself."),  # noqa: E501
-    ("e503ece1-11d0-4e8e-8e2c-7a6c3bf38815", "AzureML Compute Operator", "Can access and perform CRUD operations on Machine Learning Services managed compute resources (including Notebook VMs)."),  # noqa: E501
-    ("18d7d88d-d35e-4fb5-a5c3-7773c20a72d9", "User Access Administrator", "Lets you manage user access to Azure resources."),  # noqa: E501
-    ("2a2b9908-6ea1-4ae2-8e65-a410df84e7d1", "Storage Blob Data Reader", "Read and list Azure Storage containers and blobs."),  # noqa: E501
-    ("ba92f5b4-2d11-453d-a403-e96b0029c9fe", "Storage Blob Data Contributor", "Read, write, and delete Azure Storage containers and blobs."),  # noqa: E501
-]  # fmt: skip
+    ("8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "Owner"),
+    ("b24988ac-6180-42a0-ab88-20f7382dd24c", "Contributor"),
+    ("acdd72a7-3385-48ef-bd42-f606fba81ae7", "Reader"),
+    ("f6c7c914-8db3-469d-8ca1-694a8f32e121", "AzureML Data Scientist"),
+    ("e503ece1-11d0-4e8e-8e2c-7a6c3bf38815", "AzureML Compute Operator"),
+    ("18d7d88d-d35e-4fb5-a5c3-7773c20a72d9", "User Access Administrator"),
+    ("2a2b9908-6ea1-4ae2-8e65-a410df84e7d1", "Storage Blob Data Reader"),
+    ("ba92f5b4-2d11-453d-a403-e96b0029c9fe", "Storage Blob Data Contributor"),
+]
 API_VERSIONS = {  # the versions this double answers, per kind of route (a subset of ARM's)
     "resourceGroups": {"2021-04-01", "2022-09-01", "2024-03-01"},
     "workspaces": {"2024-04-01", "2024-10-01"},
@@ -271,8 +269,8 @@ class FakeResourceManager(DeploymentsDouble, LoopbackServer):
 
     def role_definition_id(self, role_name: str) -> str:
         """The subscription-scoped id of a built-in role."""
-        guid = next(g for g, name, _ in BUILT_IN_ROLES if name.lower() == role_name.lower())
-        return self._role_definition(guid)["id"]
+        guid = next(g for g, name in BUILT_IN_ROLES if name.lower() == role_name.lower())
+        return self._role_definition_id(guid)
 
     # -- faults (see also LoopbackServer.inject) ---------------------------------------------
 
@@ -458,10 +456,7 @@ class FakeResourceManager(DeploymentsDouble, LoopbackServer):
             ("GET", _MI + "/federatedIdentityCredentials", "identities", "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/read", self._list_credentials),  # noqa: E501
             ("PUT", _MI + "/federatedIdentityCredentials/(?P<fic>[^/]+)", "identities", "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/write", self._put_credential),  # noqa: E501
             ("GET", _AUTHZ + "/roleAssignments", "authorization", "Microsoft.Authorization/roleAssignments/read", self._list_assignments),  # noqa: E501
-            ("GET", _AUTHZ + "/roleAssignments/(?P<name>[^/]+)", "authorization", "Microsoft.Authorization/roleAssignments/read", self._get_assignment),  # noqa: E501
             ("PUT", _AUTHZ + "/roleAssignments/(?P<name>[^/]+)", "authorization", "Microsoft.Authorization/roleAssignments/write", self._put_assignment),  # noqa: E501
-            ("GET", _AUTHZ + "/roleDefinitions", "authorization", "Microsoft.Authorization/roleDefinitions/read", self._list_definitions),  # noqa: E501
-            ("GET", _AUTHZ + "/roleDefinitions/(?P<guid>[^/]+)", "authorization", "Microsoft.Authorization/roleDefinitions/read", self._get_definition),  # noqa: E501
             *deployment_routes(self),
         ]  # fmt: skip
         return [(m, re.compile(p, re.IGNORECASE), k, a, f) for m, p, k, a, f in routes]
@@ -647,19 +642,6 @@ class FakeResourceManager(DeploymentsDouble, LoopbackServer):
             items.append(copy.deepcopy(assignment))
         return 200, {"value": items}
 
-    def _get_assignment(self, call: _Call, match: re.Match) -> tuple[int, Any]:
-        assignment = self._assignments.get(match["name"].lower())
-        if (
-            assignment is None
-            or assignment["properties"]["scope"].lower() != match["scope"].rstrip("/").lower()
-        ):
-            raise ArmError(
-                404,
-                "RoleAssignmentNotFound",
-                f"The role assignment '{match['name']}' is not found.",
-            )
-        return 200, copy.deepcopy(assignment)
-
     def _put_assignment(self, call: _Call, match: re.Match) -> tuple[int, Any]:
         scope, name = match["scope"].rstrip("/"), match["name"]
         if not _GUID.match(name):
@@ -673,7 +655,7 @@ class FakeResourceManager(DeploymentsDouble, LoopbackServer):
         props = (call.json() or {}).get("properties") or {}
         role_id, principal = props.get("roleDefinitionId") or "", props.get("principalId") or ""
         guid = role_id.rstrip("/").rsplit("/", 1)[-1]
-        if not any(g == guid.lower() for g, _, _ in BUILT_IN_ROLES):
+        if not any(g == guid.lower() for g, _ in BUILT_IN_ROLES):
             raise ArmError(
                 400,
                 "RoleDefinitionDoesNotExist",
@@ -712,7 +694,7 @@ class FakeResourceManager(DeploymentsDouble, LoopbackServer):
             "name": name,
             "type": PROVIDER_TYPES["authorization"],
             "properties": {
-                "roleDefinitionId": self._role_definition(guid.lower())["id"],
+                "roleDefinitionId": self._role_definition_id(guid.lower()),
                 "principalId": principal,
                 "principalType": props.get("principalType") or "ServicePrincipal",
                 "scope": scope,
@@ -750,40 +732,8 @@ class FakeResourceManager(DeploymentsDouble, LoopbackServer):
                 "User, or Group.  See https://aka.ms/docs-principaltype",
             )
 
-    def _role_definition(self, guid: str) -> dict[str, Any]:
-        for role_id, name, description in BUILT_IN_ROLES:
-            if role_id == guid.lower():
-                return {
-                    "id": f"/subscriptions/{self.subscription_id}/providers/"
-                    f"Microsoft.Authorization/roleDefinitions/{role_id}",
-                    "name": role_id,
-                    "type": "Microsoft.Authorization/roleDefinitions",
-                    "properties": {
-                        "roleName": name,
-                        "type": "BuiltInRole",
-                        "description": description,
-                        "assignableScopes": ["/"],
-                        "permissions": [],
-                    },
-                }
-        raise ArmError(
-            404,
-            "RoleDefinitionDoesNotExist",
-            f"The specified role definition with ID '{guid}' does not exist.",
+    def _role_definition_id(self, guid: str) -> str:
+        return (
+            f"/subscriptions/{self.subscription_id}/providers/"
+            f"Microsoft.Authorization/roleDefinitions/{guid}"
         )
-
-    def _list_definitions(self, call: _Call, match: re.Match) -> tuple[int, Any]:
-        self._check_scope(match["scope"])
-        wanted = call.query.get("$filter", "").strip()
-        items = [self._role_definition(guid) for guid, _, _ in BUILT_IN_ROLES]
-        if wanted:
-            by_name = re.fullmatch(r"roleName\s+eq\s+'([^']*)'", wanted, re.IGNORECASE)
-            if by_name is None:
-                raise ArmError(400, "UnsupportedQuery", f"The filter '{wanted}' is not supported.")
-            role = by_name.group(1).lower()
-            items = [i for i in items if i["properties"]["roleName"].lower() == role]
-        return 200, {"value": items}
-
-    def _get_definition(self, call: _Call, match: re.Match) -> tuple[int, Any]:
-        self._check_scope(match["scope"])
-        return 200, self._role_definition(match["guid"])

@@ -125,7 +125,6 @@ class FakeAzureDevOps(
         self._ids = itertools.count(1)  # one counter per int-id kind, below
         self._next = {k: itertools.count(1) for k in ("pipeline", "env", "vg", "check", "policy")}
         self._next["run"] = itertools.count(1)
-        self._next["queue"] = itertools.count(11)
         self._projects: dict[str, dict[str, Any]] = {}
         self._operations: dict[str, dict[str, Any]] = {}
         self._repos: dict[str, dict[str, Any]] = {}

@@ -419,7 +419,7 @@ class DeploymentsDouble:
                 "name": resource["name"],
                 "type": kind,
                 "properties": {
-                    "roleDefinitionId": self._role_definition(guid)["id"],
+                    "roleDefinitionId": self._role_definition_id(guid),
                     "principalId": props["principalId"],
                     "principalType": props.get("principalType"),
                     "scope": resource["scope"],

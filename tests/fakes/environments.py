@@ -62,15 +62,6 @@ class EnvironmentsMixin:
             "resources": [],
         }
 
-    def _need_env(self, req: _Req) -> dict[str, Any]:
-        return self._need_in_project(
-            req,
-            self._envs,
-            req.params["id"],
-            "EnvironmentNotFoundException",
-            "Environment {id} not found.",
-        )
-
     def _check_env_name(self, req: _Req, name: str, exclude: int | None = None) -> None:
         assert req.project is not None
         if not name:
@@ -132,8 +123,6 @@ class EnvironmentsMixin:
             if rtype == "variablegroup":
                 vg = self._vgs.get(int(rid))
                 return vg is not None and project["id"] in vg["project_ids"]
-            if rtype == "queue":
-                return int(rid) == project["queue_id"]
         except ValueError:
             return False
         if rtype == "endpoint":

@@ -37,8 +37,7 @@ class PermissionsMixin:
         """(resource_type, resource_id) -> {pipeline_id: authorized}.
 
         ``resource_type`` lower case; ``resource_id`` as in the URL (GUIDs lower case, a
-        repository as ``{projectId}.{repositoryId}``). "All pipelines" grants are in
-        :meth:`all_pipelines_permissions`.
+        repository as ``{projectId}.{repositoryId}``).
         """
         with self._lock:
             p = self._need_project(project)
@@ -48,21 +47,9 @@ class PermissionsMixin:
                 if proj == p["id"]
             }
 
-    def all_pipelines_permissions(self, project: str) -> dict[tuple[str, str], bool]:
-        """(resource_type, resource_id) -> the ``allPipelines.authorized`` flag, where set."""
-        with self._lock:
-            p = self._need_project(project)
-            return {
-                (t, i): d["allPipelines"]["authorized"]
-                for (proj, t, i), d in self._permissions.items()
-                if proj == p["id"] and d.get("allPipelines")
-            }
-
     def _permissions_json(self, key: tuple[str, str, str]) -> dict[str, Any]:
         state = self._permissions.get(key) or {"pipelines": {}}
         out: dict[str, Any] = {"resource": {"type": key[1], "id": key[2]}}
-        if state.get("allPipelines"):
-            out["allPipelines"] = dict(state["allPipelines"])
         out["pipelines"] = [
             {"id": pid, **{k: v for k, v in p.items()}}
             for pid, p in sorted(state["pipelines"].items())
@@ -90,11 +77,6 @@ class PermissionsMixin:
             stamp = {"authorizedBy": self._identity_ref(), "authorizedOn": _now()}
             for pid, authorized in updates:
                 state["pipelines"][pid] = {"authorized": authorized, **stamp}
-            if isinstance(body.get("allPipelines"), dict):
-                state["allPipelines"] = {
-                    "authorized": bool(body["allPipelines"].get("authorized")),
-                    **stamp,
-                }
         return self._permissions_json(key)
 
     def _permissions_route(self, req: _Req) -> _Resp:

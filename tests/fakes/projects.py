@@ -76,7 +76,6 @@ class ProjectsMixin:
             "process_id": process_id,
             "revision": next(self._ids) + 400,
             "lastUpdateTime": _now(),
-            "queue_id": next(self._next["queue"]),
             "team_id": str(uuid.uuid4()),
         }
         self._projects[project["id"]] = project

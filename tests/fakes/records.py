@@ -16,7 +16,6 @@ LATEST_API_VERSION = (7, 2)
 _SE_NS = "Microsoft.VisualStudio.Services.ServiceEndpoints.WebApi"
 TYPE_NAMES = {  # typeKey -> (namespace, assembly) for the typeName of the error body
     "ProjectDoesNotExistWithNameException": "Microsoft.TeamFoundation.Core.WebApi",
-    "ProjectDoesNotExistException": "Microsoft.TeamFoundation.Core.WebApi",
     "ProjectAlreadyExistsException": "Microsoft.TeamFoundation.Core.WebApi",
     "ProjectBadRequestException": "Microsoft.TeamFoundation.Core.WebApi",
     "GitRepositoryNotFoundException": "Microsoft.TeamFoundation.SourceControl.WebServer",
@@ -24,16 +23,11 @@ TYPE_NAMES = {  # typeKey -> (namespace, assembly) for the typeName of the error
     "DefinitionExistsException": "Microsoft.TeamFoundation.Build.WebApi",
     "DefinitionNotFoundException": "Microsoft.TeamFoundation.Build.WebApi",
     "UnsupportedConfigurationTypeException": "Microsoft.Azure.Pipelines.WebApi",
-    "PipelineValidationException": "Microsoft.TeamFoundation.DistributedTask.WebApi",
     "EnvironmentExistsException": "Microsoft.TeamFoundation.DistributedTask.WebApi",
-    "EnvironmentNotFoundException": "Microsoft.TeamFoundation.DistributedTask.WebApi",
     "VariableGroupExistsException": "Microsoft.TeamFoundation.DistributedTask.WebApi",
     "VariableGroupNotFoundException": "Microsoft.TeamFoundation.DistributedTask.WebApi",
     "DuplicateServiceConnectionException": _SE_NS,
-    "ServiceEndpointNotFoundException": _SE_NS,
-    "PolicyConfigurationNotFoundException": "Microsoft.TeamFoundation.Policy.WebApi",
     "PolicyTypeNotFoundException": "Microsoft.TeamFoundation.Policy.WebApi",
-    "CheckConfigurationNotFoundException": "Microsoft.Azure.Pipelines.Checks.WebApi",
     "ResourceNotFoundException": "Microsoft.Azure.Pipelines.Authorization.WebApi",
 }
 

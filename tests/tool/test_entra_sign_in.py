@@ -16,8 +16,8 @@ from fakes.az_stub import AZURE_DEVOPS_RESOURCE, RESOURCE_MANAGER, AzStub, insta
 from fakes.azure_devops import FakeAzureDevOps
 from provisioning_env import PAT, PROJECT, Baker, assert_fully_provisioned
 
+from mlops_template.arm import ArmClient
 from mlops_template.auth import AzureCli, EntraToken
-from mlops_template.azure import ArmClient
 from mlops_template.client import AzureDevOpsClient
 from mlops_template.errors import AuthenticationError
 from mlops_template.git import GitError, Repository

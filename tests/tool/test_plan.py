@@ -7,8 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from mlops_template.actions import Action
+from mlops_template.apply import Apply
+from mlops_template.bodies import MIN_REVIEWERS_POLICY
 from mlops_template.lookup import AzureState, Branch, State
-from mlops_template.plan import Verb, make_plan
+from mlops_template.plan import POLICY_TYPE, Verb, make_plan
 from mlops_template.settings import Names, Pipeline, Settings
 
 NAMES = Names(
@@ -251,3 +254,45 @@ def test_a_given_client_id_gets_no_identity_and_its_role_by_object_id_or_by_hand
     assert ("azure identity", "churn-pipelines") not in found
     assert ("federated credential", "churn-azure-devops") not in found
     assert found[("role assignment", "AzureML Data Scientist")] is verb
+
+
+def test_permission_and_policy_actions_carry_what_apply_acts_on() -> None:
+    """A permission action names its resource's action key, a policy action its type id."""
+    actions = make_plan(EMPTY, SETTINGS).actions
+    keys = {action.key for action in actions}
+    permissions = [a for a in actions if a.kind == "permission"]
+    assert permissions and all(a.subject in keys for a in permissions)
+    policies = {a.subject for a in actions if a.kind == "branch policy"}
+    assert policies == {(POLICY_TYPE, type_id) for type_id in POLICIES}
+
+
+class RecordingDevOps:
+    """The two Azure DevOps calls of a permission and a policy action, recorded."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def authorize_pipelines(self, kind: str, resource_id: str, ids: set[int]) -> dict:
+        self.calls.append(("authorize", kind, resource_id, ids))
+        return {}
+
+    def branch_policies(self, repository_id: str, ref: str) -> dict:
+        return {}
+
+    def create_branch_policy(self, body: dict) -> dict:
+        self.calls.append(("policy", body["type"]["id"]))
+        return {"id": 9}
+
+
+def test_apply_acts_on_an_actions_subject_never_on_its_shown_name() -> None:
+    """Apply finds a permission's resource and a policy's type by the action's subject."""
+    state = replace(COMPLETE, permissions={}, policies={})
+    devops = RecordingDevOps()
+    run = Apply(SETTINGS, devops, None, state, make_plan(state, SETTINGS))  # type: ignore[arg-type]
+    qa, reviewers = ("environment", "churn-qa"), (POLICY_TYPE, MIN_REVIEWERS_POLICY)
+    run._run(Action(Verb.CREATE, "permission", "shown text", subject=qa))
+    run._run(Action(Verb.CREATE, "branch policy", "other text", subject=reviewers))
+    assert devops.calls == [
+        ("authorize", "environment", "10", {3}),
+        ("policy", MIN_REVIEWERS_POLICY),
+    ]

@@ -13,7 +13,7 @@ import pytest
 import requests
 from fakes.azure_devops import FakeAzureDevOps
 
-from mlops_template import client, errors, responses
+from mlops_template import client, error_translation, errors
 
 PAT = "client-test-token-0123456789abcdefghijklmnopqrstuvwxyz"
 
@@ -60,7 +60,7 @@ def test_a_non_json_success_is_an_authentication_error() -> None:
     response.headers["Content-Type"] = "text/html; charset=utf-8"
     response._content = b"<html><head><title>Sign in</title></head></html>"
     with pytest.raises(errors.AuthenticationError):
-        responses.parse(response, "GET", "https://dev.azure.com/o/_apis/projects")
+        error_translation.parse(response, "GET", "https://dev.azure.com/o/_apis/projects")
 
 
 def test_an_error_carries_the_type_key_message_and_activity_id(

@@ -16,7 +16,7 @@ import pytest
 from fakes.azure_devops import FakeAzureDevOps
 from provisioning_env import Baker, assert_fully_provisioned
 
-from mlops_template.cli import PAT_VARIABLE
+from mlops_template.auth import PAT_VARIABLE
 
 
 @pytest.mark.slow

@@ -13,7 +13,7 @@ import pytest
 from fakes.arm import FakeResourceManager
 from rest_specs import assert_conforms
 
-from mlops_template.azure import ArmClient, AzureResources
+from mlops_template.arm import ArmClient, AzureResources
 from mlops_template.errors import AzureDevOpsError
 
 TOKEN = "arm-token-for-tests"

@@ -16,8 +16,8 @@ import pytest
 from fakes.azure_devops import FakeAzureDevOps
 from provisioning_env import PAT, PROJECT
 
+from mlops_template.azure_devops import AzureDevOps
 from mlops_template.client import AzureDevOpsClient
-from mlops_template.resources import AzureDevOps
 from mlops_template.shared_lock import LOCK_FILE, LOCK_REF, STALE_AFTER, SharedLock
 
 REPO = "repo"

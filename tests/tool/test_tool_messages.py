@@ -15,9 +15,9 @@ from rich.console import Console
 
 from mlops_template import cli, lookup
 from mlops_template.auth import AzureCli, EntraToken
+from mlops_template.create_once import create_once
 from mlops_template.errors import AzureDevOpsError
 from mlops_template.git import GitError, Repository, summary
-from mlops_template.once import create_once
 
 
 def local_repository(path: Path) -> Path:

@@ -10,7 +10,7 @@ import pytest
 from conftest import REPO_ROOT, load_hook
 from provisioning_env import SETTINGS, STORAGE_KEYS, write_settings, write_storage_table
 
-from mlops_template import cli, organization
+from mlops_template import auth, organization
 from mlops_template import settings as config
 from mlops_template.git import clean_remote_url
 
@@ -197,18 +197,18 @@ def test_remote_urls_lose_their_user_info() -> None:
 def test_the_token_comes_from_the_environment_first(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv(cli.PAT_VARIABLE, " from-env ")
-    monkeypatch.setattr(cli.getpass, "getpass", lambda prompt: pytest.fail("prompted"))
-    assert cli.read_pat(interactive=True) == "from-env"
+    monkeypatch.setenv(auth.PAT_VARIABLE, " from-env ")
+    monkeypatch.setattr(auth.getpass, "getpass", lambda prompt: pytest.fail("prompted"))
+    assert auth.read_pat(interactive=True) == "from-env"
 
 
 def test_the_token_is_asked_for_only_on_a_terminal(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.delenv(cli.PAT_VARIABLE, raising=False)
-    monkeypatch.setattr(cli.getpass, "getpass", lambda prompt: "typed")
-    assert cli.read_pat(interactive=True) == "typed"
-    assert cli.read_pat(interactive=False) is None
+    monkeypatch.delenv(auth.PAT_VARIABLE, raising=False)
+    monkeypatch.setattr(auth.getpass, "getpass", lambda prompt: "typed")
+    assert auth.read_pat(interactive=True) == "typed"
+    assert auth.read_pat(interactive=False) is None
 
 
 # -- one rule for organization URLs, at bake and in the tool ---------------------------

@@ -1,4 +1,4 @@
-"""The pipelines' Azure identity, through Azure Resource Manager's REST API.
+"""Azure Resource Manager's REST API: its client, and the pipelines' Azure identity.
 
 Each method is one operation of Microsoft's published REST specs
 (https://github.com/Azure/azure-rest-api-specs), with the api-version that spec defines:
