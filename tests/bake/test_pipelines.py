@@ -73,3 +73,21 @@ def test_pipelines_are_wired_by_the_settings_file(bake: Any, sdk: str) -> None:
     else:  # deploy.py smoke-tests .azureml/test.json during its blue/green release
         assert "deployment.deploy --stage" in deploy
     assert "deployment: " in deploy
+
+
+def test_sdk_v2_model_build_also_retrains_weekly_on_main(bake: Any) -> None:
+    """SDK v2's model-build runs on a weekly schedule on main, even without a code change."""
+    build = pipeline(bake({"azureml_sdk": "v2"}).project_path, "model-build.yml")
+
+    (schedule,) = build["schedules"]
+    minute, hour, day, month, weekday = schedule["cron"].split()
+    assert (day, month) == ("*", "*") and weekday.isdigit()
+    assert schedule["branches"]["include"] == ["main"]
+    assert schedule["always"] == "true"
+
+
+def test_sdk_v1_model_build_has_no_schedule(bake: Any) -> None:
+    """SDK v1 stays as it was: model-build runs on code changes only."""
+    build = pipeline(bake({"azureml_sdk": "v1"}).project_path, "model-build.yml")
+
+    assert "schedules" not in build
