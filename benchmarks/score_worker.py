@@ -303,9 +303,9 @@ def run(args: argparse.Namespace) -> None:
             f"model: {type(score.model[-1]).__name__} in a Pipeline; "
             f"python {sys.version.split()[0]}"
         )
+        data_collection(score_path, model_dir, rows)
         against_the_sample(score, rows)
         in_process(score, rows)
-        data_collection(score_path, model_dir, rows)
         frame = pd.DataFrame([rows[0]], columns=score._features)
         predict_s, _ = interleaved_medians(lambda: score.model.predict(frame), lambda: None, 200)
         through_server(score_path, model_dir, work, rows[0], predict_s)

@@ -81,7 +81,8 @@ def test_sdk_v2_model_build_also_retrains_weekly_on_main(bake: Any) -> None:
 
     (schedule,) = build["schedules"]
     minute, hour, day, month, weekday = schedule["cron"].split()
-    assert (day, month) == ("*", "*") and weekday.isdigit()
+    assert (day, month) == ("*", "*")
+    assert minute.isdigit() and hour.isdigit() and weekday.isdigit()
     assert schedule["branches"]["include"] == ["main"]
     assert schedule["always"] == "true"
 
