@@ -12,6 +12,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import yaml
 from prerequisites import require_azureml_sdk
 
 from {{ cookiecutter.module_name }} import (
@@ -72,7 +73,9 @@ class FakeWorkspace:
         assert name == settings.PROD_ENDPOINT_NAME
         return SimpleNamespace(name=name, traffic=dict(self.traffic))
 
-    def _get_model(self, name: str, version: str | None = None, label: str | None = None) -> Any:
+    def _get_model(
+        self, name: str, version: str | None = None, label: str | None = None
+    ) -> Any:
         assert name == settings.MODEL_NAME
         return SimpleNamespace(name=name, version=version or "12", tags=self.model_tags)
 
@@ -92,6 +95,8 @@ class FakeWorkspace:
         return self.data_assets[name, version]
 
     def _put_data(self, data: Any) -> Any:
+        # The folder is uploaded during the call: keep what it held.
+        data.uploaded = {f.name: f.read_bytes() for f in Path(data.path).iterdir()}
         self.data_created.append(data)
         self.data_assets[data.name, data.version] = data
         return data
@@ -117,7 +122,9 @@ def test_monitor_watches_data_drift_prediction_drift_and_data_quality() -> None:
         "data_quality": DataQualitySignal,
     }
     target = definition.monitoring_target
-    assert target.endpoint_deployment_id == f"azureml:{settings.PROD_ENDPOINT_NAME}:green"
+    assert (
+        target.endpoint_deployment_id == f"azureml:{settings.PROD_ENDPOINT_NAME}:green"
+    )
     assert str(target.ml_task.value).lower() == settings.TASK
 
 
@@ -127,7 +134,10 @@ def test_reference_data_is_the_models_own_training_data() -> None:
 
     for signal in signals.values():
         reference = signal.reference_data
-        assert reference.input_data.path == TRAINING_DATA
+        assert (reference.input_data.type, reference.input_data.path) == (
+            "mltable",
+            TRAINING_DATA,
+        )
         assert reference.data_context == "training"
         assert reference.data_column_names == {"target_column": settings.TARGET_COLUMN}
 
@@ -237,8 +247,8 @@ def test_no_deployment_with_all_traffic_is_refused() -> None:
 # --- registration records the training data ----------------------------------
 
 
-def test_local_training_data_becomes_one_data_asset(tmp_path: Path) -> None:
-    """A local file is registered once as a data asset; registering again reuses it."""
+def test_local_training_data_becomes_one_mltable_data_asset(tmp_path: Path) -> None:
+    """A local CSV is uploaded once with an MLTable that reads it; again, it is reused."""
     data = tmp_path / "train.csv"
     data.write_text("a,b\n1,2\n")
     workspace = prod()
@@ -249,7 +259,41 @@ def test_local_training_data_becomes_one_data_asset(tmp_path: Path) -> None:
     assert first == second
     assert first.startswith(f"azureml:{register.TRAINING_DATA_ASSET}:")
     (created,) = workspace.data_created
-    assert (created.type, Path(created.path)) == ("uri_file", data)
+    assert created.type == "mltable"
+    assert created.uploaded["train.csv"] == data.read_bytes()
+    mltable = yaml.safe_load(created.uploaded["MLTable"])
+    assert mltable["paths"] == [{"file": "./train.csv"}]
+    assert list(mltable["transformations"][0]) == ["read_delimited"]
+
+
+def test_training_data_in_storage_is_referenced_not_copied() -> None:
+    """A blob URL becomes an MLTable that points at it; nothing else is uploaded."""
+    url = "https://acct.blob.core.windows.net/data/train.parquet"
+    workspace = prod()
+
+    register.training_data_asset(workspace, url)
+
+    (created,) = workspace.data_created
+    assert list(created.uploaded) == ["MLTable"]
+    mltable = yaml.safe_load(created.uploaded["MLTable"])
+    assert mltable["paths"] == [{"file": url}]
+    assert list(mltable["transformations"][0]) == ["read_parquet"]
+
+
+def test_a_format_an_mltable_cannot_read_is_kept_and_the_monitor_says_so(
+    tmp_path: Path,
+) -> None:
+    """JSON training data stays a path; the monitor refuses it naming the formats."""
+    data = tmp_path / "train.json"
+    data.write_text('[{"a": 1}]')
+    workspace = prod()
+
+    kept = register.training_data_asset(workspace, str(data))
+
+    assert kept == str(data)
+    assert workspace.data_created == []
+    with pytest.raises(monitor.MonitorError, match=r"\.csv, \.parquet and \.jsonl"):
+        monitor.monitor_spec("green", {registration.TRAINING_DATA_TAG: kept})
 
 
 def test_a_data_asset_reference_is_kept_as_it_is() -> None:
@@ -262,7 +306,10 @@ def test_a_data_asset_reference_is_kept_as_it_is() -> None:
 
 def test_registration_tags_the_model_with_its_training_data() -> None:
     """metrics.json's training_data reaches the model's tags, beside the metrics."""
-    metrics = {"f1_macro": 0.9, "training_data": "https://acct.blob.core.windows.net/c/d.csv"}
+    metrics = {
+        "f1_macro": 0.9,
+        "training_data": "https://acct.blob.core.windows.net/c/d.csv",
+    }
 
     tags = registration.model_metric_tags(metrics)
 

@@ -120,6 +120,13 @@ def monitor_spec(deployment: str, model_tags: dict[str, str]) -> MonitorSpec:
             "the monitor has no reference data. Register a model trained since "
             "(the model-build pipeline, or deployment.register) and release it."
         )
+    if not training_data.startswith("azureml:"):
+        raise MonitorError(
+            f"the deployed model was trained on {training_data}, which is not an "
+            "Azure ML data asset: registration records .csv, .parquet and .jsonl "
+            "training data as one. Train on one of those formats (or on an "
+            "azureml: MLTable data asset) and release the model."
+        )
     if settings.TASK not in TASKS:
         raise MonitorError(
             f"settings.TASK is {settings.TASK!r}; the model monitor watches "
@@ -147,13 +154,15 @@ def monitor_spec(deployment: str, model_tags: dict[str, str]) -> MonitorSpec:
 def build_monitor(spec: MonitorSpec) -> MonitorSchedule:
     """The monitor schedule of ``spec``, as Azure ML's entities; nothing is sent."""
     reference = ReferenceData(
-        input_data=Input(type="uri_file", path=spec.training_data),
+        input_data=Input(type="mltable", path=spec.training_data),
         data_context=MonitorDatasetContext.TRAINING,
         data_column_names={"target_column": spec.target_column},
     )
     alert = bool(spec.emails)
     drift = {
-        "numerical": NumericalDriftMetrics(jensen_shannon_distance=spec.drift_threshold),
+        "numerical": NumericalDriftMetrics(
+            jensen_shannon_distance=spec.drift_threshold
+        ),
         "categorical": CategoricalDriftMetrics(
             jensen_shannon_distance=spec.drift_threshold
         ),
