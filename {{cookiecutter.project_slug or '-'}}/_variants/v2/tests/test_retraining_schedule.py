@@ -7,12 +7,11 @@ what it says.
 
 from __future__ import annotations
 
-import yaml
-from test_pipelines import (
-    PIPELINES_DIR,
-)
+from pathlib import Path
 
-MODEL_BUILD = PIPELINES_DIR / "model-build.yml"
+import yaml
+
+MODEL_BUILD = Path(__file__).resolve().parents[1] / "pipelines" / "model-build.yml"
 
 
 def schedule() -> dict:
