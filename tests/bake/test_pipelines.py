@@ -92,3 +92,13 @@ def test_sdk_v1_model_build_has_no_schedule(bake: Any) -> None:
     build = pipeline(bake({"azureml_sdk": "v1"}).project_path, "model-build.yml")
 
     assert "schedules" not in build
+
+
+def test_sdk_v2_release_sets_the_prod_monitor_after_the_prod_deploy(bake: Any) -> None:
+    """The v2 deploy script runs deployment.monitor after deploy, for the prod stage only."""
+    project = bake({"azureml_sdk": "v2"}).project_path
+    script = (project / "pipelines" / "templates" / "deploy-stage.yml").read_text()
+
+    deploy_at = script.index("deployment.deploy --stage")
+    prod_only = script.index('if [ "$STAGE" = prod ]; then', deploy_at)
+    assert script.index("deployment.monitor --model-version", prod_only) > prod_only
