@@ -16,7 +16,11 @@ bundled sample, then, in that environment:
 (b) Microsoft's inference server under gunicorn on 127.0.0.1: p50 and p99
     latency of 500 one-row requests to score.py, beside the same server with
     a score.py whose run() returns a constant (ratio, target <= 1.5) and one
-    whose run() only calls model.predict() (the model's own cost).
+    whose run() only calls model.predict() (the model's own cost);
+(c) in one process, ``score.run(json)`` with data collection on (the no-op
+    path: azureml-ai-monitoring installed, its collections not enabled, as
+    everywhere but a deployment) against off (no package): 1 row and 10,000
+    rows (ratios, target <= 1.1).
 
     .venv/bin/python benchmarks/score.py
 """

@@ -171,6 +171,50 @@ def in_process(score: ModuleType, rows: list[list[float]]) -> None:
     )
 
 
+class NullCollector:
+    """A Collector that accepts everything and keeps nothing: collection's own cost."""
+
+    def __init__(self, *, name: str, on_error: Callable[[Exception], object]) -> None:
+        self.name = name
+
+    def collect(self, data: object, correlation_context: object = None) -> object:
+        return correlation_context
+
+
+def data_collection(score_path: Path, model_dir: Path, rows: list[list[float]]) -> None:
+    """(c) score.run() with data collection on against off, 1 row and 10,000 rows.
+
+    On: azureml-ai-monitoring installed but its collections not enabled, as
+    everywhere but a deployment (the no-op path). Off: no package
+    (``Collector`` None, as in an SDK v1 project). For information, enabled with
+    a collector that keeps nothing: what building the collected frames costs.
+    """
+    variants = {}
+    for name, collector in (("on", "real"), ("off", None), ("enabled", NullCollector)):
+        module = load_by_path(score_path)
+        if collector != "real":
+            module.Collector = collector
+        module.init(model_dir)
+        variants[name] = module
+    if variants["on"].Collector is None:
+        print("data collection: azureml-ai-monitoring is not installed; 'on' is 'off'")
+    assert variants["on"]._collectors is None and variants["enabled"]._collectors
+    for count, repeats in ((1, ONE_ROW_REPEATS), (len(rows), MANY_ROWS_REPEATS)):
+        raw = json.dumps({"data": rows[:count]})
+        runs = {name: (lambda m=module, raw=raw: m.run(raw)) for name, module in variants.items()}
+        for _ in range(20):  # warm-up
+            for function in runs.values():
+                function()
+        on_s, off_s = interleaved_medians(runs["on"], runs["off"], repeats)
+        enabled_s, _ = interleaved_medians(runs["enabled"], runs["off"], repeats)
+        print(
+            f"{count} row(s), median of {repeats}: collection on (no-op) "
+            f"{on_s * 1000:.3f} ms, off {off_s * 1000:.3f} ms; ratio {on_s / off_s:.3f} "
+            f"(target <= 1.1); enabled, keeping nothing (for information) "
+            f"{enabled_s * 1000:.3f} ms"
+        )
+
+
 def latencies(uris: dict[str, str], body: str) -> dict[str, list[float]]:
     """Seconds per POST for each URI, the requests interleaved."""
     import requests
@@ -259,6 +303,7 @@ def run(args: argparse.Namespace) -> None:
             f"model: {type(score.model[-1]).__name__} in a Pipeline; "
             f"python {sys.version.split()[0]}"
         )
+        data_collection(score_path, model_dir, rows)
         against_the_sample(score, rows)
         in_process(score, rows)
         frame = pd.DataFrame([rows[0]], columns=score._features)

@@ -124,6 +124,10 @@ VARIANT_FILES = {
         "tests/test_azureml_v2.py",
         "src/{module}/deployment/rollout.py",
         "tests/test_rollout.py",
+        "src/{module}/deployment/monitor.py",
+        "tests/test_monitor.py",
+        "tests/test_data_collection.py",
+        "tests/test_retraining_schedule.py",
     },
 }
 

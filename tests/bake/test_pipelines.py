@@ -73,3 +73,32 @@ def test_pipelines_are_wired_by_the_settings_file(bake: Any, sdk: str) -> None:
     else:  # deploy.py smoke-tests .azureml/test.json during its blue/green release
         assert "deployment.deploy --stage" in deploy
     assert "deployment: " in deploy
+
+
+def test_sdk_v2_model_build_also_retrains_weekly_on_main(bake: Any) -> None:
+    """SDK v2's model-build runs on a weekly schedule on main, even without a code change."""
+    build = pipeline(bake({"azureml_sdk": "v2"}).project_path, "model-build.yml")
+
+    (schedule,) = build["schedules"]
+    minute, hour, day, month, weekday = schedule["cron"].split()
+    assert (day, month) == ("*", "*")
+    assert minute.isdigit() and hour.isdigit() and weekday.isdigit()
+    assert schedule["branches"]["include"] == ["main"]
+    assert schedule["always"] == "true"
+
+
+def test_sdk_v1_model_build_has_no_schedule(bake: Any) -> None:
+    """SDK v1 stays as it was: model-build runs on code changes only."""
+    build = pipeline(bake({"azureml_sdk": "v1"}).project_path, "model-build.yml")
+
+    assert "schedules" not in build
+
+
+def test_sdk_v2_release_sets_the_prod_monitor_after_the_prod_deploy(bake: Any) -> None:
+    """The v2 deploy script runs deployment.monitor after deploy, for the prod stage only."""
+    project = bake({"azureml_sdk": "v2"}).project_path
+    script = (project / "pipelines" / "templates" / "deploy-stage.yml").read_text()
+
+    deploy_at = script.index("deployment.deploy --stage")
+    prod_only = script.index('if [ "$STAGE" = prod ]; then', deploy_at)
+    assert script.index("deployment.monitor --model-version", prod_only) > prod_only

@@ -80,3 +80,29 @@ MAX_ROWS_PER_REQUEST = 100_000
 # Azure ML environment of training jobs (.azureml/conda_training.yml: with
 # MLflow); ENVIRONMENT_NAME serves the model, without it.
 TRAINING_ENVIRONMENT_NAME = "{{ cookiecutter.project_slug }}-train-env"
+{%- if cookiecutter.azureml_sdk == 'v2' %}
+
+# --- The model monitor (SDK v2) ------------------------------------------------
+# After Prod takes all traffic, the release creates or updates one Azure ML
+# model monitor of the Prod deployment (deployment/monitor.py): data drift and
+# prediction drift against the data the model was trained on, and data quality,
+# on what Prod received (its data collector). It runs every MONITOR_INTERVAL
+# MONITOR_FREQUENCY ("day", "week" or "month") at MONITOR_HOUR:00 UTC and
+# e-mails MONITOR_ALERT_EMAILS when a threshold is crossed (empty: no e-mail;
+# the results are in Azure ML studio, Monitoring, either way).
+MONITOR_NAME = f"{PROD_ENDPOINT_NAME}-monitor"
+MONITOR_FREQUENCY = "day"
+MONITOR_INTERVAL = 1
+MONITOR_HOUR = 3
+MONITOR_ALERT_EMAILS: list[str] = []
+# Drift: Jensen-Shannon distance (0 = same distribution, 1 = disjoint) of each
+# numerical and categorical feature, and of the predictions.
+MONITOR_DRIFT_THRESHOLD = 0.1
+# Data quality: the share of missing values, and of values outside the
+# training data's range (numbers) or categories, that raises an alert.
+MONITOR_NULL_RATE_THRESHOLD = 0.05
+MONITOR_OUT_OF_BOUNDS_THRESHOLD = 0.05
+# The serverless Spark compute that runs each check (billed per run only).
+MONITOR_INSTANCE_TYPE = "standard_e4s_v3"
+MONITOR_SPARK_RUNTIME = "3.4"
+{%- endif %}

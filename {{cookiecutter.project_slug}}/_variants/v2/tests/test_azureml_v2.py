@@ -308,9 +308,11 @@ def test_run_training_job_waits_then_downloads_model_and_metrics(
     assert client.calls[0][1].command.endswith("--seed 4")
     assert all(call[1] == "job-1" for call in client.calls[1:])
     assert output.read_bytes() == JOB_OUTPUTS["model.pkl"]
-    assert (tmp_path / "build" / "metrics.json").read_bytes() == (
-        JOB_OUTPUTS["metrics.json"]
-    )
+    # The job's metrics, naming the data itself (the job read a mounted copy).
+    assert json.loads((tmp_path / "build" / "metrics.json").read_bytes()) == {
+        **json.loads(JOB_OUTPUTS["metrics.json"]),
+        "training_data": azureml_job.data_uri("iris.csv"),
+    }
     assert sorted(path.name for path in output.parent.iterdir()) == [
         "iris.pkl",
         "metrics.json",

@@ -40,6 +40,8 @@ METRICS_FILE = "metrics.json"
 # https://learn.microsoft.com/azure/devops/pipelines/scripts/logging-commands
 REGISTERED_VARIABLE = "MODEL_REGISTERED"
 REGISTERED_TAG = "model-registered"
+# The model's tag (and metrics.json's key) naming the data it was trained on.
+TRAINING_DATA_TAG = "training_data"
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,18 @@ def check_model_file(model_path: Path) -> Path:
             f"python -m {PACKAGE_NAME}.model_building.train --output {model_path}"
         )
     return model_path
+
+
+def model_metric_tags(metrics: Mapping[str, Any]) -> dict[str, str]:
+    """The tags a model gets from its metrics: the numbers, and its training data.
+
+    ``training_data`` (where training read its rows, from ``metrics.json``)
+    is what the model monitor compares Prod's data with (SDK v2).
+    """
+    tags = gate.metric_tags(metrics)
+    if isinstance(metrics.get(TRAINING_DATA_TAG), str):
+        tags[TRAINING_DATA_TAG] = metrics[TRAINING_DATA_TAG]
+    return tags
 
 
 def read_metrics(path: Path) -> dict[str, Any]:
@@ -251,7 +265,7 @@ def main(
             if not decision.register:
                 print("Not registered: the registered model stays the newest version.")
                 return 0
-        info = register_model(args.model, tags=gate.metric_tags(metrics))
+        info = register_model(args.model, tags=model_metric_tags(metrics))
     except (
         ModelFileNotFoundError,
         WorkspaceConfigurationError,

@@ -27,6 +27,16 @@ accepts) is a missing value, which the trained pipeline imputes; a row whose
 values are all missing gets a 400. ``Infinity`` and ``-Infinity`` get a 400:
 send finite numbers. An integer too large for a 64-bit float gets a 400 too. An
 error body stays short (``ERROR_CHARS``), naming long column names by their start.
+
+Data collection (SDK v2 deployments): where the deployment enables the
+``model_inputs`` and ``model_outputs`` collections of Azure ML's data
+collector (``data_collector`` in ``.azureml/deployment-<stage>.yml``), every
+scored request's input frame and its predictions (one column named after
+``$TARGET_COLUMN``) go to them, correlated, as Microsoft documents:
+https://learn.microsoft.com/azure/machine-learning/how-to-collect-production-data
+Locally, and wherever ``azureml-ai-monitoring`` is not installed or its
+collector cannot start, collection is off and scoring is unchanged; a
+collection failure is logged and never fails a request.
 """
 
 from __future__ import annotations
@@ -55,6 +65,13 @@ try:
 except ImportError:  # pragma: no cover - a server without pydantic
     from json import loads as parse_json
 
+try:
+    # Azure ML's data collector: the deployment's scoring requirements bring it
+    # (SDK v2); without it, collection is off.
+    from azureml.ai.monitoring import Collector
+except ImportError:
+    Collector = None
+
 logger = logging.getLogger(__name__)
 
 MODEL_DIR_VARIABLE = "AZUREML_MODEL_DIR"
@@ -63,6 +80,14 @@ DEFAULT_MAX_ROWS = 100_000
 NAMES_IN_ERRORS = 5  # an error names at most this many columns
 NAME_CHARS_IN_ERRORS = 40  # and at most this much of each name
 ERROR_CHARS = 2000  # an error body stays this short, whatever the request holds
+# The data collector's collections: the names in the deployment's data_collector.
+INPUTS_COLLECTION = "model_inputs"
+OUTPUTS_COLLECTION = "model_outputs"
+# The predictions' column in the collected outputs: the target column's name
+# (the deployment sets it from settings.py), so that a monitor compares them
+# with the training data's target.
+TARGET_COLUMN_VARIABLE = "TARGET_COLUMN"
+DEFAULT_PREDICTION_COLUMN = "prediction"
 
 model: Any = None
 _features: list[str] = []
@@ -73,6 +98,9 @@ _max_rows = DEFAULT_MAX_ROWS
 # Whether the model takes rows as a plain array in training column order
 # (no step selects columns by name): skips building a DataFrame per request.
 _positional = False
+# The inputs and outputs collectors, or None when collection is off.
+_collectors: tuple[Any, Any] | None = None
+_prediction_column = DEFAULT_PREDICTION_COLUMN
 
 
 class ModelLoadError(RuntimeError):
@@ -141,6 +169,71 @@ def _max_rows_setting() -> int:
     return limit
 
 
+class _CollectionErrors:
+    """The collectors' ``on_error``: kept while they start, then logged, never raised."""
+
+    def __init__(self) -> None:
+        self.at_start: list[Exception] = []
+        self.started = False
+
+    def __call__(self, error: Exception) -> None:
+        if self.started:
+            _log_collection_error(error)
+        else:
+            self.at_start.append(error)
+
+
+def _log_collection_error(error: Exception) -> None:
+    logger.warning("Data collection failed (the request is still answered): %s", error)
+
+
+def _data_collectors() -> tuple[Any, Any] | None:
+    """The inputs and outputs collectors, or None when collection is off.
+
+    Off without ``azureml-ai-monitoring``, and where the deployment does not
+    enable both collections (locally): the collector says so, through its
+    ``on_error``, when it is created.
+    """
+    if Collector is None:
+        logger.info("Data collection is off: azureml-ai-monitoring is not installed")
+        return None
+    errors = _CollectionErrors()
+    try:
+        inputs = Collector(name=INPUTS_COLLECTION, on_error=errors)
+        outputs = Collector(name=OUTPUTS_COLLECTION, on_error=errors)
+    except Exception as error:  # a collector that cannot start leaves scoring alone
+        logger.warning(
+            "Data collection is off: the collector failed to start: %s", error
+        )
+        return None
+    if errors.at_start:
+        logger.info("Data collection is off: %s", errors.at_start[0])
+        return None
+    errors.started = True
+    logger.info(
+        "Data collection is on: %s and %s", INPUTS_COLLECTION, OUTPUTS_COLLECTION
+    )
+    return inputs, outputs
+
+
+def _collect(features: pd.DataFrame | np.ndarray, predictions: list[Any]) -> None:
+    """Send the input frame and its predictions to the collectors, correlated.
+
+    Any failure is logged: the request is answered all the same.
+    """
+    inputs, outputs = _collectors
+    try:
+        frame = (
+            features
+            if isinstance(features, pd.DataFrame)
+            else pd.DataFrame(features, columns=_features)
+        )
+        context = inputs.collect(frame)
+        outputs.collect(pd.DataFrame({_prediction_column: predictions}), context)
+    except Exception as error:  # collection never fails a request
+        _log_collection_error(error)
+
+
 def find_model_file(model_dir: str | os.PathLike[str]) -> Path:
     """The one ``*.pkl`` file under ``model_dir``, searched recursively.
 
@@ -179,6 +272,7 @@ def init(model_dir: str | os.PathLike[str] | None = None) -> None:
             model that was not fitted on a DataFrame (no ``feature_names_in_``).
     """
     global model, _features, _feature_set, _ignored, _max_rows, _positional
+    global _collectors, _prediction_column
     if model_dir is None:
         model_dir = os.environ.get(MODEL_DIR_VARIABLE)
         if not model_dir:
@@ -196,6 +290,10 @@ def init(model_dir: str | os.PathLike[str] | None = None) -> None:
             "of the feature columns (model_building.train does)"
         )
     _max_rows = _max_rows_setting()
+    _prediction_column = (
+        os.environ.get(TARGET_COLUMN_VARIABLE, "").strip() or DEFAULT_PREDICTION_COLUMN
+    )
+    _collectors = _data_collectors()
     model = loaded
     _features = [str(name) for name in names]
     _feature_set = frozenset(_features)
@@ -413,4 +511,6 @@ def run(raw: str) -> dict[str, list[Any]] | AMLResponse:
         return _error(TOO_LARGE)
     except (ValueError, TypeError) as error:
         return _error(f"the model could not score data: {error!s:.300}")
+    if _collectors is not None:
+        _collect(features, answer["predictions"])
     return answer

@@ -500,6 +500,9 @@ def train_and_save(
     """
     df = DataIngestor(source, secrets).get_df()
     model, metrics = train_model(df, seed=seed)
+    # Where the model learnt from: registration tags the model with it, and the
+    # model monitor (SDK v2) compares Prod's data with it.
+    metrics["training_data"] = tracking.data_param(source)
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     joblib.dump(model, output)

@@ -97,7 +97,7 @@ def build_deployment(stage: Stage, model_version: str) -> OnlineDeployment:
 
     It serves version ``model_version`` of ``settings.MODEL_NAME`` with
     ``score.py`` in the project's Azure ML environment; the instance type and
-    count stay as in the file.
+    count, and the data collector's collections, stay as in the file.
     """
     name = endpoint_name(stage)
     deployment = load_online_deployment(
@@ -114,10 +114,12 @@ def build_deployment(stage: Stage, model_version: str) -> OnlineDeployment:
     deployment.code_configuration = CodeConfiguration(
         code=str(SCORING_DIR), scoring_script=SCORING_SCRIPT
     )
-    # score.py reads no settings: its limit arrives this way.
+    # score.py reads no settings: its limit, and the name of the predictions'
+    # column in the collected outputs, arrive this way.
     deployment.environment_variables = {
         **(deployment.environment_variables or {}),
         "MAX_ROWS_PER_REQUEST": str(settings.MAX_ROWS_PER_REQUEST),
+        "TARGET_COLUMN": settings.TARGET_COLUMN,
     }
     return deployment
 

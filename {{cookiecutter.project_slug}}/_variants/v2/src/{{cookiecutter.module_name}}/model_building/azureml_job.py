@@ -21,6 +21,7 @@ Example::
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import tempfile
@@ -257,4 +258,11 @@ def run_training_job(
     url = submitted.studio_url or submitted.name
     wait_for_job(client, submitted.name, url)
     download_model(client, submitted.name, output, url)
+    # On the cluster, training read a mounted copy: record the data itself.
+    metrics_path = Path(output).with_name(Path(METRICS_PATH).name)
+    metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+    metrics["training_data"] = data_uri(data)
+    metrics_path.write_text(
+        json.dumps(metrics, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+    )
     return url
