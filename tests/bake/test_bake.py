@@ -123,6 +123,8 @@ VARIANT_FILES = {
         "tests/test_azureml_v2.py",
         "src/{module}/deployment/rollout.py",
         "tests/test_rollout.py",
+        "src/{module}/deployment/batch.py",
+        "tests/test_batch.py",
     },
 }
 
