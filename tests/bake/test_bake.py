@@ -124,7 +124,9 @@ VARIANT_FILES = {
         "src/{module}/deployment/rollout.py",
         "tests/test_rollout.py",
         "src/{module}/deployment/batch.py",
+        "src/{module}/deployment/batch_endpoint.py",
         "tests/test_batch.py",
+        "tests/test_batch_endpoint.py",
     },
 }
 
