@@ -87,7 +87,7 @@ MAX_ROWS_PER_REQUEST = 100_000
 BATCH_ENDPOINT_NAME = "{{ cookiecutter.project_slug[:26].rstrip('-') }}-batch"
 BATCH_INSTANCE_COUNT = 2
 BATCH_MINI_BATCH_SIZE = 10
-BATCH_CHUNK_ROWS = 100_000
+BATCH_CHUNK_ROWS = 50_000
 {%- endif %}
 # Azure ML environment of training jobs (.azureml/conda_training.yml: with
 # MLflow); ENVIRONMENT_NAME serves the model, without it.

@@ -3,7 +3,7 @@
 The same model, the same input checks and the same predictions as the online
 ``score.py`` (this module calls its ``init`` and ``frame_input``), for data
 too big for one request. Each file is read a chunk of rows at a time
-(``--chunk-rows``, or ``$BATCH_CHUNK_ROWS``; default 100,000), so a file
+(``--chunk-rows``, or ``$BATCH_CHUNK_ROWS``; default 50,000), so a file
 needs memory for one chunk, never for all of it.
 
 On this machine::
@@ -56,11 +56,12 @@ from {{ cookiecutter.module_name }}.deployment import (
 logger = logging.getLogger(__name__)
 
 CHUNK_ROWS_VARIABLE = "BATCH_CHUNK_ROWS"
-DEFAULT_CHUNK_ROWS = 100_000
+DEFAULT_CHUNK_ROWS = 50_000
 DEFAULT_MODEL_DIR = "outputs"
 # Input formats, by the file name's ending (longest first: ".csv.gz" wins).
 INPUT_FORMATS = (".csv.gz", ".parquet", ".jsonl", ".csv")
 OUTPUT_FORMATS = (".csv", ".parquet", ".jsonl")
+PARQUET_BUFFER_BYTES = 256 * 1024
 PREDICTIONS = "predictions"  # the column, named as score.py's answer names them
 
 
@@ -111,8 +112,13 @@ def read_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
     if ending == ".parquet":
         import pyarrow.parquet as pq
 
-        with pq.ParquetFile(path) as parquet:
-            for batch in parquet.iter_batches(batch_size=chunk_rows):
+        # Buffered reads of each column chunk, on one thread: about 20 MB less
+        # than pyarrow's defaults on a file of row groups of a million rows,
+        # as fast (benchmarks/batch.py).
+        with pq.ParquetFile(
+            path, buffer_size=PARQUET_BUFFER_BYTES, pre_buffer=False
+        ) as parquet:
+            for batch in parquet.iter_batches(batch_size=chunk_rows, use_threads=False):
                 yield batch.to_pandas()
         return
     if ending == ".jsonl":
@@ -183,7 +189,8 @@ def _output(
 ) -> pd.DataFrame:
     """The output rows: file, row, the identifier columns present, predictions."""
     columns: dict[str, Any] = {
-        "file": name,
+        # One name per chunk: a categorical, not a string per row.
+        "file": pd.Categorical.from_codes(np.zeros(len(frame), np.int8), [name]),
         "row": np.arange(start, start + len(frame), dtype=np.int64),
     }
     for column in frame.columns:
