@@ -7,6 +7,9 @@ files are that sample's rows, written in each input format.
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -233,3 +236,47 @@ def test_command_line_refuses_bad_arguments_with_one_error(
     assert err.startswith("error: ")
     assert says in err
     assert not (tmp_path / "out.csv").exists()
+
+
+# Loads batch.py by its path, as Azure ML's batch runtime loads a scoring
+# script, calls init() and run(), and says where its score module came from.
+LOAD_BY_PATH = """
+import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("batch_driver", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+module.init()
+result = module.run([sys.argv[2]])
+print(json.dumps({
+    "score": module.score.__file__,
+    "predictions": result["predictions"].tolist(),
+}))
+"""
+
+
+def test_batch_py_loads_by_its_path_from_the_uploaded_code_folder(
+    loaded: Path, tmp_path: Path, records: pd.DataFrame
+) -> None:
+    """Loaded by path from a copy of src/ (the deployment's code folder), batch.py
+    imports the package from that copy, and its init() and run() score files."""
+    source = Path(batch.__file__).resolve().parents[2]
+    code = tmp_path / "code"
+    shutil.copytree(source, code, ignore=shutil.ignore_patterns("__pycache__"))
+    package = Path(batch.__file__).resolve().parents[1].name
+    script = code / package / "deployment" / "batch.py"
+    rows = write(records.iloc[:20], tmp_path / "rows.csv")
+
+    result = subprocess.run(
+        [sys.executable, "-c", LOAD_BY_PATH, str(script), str(rows)],
+        cwd=tmp_path,
+        env={"PATH": "", score.MODEL_DIR_VARIABLE: str(loaded)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    assert Path(answer["score"]).is_relative_to(code)
+    assert answer["predictions"] == online_predictions(records.iloc[:20])
