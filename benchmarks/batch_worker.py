@@ -12,16 +12,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from process_memory import status_mb
+
 ROWS = 2_000_000
 REPEATS = 5
-
-
-def _status_mb(field: str) -> float:
-    """A memory figure of this process from /proc (VmRSS now, VmHWM the peak)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no {field} in /proc/self/status")
 
 
 def measure(args: argparse.Namespace) -> None:
@@ -32,7 +26,7 @@ def measure(args: argparse.Namespace) -> None:
     import pandas as pd
     import pyarrow.parquet
 
-    before = _status_mb("VmRSS")
+    before = status_mb("VmRSS")
     started = time.perf_counter()
     if args.method == "ours":
         batch = importlib.import_module(f"{args.module}.deployment.batch")
@@ -45,7 +39,7 @@ def measure(args: argparse.Namespace) -> None:
         predictions = model.predict(pd.read_parquet(args.file))
         rows = len(predictions)
     seconds = time.perf_counter() - started
-    peak = _status_mb("VmHWM")
+    peak = status_mb("VmHWM")
     print(json.dumps({"seconds": seconds, "peak": peak, "added": peak - before, "rows": rows}))
 
 
