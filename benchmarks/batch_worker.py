@@ -15,7 +15,7 @@ from pathlib import Path
 from process_memory import status_mb
 
 ROWS = 2_000_000
-REPEATS = 5
+REPEATS = 7
 
 
 def measure(args: argparse.Namespace) -> None:
