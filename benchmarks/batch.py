@@ -21,20 +21,11 @@ peak memory (target <= 0.5), and the memory each adds after its imports.
 
 from __future__ import annotations
 
-import subprocess
-from pathlib import Path
-
-from baked import baked_project
-
-WORKER = Path(__file__).resolve().with_name("batch_worker.py")
+from baked import run_worker
 
 
 def main() -> None:
-    project, env_dir = baked_project()
-    subprocess.run(
-        [str(env_dir / "bin" / "python"), str(WORKER), "run", "--project", str(project)],
-        check=True,
-    )
+    run_worker("batch_worker.py")
 
 
 if __name__ == "__main__":
