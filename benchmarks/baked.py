@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -23,3 +24,16 @@ def baked_project() -> tuple[Path, Path]:
     env_dir = project_environment(project, "3.11")
     npm_ci(project)
     return project, env_dir
+
+
+def run_worker(worker: str) -> None:
+    """Bake the default project, then run ``worker run --project <project>`` in its environment.
+
+    ``worker`` is a script beside this file (``ingest_worker.py``, ...).
+    """
+    project, env_dir = baked_project()
+    script = Path(__file__).resolve().with_name(worker)
+    subprocess.run(
+        [str(env_dir / "bin" / "python"), str(script), "run", "--project", str(project)],
+        check=True,
+    )

@@ -18,20 +18,11 @@ Targets: wall-time ratio <= 1.10, peak memory ratio <= 1.5.
 
 from __future__ import annotations
 
-import subprocess
-from pathlib import Path
-
-from baked import baked_project
-
-WORKER = Path(__file__).resolve().with_name("ingest_worker.py")
+from baked import run_worker
 
 
 def main() -> None:
-    project, env_dir = baked_project()
-    subprocess.run(
-        [str(env_dir / "bin" / "python"), str(WORKER), "run", "--project", str(project)],
-        check=True,
-    )
+    run_worker("ingest_worker.py")
 
 
 if __name__ == "__main__":

@@ -13,23 +13,13 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any
 
+from process_memory import status_mb
+
 # A fresh process's read varies by about 0.1 s: with fewer repeats that noise,
 # not the reader, decides the ratio of the small parquet files.
 REPEATS = 9
 ROWS = 750_000  # about 110 MB of CSV of the numeric table
 MIXED_ROWS = 1_300_000  # about 100 MB of CSV of the mixed table
-
-
-def _status_mb(field: str) -> float:
-    """A memory figure of this process from /proc (VmRSS now, VmHWM the peak).
-
-    VmHWM belongs to the address space, so unlike ru_maxrss it does not carry
-    the parent's peak across fork and exec.
-    """
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no {field} in /proc/self/status")
 
 
 def measure(args: argparse.Namespace) -> None:
@@ -39,7 +29,7 @@ def measure(args: argparse.Namespace) -> None:
 
     module = __import__(f"{args.module}.data_ingestion", fromlist=["DataIngestor"])
     secrets = {"connection_string": args.connection_string, "container_name": "bench"}
-    before = _status_mb("VmRSS")
+    before = status_mb("VmRSS")
     started = time.perf_counter()
     if args.method == "ours":
         frame = module.DataIngestor(args.blob, secrets).get_df()
@@ -49,7 +39,7 @@ def measure(args: argparse.Namespace) -> None:
         reader = pd.read_parquet if args.blob.endswith(".parquet") else pd.read_csv
         frame = reader(BytesIO(data))
     seconds = time.perf_counter() - started
-    peak = _status_mb("VmHWM")
+    peak = status_mb("VmHWM")
     print(
         json.dumps({"seconds": seconds, "peak": peak, "added": peak - before, "rows": len(frame)})
     )

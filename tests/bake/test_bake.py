@@ -128,6 +128,10 @@ VARIANT_FILES = {
         "tests/test_monitor.py",
         "tests/test_data_collection.py",
         "tests/test_retraining_schedule.py",
+        "src/{module}/deployment/batch.py",
+        "src/{module}/deployment/batch_endpoint.py",
+        "tests/test_batch.py",
+        "tests/test_batch_endpoint.py",
     },
 }
 

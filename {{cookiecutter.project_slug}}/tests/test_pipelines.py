@@ -478,6 +478,29 @@ def test_release_deploys_the_resolved_version_and_smoke_tests_it(
     assert "fake-scoring-key" not in result.stdout + result.stderr
 
 
+def test_after_prod_the_batch_endpoint_gets_the_version_prod_serves(
+    tmp_path: Path,
+) -> None:
+    """SDK v2: once Prod serves a version, the same step creates or updates the
+    batch endpoint with it (QA never does, see the test above); SDK v1 has none."""
+    step = azure_cli_script(
+        PROJECT_ROOT / "pipelines" / "templates" / "deploy-stage.yml", "deploy"
+    )
+    variables = {
+        "STAGE": "prod",
+        "MODEL_VERSION": "5",
+        "MODEL_METADATA": str(tmp_path / "no-artifact.json"),
+    }
+    _, calls = run_script(step, tmp_path, variables)
+    modules = [call["args"][1] for call in calls]
+    batch = f"{MODULE}.deployment.batch_endpoint"
+    if AZUREML_SDK != "v2":
+        assert batch not in modules
+        return
+    assert modules == [f"{MODULE}.deployment.deploy", batch]
+    assert calls[1]["args"] == ["-m", batch, "--model-version", "5"]
+
+
 @pytest.mark.parametrize("path", PIPELINE_FILES, ids=relative)
 def test_every_azure_step_uses_the_service_connection(path: Path) -> None:
     for step in steps_of(path):

@@ -77,6 +77,18 @@ GATE_METRIC = {"classification": "f1_macro", "regression": "rmse"}.get(TASK, "f1
 GATE_TOLERANCE = 0.0
 # The most rows score.py scores in one request; a bigger request gets a 413.
 MAX_ROWS_PER_REQUEST = 100_000
+{%- if cookiecutter.azureml_sdk == 'v2' %}
+# --- Batch scoring (SDK v2) ---------------------------------------------------
+# After Prod, the release creates or updates a batch endpoint whose deployment
+# runs deployment/batch.py on TRAINING_COMPUTE_NAME: BATCH_INSTANCE_COUNT nodes
+# (at most the cluster's maximum), BATCH_MINI_BATCH_SIZE files per run() call,
+# each file read BATCH_CHUNK_ROWS rows at a time. The cluster scales to zero
+# between jobs.
+BATCH_ENDPOINT_NAME = "{{ cookiecutter.project_slug[:26].rstrip('-') }}-batch"
+BATCH_INSTANCE_COUNT = 2
+BATCH_MINI_BATCH_SIZE = 10
+BATCH_CHUNK_ROWS = 50_000
+{%- endif %}
 # Azure ML environment of training jobs (.azureml/conda_training.yml: with
 # MLflow); ENVIRONMENT_NAME serves the model, without it.
 TRAINING_ENVIRONMENT_NAME = "{{ cookiecutter.project_slug }}-train-env"

@@ -387,21 +387,12 @@ def _records_frame(data: list[Any]) -> pd.DataFrame:
             "data mixes objects with other values; send every row as an object "
             f"with the columns {_features}"
         )
-    frame = pd.DataFrame.from_records(data)
+    frame = _known_columns(pd.DataFrame.from_records(data))
     if _ignored:
-        frame = frame.drop(columns=list(_ignored), errors="ignore")
         data = [
             {key: value for key, value in row.items() if key not in _ignored}
             for row in data
         ]
-    columns = set(frame.columns)
-    if columns != _feature_set:
-        missing = [name for name in _features if name not in columns]
-        unknown = sorted(str(name) for name in columns - _feature_set)
-        raise BadRequestError(
-            f"data objects must have exactly the columns {_names(_features)}; "
-            f"missing: {_names(missing)}, unknown: {_names(unknown)}"
-        )
     if min(map(len, data)) < len(_features):
         index, row = next(
             (index, row) for index, row in enumerate(data) if len(row) < len(_features)
@@ -410,6 +401,39 @@ def _records_frame(data: list[Any]) -> pd.DataFrame:
         raise BadRequestError(
             f"row {index} of data lacks the columns {_names(missing)}"
         )
+    return _checked_values(frame)
+
+
+def frame_input(frame: pd.DataFrame) -> pd.DataFrame:
+    """The model's input from a frame of records, checked as a request's objects are.
+
+    Batch scoring (``batch.py``) gives its files' rows this way: the same
+    columns (identifiers dropped), the same checks, the same errors.
+
+    Raises:
+        BadRequestError: Missing or unknown columns, an infinite value, or a
+            row without any value.
+    """
+    return _checked_values(_known_columns(frame))
+
+
+def _known_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` without the ignored columns; refused unless the rest are the features."""
+    if _ignored:
+        frame = frame.drop(columns=list(_ignored), errors="ignore")
+    columns = set(frame.columns)
+    if columns != _feature_set:
+        missing = [name for name in _features if name not in columns]
+        unknown = sorted(str(name) for name in columns - _feature_set)
+        raise BadRequestError(
+            f"data objects must have exactly the columns {_names(_features)}; "
+            f"missing: {_names(missing)}, unknown: {_names(unknown)}"
+        )
+    return frame
+
+
+def _checked_values(frame: pd.DataFrame) -> pd.DataFrame:
+    """The features of ``frame`` in training order; refuses infinities and empty rows."""
     frame = frame[_features]
     numeric = frame.select_dtypes("number")
     _check_finite(numeric.to_numpy(dtype=float), [str(c) for c in numeric.columns])
