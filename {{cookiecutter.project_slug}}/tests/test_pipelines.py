@@ -497,8 +497,9 @@ def test_after_prod_the_batch_endpoint_gets_the_version_prod_serves(
     if AZUREML_SDK != "v2":
         assert batch not in modules
         return
-    assert modules == [f"{MODULE}.deployment.deploy", batch]
-    assert calls[1]["args"] == ["-m", batch, "--model-version", "5"]
+    monitor = f"{MODULE}.deployment.monitor"  # Prod's model monitor comes first
+    assert modules == [f"{MODULE}.deployment.deploy", monitor, batch]
+    assert calls[2]["args"] == ["-m", batch, "--model-version", "5"]
 
 
 @pytest.mark.parametrize("path", PIPELINE_FILES, ids=relative)
