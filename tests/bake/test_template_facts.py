@@ -50,7 +50,7 @@ def test_names_derived_from_the_longest_slug_keep_their_limits(
     answers = derived(monkeypatch, project_slug=slug)
     assert pre_gen.validate(answers) == []
     limit = int(answers["__endpoint_max_length"])
-    for name in (answers["__qa_endpoint"], answers["__prod_endpoint"]):
+    for name in (answers["__qa_endpoint"], answers["__prod_endpoint"], answers["__batch_endpoint"]):
         assert len(name) <= limit and ENDPOINT.fullmatch(name), name
     assert len(answers["storage_account"]) == pre_gen.MAX_LENGTHS["storage_account"]
 

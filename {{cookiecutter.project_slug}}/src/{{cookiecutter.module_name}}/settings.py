@@ -84,7 +84,7 @@ MAX_ROWS_PER_REQUEST = 100_000
 # (at most the cluster's maximum), BATCH_MINI_BATCH_SIZE files per run() call,
 # each file read BATCH_CHUNK_ROWS rows at a time. The cluster scales to zero
 # between jobs.
-BATCH_ENDPOINT_NAME = "{{ cookiecutter.project_slug[:26].rstrip('-') }}-batch"
+BATCH_ENDPOINT_NAME = "{{ cookiecutter.__batch_endpoint }}"
 BATCH_INSTANCE_COUNT = 2
 BATCH_MINI_BATCH_SIZE = 10
 BATCH_CHUNK_ROWS = 50_000
