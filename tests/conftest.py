@@ -83,7 +83,8 @@ def bake(cookies_session: Any, tmp_path_factory: pytest.TempPathFactory) -> Iter
     dropped = tmp_path_factory.mktemp("dropped-bakes")
     for result in results.values():
         folder = result.project_path.parent  # pytest-cookies' bakeNN folder
-        folder.rename(dropped / folder.name)
+        if folder.exists():
+            folder.rename(dropped / folder.name)
     # Not waited for: pytest's own tmp retention removes what a killed rm leaves.
     subprocess.Popen(
         ["rm", "-rf", str(dropped)],
