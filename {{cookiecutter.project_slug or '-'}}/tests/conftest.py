@@ -8,7 +8,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -185,6 +184,8 @@ def trained_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _require_gunicorn() -> None:
+    import sys
+
     from inference_server import (
         gunicorn_path,
     )
@@ -327,88 +328,15 @@ def project_scoring_uri(started_project_server: Any) -> str:
         pytest.fail(str(error))
 
 
-@pytest.fixture(scope="session")
-def started_fresh_interpreters(
-    trained_model_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Any]:
-    """test_score.py's runs that need an interpreter of their own, started
-    side by side, not yet waited for (each spends seconds importing the
-    server and the model's libraries):
-
-    - "nested-limited": a server whose model lies in nested folders (as Azure
-      ML mounts a registered model) and whose row limit is 2, sent the iris
-      payload (2 rows), 3 rows and 2 rows;
-    - "no-model": a server whose model folder is empty;
-    - "by-path": score.py loaded by its path, as the server loads it.
-    """
-    from inference_server import (
-        LOAD_BY_PATH,
-        StartedRuns,
-        server_command,
-    )
-
-    from {{ cookiecutter.module_name }}.deployment import (
-        score,
-    )
-
-    script = _score_script()
-    nested_dir = tmp_path_factory.mktemp("nested-limited")
-    nested = nested_dir / "model_dir" / "iris-model" / "3"
-    nested.mkdir(parents=True)
-    shutil.copy(trained_model_dir / "model.pkl", nested / "model.pkl")
-    payload = (Path(__file__).parent / "data" / "iris_payload.json").read_text()
-    rows = json.loads(payload)["data"]
-    empty_dir = tmp_path_factory.mktemp("no-model")
-    (empty_dir / "empty_model_dir").mkdir()
-    by_path_dir = tmp_path_factory.mktemp("by-path")
-    package = score.__name__.split(".")[0]
-    started = StartedRuns(
-        {
-            "nested-limited": server_command(
-                script,
-                nested_dir / "model_dir",
-                {
-                    "test_json": payload,
-                    "three": json.dumps({"data": rows + rows[:1]}),
-                    "two": json.dumps({"data": rows}),
-                },
-                nested_dir,
-                {score.MAX_ROWS_VARIABLE: "2"},
-            ),
-            "no-model": server_command(
-                script, empty_dir / "empty_model_dir", {"health": None}, empty_dir
-            ),
-            "by-path": (
-                [sys.executable, "-c", LOAD_BY_PATH, str(script), package],
-                by_path_dir,
-                dict(os.environ),
-            ),
-        }
-    )
-    yield started
-    started.stop()
-
-
-@pytest.fixture(scope="session")
-def fresh_interpreters(
-    started_fresh_interpreters: Any,
-) -> dict[str, tuple[subprocess.CompletedProcess[str], Path]]:
-    """The runs of started_fresh_interpreters, finished: by name, each
-    finished run and its folder."""
-    return started_fresh_interpreters.wait()
-
-
 @pytest.fixture(scope="session", autouse=True)
 def servers_start_early(request: pytest.FixtureRequest, mlflow_store: str) -> None:
-    """Start the session's inference servers and fresh-interpreter runs with
-    its first test, when one of its tests uses them: each takes seconds to
-    boot (mostly imports), which it spends beside the tests that run before
-    the first one that needs it. One that cannot start fails (or skips) the
-    tests that use it, there."""
+    """Start the session's inference servers with its first test, when one of
+    its tests uses them: each takes seconds to boot (mostly imports), which it
+    spends beside the tests that run before the first one that needs it. A
+    server that cannot start fails (or skips) the tests that use it, there."""
     for needed, started in (
         ("blue_green_servers", "started_blue_green"),
         ("project_scoring_uri", "started_project_server"),
-        ("fresh_interpreters", "started_fresh_interpreters"),
     ):
         if any(needed in item.fixturenames for item in request.session.items):
             # pytest keeps a session fixture's error and raises it again for

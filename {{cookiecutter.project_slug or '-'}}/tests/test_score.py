@@ -4,8 +4,10 @@ test client where a test needs a server of its own) and alone."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,19 +16,48 @@ import numpy as np
 import pandas as pd
 import pytest
 import requests as http
-from inference_server import answers_in
 from sklearn.dummy import DummyClassifier
 
 from {{ cookiecutter.module_name }}.deployment import (
     score,
 )
 
+SCORE_SCRIPT = Path(score.__file__).resolve()
 FEATURES = ["sepal_length_cm", "sepal_width_cm", "petal_length_cm", "petal_width_cm"]
 ROWS = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]
 RECORDS = [dict(zip(FEATURES, row, strict=True)) for row in ROWS]
 # The model here is trained on the bundled iris sample (see conftest.py); the
 # project's own payload and data are tested in test_project_model.py.
 IRIS_PAYLOAD = (Path(__file__).parent / "data" / "iris_payload.json").read_text()
+SERVER_SECONDS = 180
+
+# Runs in a fresh interpreter: the server reads its configuration when it is
+# imported and calls init() (or sys.exit(3)) when the app is created.
+SERVER_CLIENT = """
+import json, sys
+from azureml_inference_server_http.server.create_app import create
+
+requests = json.load(open(sys.argv[1]))
+client = create().test_client()
+answers = {}
+for name, body in requests.items():
+    if body is None:
+        response = client.get("/")
+    else:
+        response = client.post("/score", data=body, content_type="application/json")
+    answers[name] = {"status": response.status_code, "body": response.get_data(as_text=True)}
+json.dump(answers, open(sys.argv[2], "w"))
+"""
+
+# Runs in a fresh interpreter: which heavy modules loading score.py by its path imports.
+LOAD_BY_PATH = """
+import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("entry_module", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+heavy = (sys.argv[2], "azure.", "azureml.core")
+print(json.dumps(sorted(name for name in sys.modules if name.startswith(heavy))))
+"""
 
 # name: (request body, expected status, text the answer contains)
 BAD_REQUESTS = {
@@ -110,6 +141,104 @@ MISSING_VALUES = {
         {"data": [{**RECORDS[0], "sepal_length_cm": None}]}
     ),
 }
+
+
+def server_command(
+    model_dir: Path,
+    requests: dict[str, str | None],
+    work_dir: Path,
+    variables: dict[str, str] | None = None,
+) -> tuple[list[str], Path, dict[str, str]]:
+    """The command, folder and environment that send ``requests`` (None: GET /)
+    to score.py in a fresh inference server; it writes answers.json there."""
+    requests_file = work_dir / "requests.json"
+    requests_file.write_text(json.dumps(requests))
+    env = {
+        **os.environ,
+        "AZUREML_ENTRY_SCRIPT": str(SCORE_SCRIPT),
+        "AZUREML_MODEL_DIR": str(model_dir),
+        "AML_APP_ROOT": str(SCORE_SCRIPT.parent),
+        **(variables or {}),
+    }
+    command = [
+        sys.executable, "-c", SERVER_CLIENT, str(requests_file), str(work_dir / "answers.json")
+    ]  # fmt: skip
+    return command, work_dir, env
+
+
+def answers_in(work_dir: Path) -> dict[str, dict[str, Any]]:
+    """The answers a server_command run wrote, if it got that far."""
+    answers_file = work_dir / "answers.json"
+    return json.loads(answers_file.read_text()) if answers_file.exists() else {}
+
+
+@pytest.fixture(scope="module")
+def fresh_interpreters(
+    trained_model_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, tuple[subprocess.CompletedProcess[str], Path]]:
+    """The runs that need an interpreter of their own, started side by side
+    (each spends seconds importing the server and the model's libraries); by
+    name, each finished run and its folder:
+
+    - "nested-limited": a server whose model lies in nested folders (as Azure
+      ML mounts a registered model) and whose row limit is 2;
+    - "no-model": a server whose model folder is empty;
+    - "by-path": score.py loaded by its path, as the server loads it.
+    """
+    nested_dir = tmp_path_factory.mktemp("nested-limited")
+    nested = nested_dir / "model_dir" / "iris-model" / "3"
+    nested.mkdir(parents=True)
+    shutil.copy(trained_model_dir / "model.pkl", nested / "model.pkl")
+    empty_dir = tmp_path_factory.mktemp("no-model")
+    (empty_dir / "empty_model_dir").mkdir()
+    by_path_dir = tmp_path_factory.mktemp("by-path")
+    package = score.__name__.split(".")[0]
+    commands = {
+        "nested-limited": server_command(
+            nested_dir / "model_dir",
+            {
+                "test_json": IRIS_PAYLOAD,
+                "three": json.dumps({"data": ROWS + ROWS[:1]}),
+                "two": json.dumps({"data": ROWS}),
+            },
+            nested_dir,
+            {score.MAX_ROWS_VARIABLE: "2"},
+        ),
+        "no-model": server_command(
+            empty_dir / "empty_model_dir", {"health": None}, empty_dir
+        ),
+        "by-path": (
+            [sys.executable, "-c", LOAD_BY_PATH, str(SCORE_SCRIPT), package],
+            by_path_dir,
+            dict(os.environ),
+        ),
+    }
+    started = {
+        name: subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name, (command, cwd, env) in commands.items()
+    }
+    runs = {}
+    for name, process in started.items():
+        try:
+            stdout, stderr = process.communicate(timeout=SERVER_SECONDS)
+        except subprocess.TimeoutExpired:
+            for other in started.values():
+                other.kill()
+            raise
+        runs[name] = (
+            subprocess.CompletedProcess(
+                process.args, process.returncode, stdout, stderr
+            ),
+            commands[name][1],
+        )
+    return runs
 
 
 def expected_predictions(model_dir: Path, rows: list[list[float]]) -> list[str]:
@@ -229,7 +358,7 @@ def nested_limited_answers(
     fresh_interpreters: dict[str, tuple[subprocess.CompletedProcess[str], Path]],
 ) -> dict[str, dict[str, Any]]:
     """The answers of one server whose model lies in nested folders (as Azure
-    ML mounts a registered model) and whose row limit is 2 (conftest.py)."""
+    ML mounts a registered model) and whose row limit is 2."""
     process, work_dir = fresh_interpreters["nested-limited"]
     assert process.returncode == 0, process.stdout[-5000:] + process.stderr[-5000:]
     return answers_in(work_dir)
