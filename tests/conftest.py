@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +59,15 @@ OWN_INTERPRETER = [_case(sdk, python) for python, sdk in itertools.product(PYTHO
 
 
 @pytest.fixture(scope="session")
-def bake(cookies_session: Any) -> Any:
-    """Bake once per distinct set of answers in the session; return the result."""
+def bake(cookies_session: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Bake once per distinct set of answers in the session; return the result.
+
+    At the session's end the bakes' folders (each project with its
+    environments and node_modules beside or inside it) are moved out of
+    pytest-cookies' folder and deleted by a detached ``rm -rf``: deleting
+    them in pytest-cookies' teardown took about a minute per bake on this
+    machine, at the end of every worker's run.
+    """
     results: dict[str, Any] = {}
 
     def _bake(extra_context: dict[str, str] | None = None) -> Any:
@@ -71,7 +79,20 @@ def bake(cookies_session: Any) -> Any:
             results[key] = result
         return results[key]
 
-    return _bake
+    yield _bake
+    dropped = tmp_path_factory.mktemp("dropped-bakes")
+    for result in results.values():
+        folder = result.project_path.parent  # pytest-cookies' bakeNN folder
+        if folder.exists():
+            folder.rename(dropped / folder.name)
+    # Not waited for: pytest's own tmp retention removes what a killed rm leaves.
+    subprocess.Popen(
+        ["rm", "-rf", str(dropped)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
 
 def git(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:

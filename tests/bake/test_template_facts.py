@@ -155,3 +155,21 @@ def test_the_tools_storage_account_fallback_is_the_templates_default(
     )
     expected = derived(monkeypatch, project_slug=slug)["storage_account"]
     assert azure_names(load(tmp_path)).storage_account == expected
+
+
+def _pins(path: Path) -> dict[str, str]:
+    """A requirements file's lines by distribution name (comments and blanks left out)."""
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
+    return {re.split(r"[<>=!~;\[ ]", line, maxsplit=1)[0].lower(): line for line in lines if line}
+
+
+@pytest.mark.parametrize("sdk", ["v1", "v2"])
+def test_a_variant_requirements_file_restates_the_shared_floors_exactly(sdk: str) -> None:
+    """A variant's requirements file replaces the shared one of its name: a requirement both
+    list carries the same specifier (a floor raised in one only would be lost for that SDK)."""
+    for variant in (TEMPLATE_DIR / "_variants" / sdk / "requirements").glob("*.txt"):
+        shared = TEMPLATE_DIR / "requirements" / variant.name
+        if shared.is_file():
+            ours, theirs = _pins(variant), _pins(shared)
+            for name in ours.keys() & theirs.keys():
+                assert ours[name] == theirs[name], (variant.name, ours[name], theirs[name])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -182,30 +183,11 @@ def trained_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-@pytest.fixture(scope="session")
-def blue_green_servers(
-    trained_model_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, str]]:
-    """Two inference servers (gunicorn on 127.0.0.1) running score.py.
-
-    "blue" serves the trained model; "green" a broken one, fitted on three of
-    the four columns, so it answers the test payload with a 400. Yields their
-    scoring URIs by deployment name. Both start at once and serve the whole
-    session: every test of score.py with the trained model uses blue (see
-    scoring_uri), so no test waits for a server of its own.
-    """
+def _require_gunicorn() -> None:
     import sys
 
-    import joblib
     from inference_server import (
-        InferenceServerError,
         gunicorn_path,
-        run_inference_servers,
-    )
-    from sklearn.dummy import DummyClassifier
-
-    from {{ cookiecutter.module_name }}.deployment import (
-        score,
     )
 
     if not gunicorn_path().exists():
@@ -214,23 +196,155 @@ def blue_green_servers(
             f"it is not installed beside {sys.executable}",
             "`pip install -r requirements/lock/dev.txt` (on Linux or macOS)",
         )
+
+
+def _score_script() -> Path:
+    from {{ cookiecutter.module_name }}.deployment import (
+        score,
+    )
+
+    return Path(score.__file__).resolve()
+
+
+@pytest.fixture(scope="session")
+def started_blue_green(
+    trained_model_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Any]:
+    """The blue and green servers of blue_green_servers, started, not yet answering."""
+    import joblib
+    from inference_server import (
+        StartedServers,
+    )
+    from sklearn.dummy import DummyClassifier
+
+    _require_gunicorn()
     broken_dir = tmp_path_factory.mktemp("broken-model")
     frame = pd.read_csv(sample_data_path())
     target = IRIS_SETTINGS["TARGET_COLUMN"]
     features = frame.drop(columns=target).iloc[:, :3]
     broken = DummyClassifier().fit(features, frame[target])
     joblib.dump(broken, broken_dir / "model.pkl")
-    script = Path(score.__file__).resolve()
     logs = tmp_path_factory.mktemp("blue-green")
-    servers = {
-        name: (script, model_dir, logs / f"{name}.log")
-        for name, model_dir in (("blue", trained_model_dir), ("green", broken_dir))
-    }
+    started = StartedServers(
+        {
+            name: (_score_script(), model_dir, logs / f"{name}.log")
+            for name, model_dir in (("blue", trained_model_dir), ("green", broken_dir))
+        }
+    )
+    yield started
+    started.stop()
+
+
+@pytest.fixture(scope="session")
+def blue_green_servers(started_blue_green: Any) -> dict[str, str]:
+    """Two inference servers (gunicorn on 127.0.0.1) running score.py.
+
+    "blue" serves the trained model; "green" a broken one, fitted on three of
+    the four columns, so it answers the test payload with a 400. Their
+    scoring URIs by deployment name. Both start at once (with the session's
+    first test: see servers_start_early) and serve the whole session: every
+    test of score.py with the trained model uses blue (see scoring_uri), so
+    no test waits for a server of its own.
+    """
+    from inference_server import (
+        InferenceServerError,
+    )
+
     try:
-        with run_inference_servers(servers) as uris:
-            yield uris
+        return started_blue_green.wait()
     except InferenceServerError as error:
         pytest.fail(str(error))
+
+
+@pytest.fixture(scope="session")
+def training_frame() -> pd.DataFrame:
+    """settings.TRAINING_DATA, read as the training reads it."""
+    from {{ cookiecutter.module_name }}.data_ingestion import (
+        DataIngestor,
+        MissingCredentialsError,
+    )
+    from {{ cookiecutter.module_name }}.model_building import (
+        train,
+    )
+
+    try:
+        return DataIngestor(train.training_source()).get_df()
+    except MissingCredentialsError as error:
+        missing(
+            f"the training data {settings.TRAINING_DATA}",
+            str(error),
+            "storage credentials in secrets.json or AZURE_STORAGE_* variables",
+        )
+        raise
+
+
+@pytest.fixture(scope="session")
+def project_model_dir(
+    training_frame: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """model.pkl and metrics.json, trained on the project's data (settings.py)."""
+    from {{ cookiecutter.module_name }}.model_building import (
+        train,
+    )
+
+    folder = tmp_path_factory.mktemp("project-model")
+    train.train_and_save(train.training_source(), folder / "model.pkl")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def project_server_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the server of project_scoring_uri writes its output."""
+    return tmp_path_factory.mktemp("gunicorn") / "server.log"
+
+
+@pytest.fixture(scope="session")
+def started_project_server(
+    project_model_dir: Path, project_server_log: Path
+) -> Iterator[Any]:
+    """The server of project_scoring_uri, started, not yet answering."""
+    from inference_server import (
+        StartedServers,
+    )
+
+    _require_gunicorn()
+    started = StartedServers(
+        {"project": (_score_script(), project_model_dir, project_server_log)}
+    )
+    yield started
+    started.stop()
+
+
+@pytest.fixture(scope="session")
+def project_scoring_uri(started_project_server: Any) -> str:
+    """score.py with the project's model in gunicorn on 127.0.0.1."""
+    from inference_server import (
+        InferenceServerError,
+    )
+
+    try:
+        return started_project_server.wait()["project"]
+    except InferenceServerError as error:
+        pytest.fail(str(error))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def servers_start_early(request: pytest.FixtureRequest, mlflow_store: str) -> None:
+    """Start the session's inference servers with its first test, when one of
+    its tests uses them: each takes seconds to boot (mostly imports), which it
+    spends beside the tests that run before the first one that needs it. A
+    server that cannot start fails (or skips) the tests that use it, there."""
+    for needed, started in (
+        ("blue_green_servers", "started_blue_green"),
+        ("project_scoring_uri", "started_project_server"),
+    ):
+        if any(needed in item.fixturenames for item in request.session.items):
+            # pytest keeps a session fixture's error and raises it again for
+            # each test that uses the fixture.
+            with contextlib.suppress(
+                Exception, pytest.skip.Exception, pytest.fail.Exception
+            ):
+                request.getfixturevalue(started)
 
 
 @pytest.fixture(scope="session")

@@ -59,16 +59,42 @@ def run_inference_servers(
         InferenceServerError: A server exited or did not answer ``GET /``
             within START_SECONDS; the message ends with its log.
     """
-    started: dict[str, tuple[subprocess.Popen[bytes], str, Path]] = {}
+    started = StartedServers(servers)
     try:
-        for name, (script, model_dir, log_path) in servers.items():
-            started[name] = _start(script, model_dir, log_path)
-        deadline = time.monotonic() + START_SECONDS
-        for process, base, log_path in started.values():
-            _wait_until_answering(process, base, log_path, deadline)
-        yield {name: base + "/score" for name, (_, base, _) in started.items()}
+        yield started.wait()
     finally:
-        for process, _, _ in started.values():
+        started.stop()
+
+
+class StartedServers:
+    """Servers started and not yet waited for, so that they boot while the
+    caller does other work; ``wait()`` returns once all answer."""
+
+    def __init__(self, servers: dict[str, tuple[Path, Path, Path]]) -> None:
+        """Start one server per ``name: (script, model_dir, log_path)``."""
+        self._started: dict[str, tuple[subprocess.Popen[bytes], str, Path]] = {}
+        self._deadline = time.monotonic() + START_SECONDS
+        try:
+            for name, (script, model_dir, log_path) in servers.items():
+                self._started[name] = _start(script, model_dir, log_path)
+        except BaseException:
+            self.stop()
+            raise
+
+    def wait(self) -> dict[str, str]:
+        """Their scoring URIs by name, once all answer ``GET /``.
+
+        Raises:
+            InferenceServerError: A server exited or did not answer within
+                START_SECONDS of its start; the message ends with its log.
+        """
+        for process, base, log_path in self._started.values():
+            _wait_until_answering(process, base, log_path, self._deadline)
+        return {name: base + "/score" for name, (_, base, _) in self._started.items()}
+
+    def stop(self) -> None:
+        """Stop every server."""
+        for process, _, _ in self._started.values():
             stop(process, grace=15)
 
 

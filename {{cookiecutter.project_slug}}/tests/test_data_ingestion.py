@@ -47,8 +47,7 @@ from {{ cookiecutter.module_name }}.data_ingestion.credentials import (
 )
 from {{ cookiecutter.module_name }}.data_ingestion.ingestor import (
     ATTEMPTS,
-    FIRST_BACKOFF_MAX,
-    RETRY_JITTER,
+    backoff_bounds,
     blob_service_client,
     bounded_client_options,
     local_path,
@@ -525,6 +524,17 @@ def test_unusable_connection_settings_are_invalid_secrets(
 # A SAS token: the SDK signs in with a token credential over https only.
 SAS_SECRETS = {"storage_account_name": "acct", "sas_token": "sv=2024-01-01&sig=x"}
 
+# The failing-endpoint tests wait out real timeouts and back-offs, shortened
+# through settings (the defaults would take 2 to 6 s per test).
+SHORT_BACKOFF = 0.5
+SHORT_TIMEOUT = 3.0
+
+
+@pytest.fixture
+def short_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    """settings.STORAGE_RETRY_BACKOFF shortened to SHORT_BACKOFF seconds."""
+    monkeypatch.setattr(settings, "STORAGE_RETRY_BACKOFF", SHORT_BACKOFF)
+
 
 @pytest.fixture
 def silent_endpoint() -> Iterator[str]:
@@ -540,25 +550,37 @@ def silent_endpoint() -> Iterator[str]:
         yield f"http://127.0.0.1:{server.getsockname()[1]}/acct"
 
 
+@pytest.mark.usefixtures("short_backoff")
 def test_silent_endpoint_fails_within_the_timeout(silent_endpoint: str) -> None:
     secrets = {**SAS_SECRETS, "blob_endpoint": silent_endpoint}
-    ingestor = DataIngestor("iris.csv", secrets, timeout=6)
+    ingestor = DataIngestor("iris.csv", secrets, timeout=SHORT_TIMEOUT)
     started = time.monotonic()
     with pytest.raises(StorageConnectionError, match="cannot reach"):
         ingestor.get_df()
     elapsed = time.monotonic() - started
-    # Two attempts wait out their (6 - 4) / 4 s, with a back-off of 2 to 4 s between.
-    shortest = 2 * (6 - FIRST_BACKOFF_MAX) / 4 + FIRST_BACKOFF_MAX - 2 * RETRY_JITTER
-    assert shortest <= elapsed <= 6 + 0.5, elapsed
+    # Two attempts wait out their (timeout - longest back-off) / 4 s, with one
+    # back-off between them.
+    shortest_backoff, longest_backoff = backoff_bounds()
+    shortest = 2 * (SHORT_TIMEOUT - longest_backoff) / 4 + shortest_backoff
+    assert shortest <= elapsed <= SHORT_TIMEOUT + 0.5, elapsed
 
 
+@pytest.mark.usefixtures("short_backoff")
 def test_refused_endpoint_fails_after_one_back_off_by_default() -> None:
+    """The default timeout is not waited out: a refused connection fails at once."""
     secrets = {**SAS_SECRETS, "blob_endpoint": f"http://127.0.0.1:{free_port()}/acct"}
     ingestor = DataIngestor("iris.csv", secrets)
     started = time.monotonic()
     with pytest.raises(StorageConnectionError, match="cannot reach"):
         ingestor.get_df()
-    assert time.monotonic() - started <= FIRST_BACKOFF_MAX + 1
+    assert time.monotonic() - started <= backoff_bounds()[1] + 1
+
+
+def test_the_default_back_off_is_2_to_4_seconds() -> None:
+    assert backoff_bounds() == (2.0, 4.0)
+    options = bounded_client_options(settings.STORAGE_TIMEOUT)
+    assert (options["initial_backoff"], options["increment_base"]) == (0, 3.0)
+    assert options["random_jitter_range"] == 1.0
 
 
 def test_default_timeout_bounds_the_worst_case_under_30_seconds() -> None:
@@ -566,7 +588,7 @@ def test_default_timeout_bounds_the_worst_case_under_30_seconds() -> None:
     options = bounded_client_options(settings.STORAGE_TIMEOUT)
     attempts = options["retry_total"] + 1
     each = options["connection_timeout"] + options["read_timeout"]
-    worst = attempts * each + FIRST_BACKOFF_MAX
+    worst = attempts * each + backoff_bounds()[1]
     assert attempts == ATTEMPTS == 2
     assert worst == settings.STORAGE_TIMEOUT < 30
 
@@ -635,16 +657,17 @@ def failing_endpoint() -> Iterator[str]:
     ],
     ids=["never-answers", "answers-500"],
 )
+@pytest.mark.usefixtures("short_backoff")
 def test_a_failing_endpoint_fails_within_the_timeout(
     request: pytest.FixtureRequest, endpoint: str, error: type[Exception], says: str
 ) -> None:
     """Connected, then silent or failing: reads and retries are bounded too."""
     secrets = {**SAS_SECRETS, "blob_endpoint": request.getfixturevalue(endpoint)}
-    ingestor = DataIngestor("iris.csv", secrets, timeout=6)
+    ingestor = DataIngestor("iris.csv", secrets, timeout=SHORT_TIMEOUT)
     started = time.monotonic()
     with pytest.raises(error, match=says):
         ingestor.get_df()
-    assert time.monotonic() - started <= 6 + 0.5
+    assert time.monotonic() - started <= SHORT_TIMEOUT + 0.5
 
 
 @pytest.mark.parametrize(

@@ -49,6 +49,16 @@ for name, body in requests.items():
 json.dump(answers, open(sys.argv[2], "w"))
 """
 
+# Runs in a fresh interpreter: which heavy modules loading score.py by its path imports.
+LOAD_BY_PATH = """
+import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("entry_module", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+heavy = (sys.argv[2], "azure.", "azureml.core")
+print(json.dumps(sorted(name for name in sys.modules if name.startswith(heavy))))
+"""
+
 # name: (request body, expected status, text the answer contains)
 BAD_REQUESTS = {
     "malformed_json": ('{"data": [[5.1, 3.5,', 400, "not valid JSON"),
@@ -133,15 +143,15 @@ MISSING_VALUES = {
 }
 
 
-def run_in_server(
+def server_command(
     model_dir: Path,
     requests: dict[str, str | None],
     work_dir: Path,
     variables: dict[str, str] | None = None,
-) -> tuple[subprocess.CompletedProcess[str], dict[str, dict[str, Any]]]:
-    """Send ``requests`` (None: GET /) to score.py in a fresh inference server."""
+) -> tuple[list[str], Path, dict[str, str]]:
+    """The command, folder and environment that send ``requests`` (None: GET /)
+    to score.py in a fresh inference server; it writes answers.json there."""
     requests_file = work_dir / "requests.json"
-    answers_file = work_dir / "answers.json"
     requests_file.write_text(json.dumps(requests))
     env = {
         **os.environ,
@@ -150,17 +160,85 @@ def run_in_server(
         "AML_APP_ROOT": str(SCORE_SCRIPT.parent),
         **(variables or {}),
     }
-    process = subprocess.run(
-        [sys.executable, "-c", SERVER_CLIENT, str(requests_file), str(answers_file)],
-        env=env,
-        cwd=work_dir,
-        capture_output=True,
-        text=True,
-        timeout=SERVER_SECONDS,
-        check=False,
-    )
-    answers = json.loads(answers_file.read_text()) if answers_file.exists() else {}
-    return process, answers
+    command = [
+        sys.executable, "-c", SERVER_CLIENT, str(requests_file), str(work_dir / "answers.json")
+    ]  # fmt: skip
+    return command, work_dir, env
+
+
+def answers_in(work_dir: Path) -> dict[str, dict[str, Any]]:
+    """The answers a server_command run wrote, if it got that far."""
+    answers_file = work_dir / "answers.json"
+    return json.loads(answers_file.read_text()) if answers_file.exists() else {}
+
+
+@pytest.fixture(scope="module")
+def fresh_interpreters(
+    trained_model_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, tuple[subprocess.CompletedProcess[str], Path]]:
+    """The runs that need an interpreter of their own, started side by side
+    (each spends seconds importing the server and the model's libraries); by
+    name, each finished run and its folder:
+
+    - "nested-limited": a server whose model lies in nested folders (as Azure
+      ML mounts a registered model) and whose row limit is 2;
+    - "no-model": a server whose model folder is empty;
+    - "by-path": score.py loaded by its path, as the server loads it.
+    """
+    nested_dir = tmp_path_factory.mktemp("nested-limited")
+    nested = nested_dir / "model_dir" / "iris-model" / "3"
+    nested.mkdir(parents=True)
+    shutil.copy(trained_model_dir / "model.pkl", nested / "model.pkl")
+    empty_dir = tmp_path_factory.mktemp("no-model")
+    (empty_dir / "empty_model_dir").mkdir()
+    by_path_dir = tmp_path_factory.mktemp("by-path")
+    package = score.__name__.split(".")[0]
+    commands = {
+        "nested-limited": server_command(
+            nested_dir / "model_dir",
+            {
+                "test_json": IRIS_PAYLOAD,
+                "three": json.dumps({"data": ROWS + ROWS[:1]}),
+                "two": json.dumps({"data": ROWS}),
+            },
+            nested_dir,
+            {score.MAX_ROWS_VARIABLE: "2"},
+        ),
+        "no-model": server_command(
+            empty_dir / "empty_model_dir", {"health": None}, empty_dir
+        ),
+        "by-path": (
+            [sys.executable, "-c", LOAD_BY_PATH, str(SCORE_SCRIPT), package],
+            by_path_dir,
+            dict(os.environ),
+        ),
+    }
+    started = {
+        name: subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name, (command, cwd, env) in commands.items()
+    }
+    runs = {}
+    for name, process in started.items():
+        try:
+            stdout, stderr = process.communicate(timeout=SERVER_SECONDS)
+        except subprocess.TimeoutExpired:
+            for other in started.values():
+                other.kill()
+            raise
+        runs[name] = (
+            subprocess.CompletedProcess(
+                process.args, process.returncode, stdout, stderr
+            ),
+            commands[name][1],
+        )
+    return runs
 
 
 def expected_predictions(model_dir: Path, rows: list[list[float]]) -> list[str]:
@@ -277,26 +355,13 @@ def test_missing_values_are_imputed(
 
 @pytest.fixture(scope="module")
 def nested_limited_answers(
-    trained_model_dir: Path, tmp_path_factory: pytest.TempPathFactory
+    fresh_interpreters: dict[str, tuple[subprocess.CompletedProcess[str], Path]],
 ) -> dict[str, dict[str, Any]]:
     """The answers of one server whose model lies in nested folders (as Azure
     ML mounts a registered model) and whose row limit is 2."""
-    work_dir = tmp_path_factory.mktemp("nested-limited")
-    nested = work_dir / "model_dir" / "iris-model" / "3"
-    nested.mkdir(parents=True)
-    shutil.copy(trained_model_dir / "model.pkl", nested / "model.pkl")
-    process, answers = run_in_server(
-        work_dir / "model_dir",
-        {
-            "test_json": IRIS_PAYLOAD,
-            "three": json.dumps({"data": ROWS + ROWS[:1]}),
-            "two": json.dumps({"data": ROWS}),
-        },
-        work_dir,
-        {score.MAX_ROWS_VARIABLE: "2"},
-    )
+    process, work_dir = fresh_interpreters["nested-limited"]
     assert process.returncode == 0, process.stdout[-5000:] + process.stderr[-5000:]
-    return answers
+    return answers_in(work_dir)
 
 
 def test_more_rows_than_the_limit_get_a_413_naming_it(
@@ -317,12 +382,12 @@ def test_model_in_nested_folders_is_found(
     assert len(json.loads(answer["body"])["predictions"]) == 2
 
 
-def test_server_without_a_model_stops_with_the_reason(tmp_path: Path) -> None:
-    empty = tmp_path / "empty_model_dir"
-    empty.mkdir()
-    process, answers = run_in_server(empty, {"health": None}, tmp_path)
+def test_server_without_a_model_stops_with_the_reason(
+    fresh_interpreters: dict[str, tuple[subprocess.CompletedProcess[str], Path]],
+) -> None:
+    process, work_dir = fresh_interpreters["no-model"]
     assert process.returncode == 3
-    assert answers == {}
+    assert answers_in(work_dir) == {}
     assert "no *.pkl file under" in process.stdout + process.stderr
 
 
@@ -464,28 +529,13 @@ def test_run_also_parses_with_the_standard_library(
     assert "not valid JSON" in json.loads(bad.get_data())["error"]
 
 
-LOAD_BY_PATH = """
-import importlib.util, json, sys
-spec = importlib.util.spec_from_file_location("entry_module", sys.argv[1])
-module = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(module)
-heavy = (sys.argv[2], "azure.", "azureml.core")
-print(json.dumps(sorted(name for name in sys.modules if name.startswith(heavy))))
-"""
-
-
-def test_score_script_loads_by_path_without_the_package(tmp_path: Path) -> None:
+def test_score_script_loads_by_path_without_the_package(
+    fresh_interpreters: dict[str, tuple[subprocess.CompletedProcess[str], Path]],
+) -> None:
     # The server imports score.py from its path; only the conda file's
     # packages are there, so it must not import this package or an Azure SDK.
-    package = score.__name__.split(".")[0]
-    result = subprocess.run(
-        [sys.executable, "-c", LOAD_BY_PATH, str(SCORE_SCRIPT), package],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
+    result, _ = fresh_interpreters["by-path"]
+    assert result.returncode == 0, result.stderr[-5000:]
     assert json.loads(result.stdout) == []
 
 

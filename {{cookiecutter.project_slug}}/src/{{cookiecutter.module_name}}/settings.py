@@ -16,6 +16,8 @@ DATA_FILE = "{{ cookiecutter.data_file }}"
 # connect to (a wrong account or endpoint, no network), that does not answer, or
 # that keeps answering with a server error.
 STORAGE_TIMEOUT = 20.0
+# Seconds it waits before its one retry, give or take a third.
+STORAGE_RETRY_BACKOFF = 3.0
 
 # Azure ML workspace.
 AZURE_SUBSCRIPTION_ID = "{{ cookiecutter.azure_subscription_id }}"

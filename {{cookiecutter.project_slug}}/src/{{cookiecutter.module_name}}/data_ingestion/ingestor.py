@@ -43,15 +43,18 @@ DEFAULT_MAX_CONCURRENCY = 8
 # A storage endpoint that cannot be reached, never answers, or answers with an
 # error gets ATTEMPTS attempts in all, with one back-off between them. The keywords
 # are those of the Azure Storage client's retry policy (ExponentialRetry: back-off
-# number n waits INITIAL_BACKOFF + INCREMENT_BASE**n seconds, give or take
-# RETRY_JITTER) and of its transport:
+# number n waits initial_backoff + increment_base**n seconds, give or take
+# random_jitter_range) and of its transport:
 # https://learn.microsoft.com/azure/storage/blobs/storage-retry-policy-python
+# With initial_backoff 0 and increment_base settings.STORAGE_RETRY_BACKOFF, the one
+# back-off (n = 1) waits STORAGE_RETRY_BACKOFF seconds, give or take a third.
 ATTEMPTS = 2
-INITIAL_BACKOFF = 1.0
-INCREMENT_BASE = 2
-RETRY_JITTER = 1.0
-# The longest back-off between the two attempts.
-FIRST_BACKOFF_MAX = INITIAL_BACKOFF + INCREMENT_BASE + RETRY_JITTER
+
+
+def backoff_bounds() -> tuple[float, float]:
+    """The shortest and longest back-off between the two attempts, in seconds."""
+    backoff = settings.STORAGE_RETRY_BACKOFF
+    return backoff - backoff / 3, backoff + backoff / 3
 
 
 def bounded_client_options(timeout: float) -> dict[str, Any]:
@@ -63,21 +66,22 @@ def bounded_client_options(timeout: float) -> dict[str, Any]:
     download keeps going as long as data keeps coming); a refused connection fails
     at once and is retried once.
     """
-    if timeout <= FIRST_BACKOFF_MAX:
+    longest_backoff = backoff_bounds()[1]
+    if timeout <= longest_backoff:
         raise DataIngestionError(
             f"timeout={timeout!r} is too short: give more than "
-            f"{FIRST_BACKOFF_MAX:g} seconds (default settings.STORAGE_TIMEOUT, "
+            f"{longest_backoff:g} seconds (default settings.STORAGE_TIMEOUT, "
             f"{settings.STORAGE_TIMEOUT:g} s)."
         )
     # Per attempt: a connection, then a read, each waited for at most this long.
-    wait = (timeout - FIRST_BACKOFF_MAX) / (2 * ATTEMPTS)
+    wait = (timeout - longest_backoff) / (2 * ATTEMPTS)
     return {
         "connection_timeout": wait,
         "read_timeout": wait,
         "retry_total": ATTEMPTS - 1,
-        "initial_backoff": INITIAL_BACKOFF,
-        "increment_base": INCREMENT_BASE,
-        "random_jitter_range": RETRY_JITTER,
+        "initial_backoff": 0,
+        "increment_base": settings.STORAGE_RETRY_BACKOFF,
+        "random_jitter_range": settings.STORAGE_RETRY_BACKOFF / 3,
     }
 
 
