@@ -49,18 +49,22 @@ def run(raw):
 """
 
 
-def sample_run(model: object) -> Callable[[str], list]:
+def sample_run(model: object, features: list[str]) -> Callable[[str], list]:
     """Microsoft's sample scoring run(), reimplemented in its four lines.
 
     Azure/azureml-examples cli/endpoints/online/model-1/onlinescoring/score.py:
     json.loads, numpy.array, model.predict, tolist (its two logging.info calls
-    left out). It checks nothing: a bad request is an exception, a 500.
+    left out). It checks nothing: a bad request is an exception, a 500. One
+    change: the array becomes a DataFrame with the model's feature names, since
+    this project's model starts with its preparation, which selects columns by
+    name (the sample's model is a bare estimator).
     """
     import numpy
+    import pandas
 
     def run(raw: str) -> list:
         data = json.loads(raw)["data"]
-        data = numpy.array(data)
+        data = pandas.DataFrame(numpy.array(data), columns=features)
         result = model.predict(data)
         return result.tolist()
 
@@ -69,7 +73,7 @@ def sample_run(model: object) -> Callable[[str], list]:
 
 def against_the_sample(score: ModuleType, rows: list[list[float]]) -> None:
     """score.run() beside Microsoft's sample run() on the same model and payloads."""
-    sample = sample_run(score.model)
+    sample = sample_run(score.model, list(score._features))
     for count, repeats, target in ((1, ONE_ROW_REPEATS, 1.3), (len(rows), MANY_ROWS_REPEATS, 1.0)):
         raw = json.dumps({"data": rows[:count]})
         assert score.run(raw)["predictions"] == sample(raw)
