@@ -46,6 +46,7 @@ MODULES = {
     "azure-identity": "azure.identity",
     "requests": "requests",
     "azureml-inference-server-http": "azureml_inference_server_http.server.create_app",
+    "azureml-ai-monitoring": "azureml.ai.monitoring",
     "mlflow-skinny": "mlflow.sklearn",
     "sqlalchemy": "sqlalchemy",
     "alembic": "alembic",
