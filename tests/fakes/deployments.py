@@ -116,6 +116,11 @@ class DeploymentsDouble:
     """Mixed into ``FakeResourceManager``: the state and handlers of the routes above."""
 
     resource_seconds: float = 0.0
+    # ``Retry-After`` on a 202 of an asynchronous operation (what-if, workspace delete): the
+    # seconds ARM asks the client to wait before polling ``Location`` ("Track asynchronous
+    # Azure operations", link above). The double computes at once, so it asks for no wait;
+    # the client still honours the header as given (and its own interval only without one).
+    async_retry_after: int = 0
 
     def _init_deployments(self) -> None:
         self._resources: dict[str, Json] = {}  # lower-case id -> resource (generic types)
@@ -255,7 +260,7 @@ class DeploymentsDouble:
         token = uuid.uuid4().hex
         self._what_ifs[token] = {"polls": 0, "changes": changes}
         location = f"{self.url}/subscriptions/{self.subscription_id}/operationresults/{token}?api-version=2021-04-01"  # noqa: E501
-        return 202, None, {"Location": location, "Retry-After": "1"}
+        return 202, None, {"Location": location, "Retry-After": str(self.async_retry_after)}
 
     def _get_what_if(self, call: Any, match: re.Match) -> tuple[int, Any, dict[str, str]]:
         if match["op"].startswith("del-"):  # an asynchronous delete: 202 once, then 200
@@ -265,7 +270,7 @@ class DeploymentsDouble:
             done["polls"] += 1
             if done["polls"] == 1:
                 again = f"{self.url}{call.path}?api-version=2021-04-01"
-                return 202, None, {"Location": again, "Retry-After": "1"}
+                return 202, None, {"Location": again, "Retry-After": str(self.async_retry_after)}
             return 200, None, {}
         result = self._what_ifs.get(match["op"])
         if result is None:
@@ -273,7 +278,14 @@ class DeploymentsDouble:
         result["polls"] += 1
         if result["polls"] == 1:  # still computing once, as a real what-if often is
             again = f"{self.url}/subscriptions/{match['sub']}/operationresults/{match['op']}"
-            return 202, None, {"Location": again + "?api-version=2021-04-01", "Retry-After": "1"}
+            return (
+                202,
+                None,
+                {
+                    "Location": again + "?api-version=2021-04-01",
+                    "Retry-After": str(self.async_retry_after),
+                },
+            )
         return 200, {"status": "Succeeded", "properties": {"changes": result["changes"]}}, {}
 
     def _put_deployment(self, call: Any, match: re.Match) -> tuple[int, Any, dict[str, str]]:
@@ -505,7 +517,7 @@ class DeploymentsDouble:
             token = uuid.uuid4().hex
             self._deletes[token] = {"polls": 0}
             location = f"{self.url}/subscriptions/{self.subscription_id}/operationresults/del-{token}?api-version=2021-04-01"  # noqa: E501
-            headers = {"Location": location, "Retry-After": "1"}
+            headers = {"Location": location, "Retry-After": str(self.async_retry_after)}
         if found is not None:
             del found[key]
         else:
