@@ -28,6 +28,7 @@ expression (``[...]``) is refused with ``InvalidTemplate``.
 from __future__ import annotations
 
 import copy
+import math
 import re
 import time
 import uuid
@@ -331,10 +332,11 @@ class DeploymentsDouble:
         self._advance(deployment)
         return deployment
 
-    def _get_deployment(self, call: Any, match: re.Match) -> tuple[int, Any]:
-        return 200, self._public(self._deployment(match))
+    def _get_deployment(self, call: Any, match: re.Match) -> tuple[int, Any, dict[str, str]]:
+        deployment = self._deployment(match)
+        return 200, self._public(deployment), self._poll_again(deployment)
 
-    def _get_status(self, call: Any, match: re.Match) -> tuple[int, Any]:
+    def _get_status(self, call: Any, match: re.Match) -> tuple[int, Any, dict[str, str]]:
         deployment = self._deployment(match)
         if deployment["_status"] != match["op"]:
             raise self._error(404, "NotFound", "The operation status was not found.")
@@ -342,7 +344,17 @@ class DeploymentsDouble:
         answer = {"status": properties["provisioningState"]}
         if "error" in properties:
             answer["error"] = properties["error"]
-        return 200, answer
+        return 200, answer, self._poll_again(deployment)
+
+    def _poll_again(self, deployment: Json) -> dict[str, str]:
+        """While running, ``Retry-After``: the whole seconds until its next resource is due
+        (ARM may send it on a status still in progress: "Track asynchronous Azure
+        operations", link above)."""
+        if deployment["properties"]["provisioningState"] != "Running":
+            return {}
+        due = (len(deployment["_done"]) + 1) * self.resource_seconds
+        elapsed = time.monotonic() - deployment["_started"]
+        return {"Retry-After": str(max(1, math.ceil(due - elapsed)))}
 
     def _list_operations(self, call: Any, match: re.Match) -> tuple[int, Any]:
         deployment = self._deployment(match)
