@@ -28,6 +28,7 @@ expression (``[...]``) is refused with ``InvalidTemplate``.
 from __future__ import annotations
 
 import copy
+import math
 import re
 import time
 import uuid
@@ -116,6 +117,11 @@ class DeploymentsDouble:
     """Mixed into ``FakeResourceManager``: the state and handlers of the routes above."""
 
     resource_seconds: float = 0.0
+    # ``Retry-After`` on a 202 of an asynchronous operation (what-if, workspace delete): the
+    # seconds ARM asks the client to wait before polling ``Location`` ("Track asynchronous
+    # Azure operations", link above). The double computes at once, so it asks for no wait;
+    # the client still honours the header as given (and its own interval only without one).
+    async_retry_after: int = 0
 
     def _init_deployments(self) -> None:
         self._resources: dict[str, Json] = {}  # lower-case id -> resource (generic types)
@@ -255,7 +261,7 @@ class DeploymentsDouble:
         token = uuid.uuid4().hex
         self._what_ifs[token] = {"polls": 0, "changes": changes}
         location = f"{self.url}/subscriptions/{self.subscription_id}/operationresults/{token}?api-version=2021-04-01"  # noqa: E501
-        return 202, None, {"Location": location, "Retry-After": "1"}
+        return 202, None, {"Location": location, "Retry-After": str(self.async_retry_after)}
 
     def _get_what_if(self, call: Any, match: re.Match) -> tuple[int, Any, dict[str, str]]:
         if match["op"].startswith("del-"):  # an asynchronous delete: 202 once, then 200
@@ -265,7 +271,7 @@ class DeploymentsDouble:
             done["polls"] += 1
             if done["polls"] == 1:
                 again = f"{self.url}{call.path}?api-version=2021-04-01"
-                return 202, None, {"Location": again, "Retry-After": "1"}
+                return 202, None, {"Location": again, "Retry-After": str(self.async_retry_after)}
             return 200, None, {}
         result = self._what_ifs.get(match["op"])
         if result is None:
@@ -273,7 +279,14 @@ class DeploymentsDouble:
         result["polls"] += 1
         if result["polls"] == 1:  # still computing once, as a real what-if often is
             again = f"{self.url}/subscriptions/{match['sub']}/operationresults/{match['op']}"
-            return 202, None, {"Location": again + "?api-version=2021-04-01", "Retry-After": "1"}
+            return (
+                202,
+                None,
+                {
+                    "Location": again + "?api-version=2021-04-01",
+                    "Retry-After": str(self.async_retry_after),
+                },
+            )
         return 200, {"status": "Succeeded", "properties": {"changes": result["changes"]}}, {}
 
     def _put_deployment(self, call: Any, match: re.Match) -> tuple[int, Any, dict[str, str]]:
@@ -319,10 +332,11 @@ class DeploymentsDouble:
         self._advance(deployment)
         return deployment
 
-    def _get_deployment(self, call: Any, match: re.Match) -> tuple[int, Any]:
-        return 200, self._public(self._deployment(match))
+    def _get_deployment(self, call: Any, match: re.Match) -> tuple[int, Any, dict[str, str]]:
+        deployment = self._deployment(match)
+        return 200, self._public(deployment), self._poll_again(deployment)
 
-    def _get_status(self, call: Any, match: re.Match) -> tuple[int, Any]:
+    def _get_status(self, call: Any, match: re.Match) -> tuple[int, Any, dict[str, str]]:
         deployment = self._deployment(match)
         if deployment["_status"] != match["op"]:
             raise self._error(404, "NotFound", "The operation status was not found.")
@@ -330,7 +344,17 @@ class DeploymentsDouble:
         answer = {"status": properties["provisioningState"]}
         if "error" in properties:
             answer["error"] = properties["error"]
-        return 200, answer
+        return 200, answer, self._poll_again(deployment)
+
+    def _poll_again(self, deployment: Json) -> dict[str, str]:
+        """While running, ``Retry-After``: the whole seconds until its next resource is due
+        (ARM may send it on a status still in progress: "Track asynchronous Azure
+        operations", link above)."""
+        if deployment["properties"]["provisioningState"] != "Running":
+            return {}
+        due = (len(deployment["_done"]) + 1) * self.resource_seconds
+        elapsed = time.monotonic() - deployment["_started"]
+        return {"Retry-After": str(max(1, math.ceil(due - elapsed)))}
 
     def _list_operations(self, call: Any, match: re.Match) -> tuple[int, Any]:
         deployment = self._deployment(match)
@@ -505,7 +529,7 @@ class DeploymentsDouble:
             token = uuid.uuid4().hex
             self._deletes[token] = {"polls": 0}
             location = f"{self.url}/subscriptions/{self.subscription_id}/operationresults/del-{token}?api-version=2021-04-01"  # noqa: E501
-            headers = {"Location": location, "Retry-After": "1"}
+            headers = {"Location": location, "Retry-After": str(self.async_retry_after)}
         if found is not None:
             del found[key]
         else:
