@@ -45,15 +45,11 @@ import logging
 import os
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import joblib
 import numpy as np
 import pandas as pd
-
-# The class that `azureml.contrib.services.aml_response` names inside the server;
-# imported from its home so that this file also works outside the server.
-from azureml_inference_server_http.api.aml_response import AMLResponse
 from sklearn.compose import ColumnTransformer
 from sklearn.pipeline import Pipeline
 
@@ -65,12 +61,15 @@ try:
 except ImportError:  # pragma: no cover - a server without pydantic
     from json import loads as parse_json
 
-try:
-    # Azure ML's data collector: the deployment's scoring requirements bring it
-    # (SDK v2); without it, collection is off.
-    from azureml.ai.monitoring import Collector
-except ImportError:
-    Collector = None
+if TYPE_CHECKING:
+    from azureml_inference_server_http.api.aml_response import AMLResponse
+
+# Azure ML's data collector class (azureml-ai-monitoring, which the SDK v2
+# deployment's scoring requirements bring; None without it): imported when
+# init() first starts collection, so that the batch driver, which collects
+# nothing, does not pay for its import.
+_NOT_IMPORTED: Any = object()
+Collector: Any = _NOT_IMPORTED
 
 logger = logging.getLogger(__name__)
 
@@ -194,6 +193,12 @@ def _data_collectors() -> tuple[Any, Any] | None:
     enable both collections (locally): the collector says so, through its
     ``on_error``, when it is created.
     """
+    global Collector
+    if Collector is _NOT_IMPORTED:
+        try:
+            from azureml.ai.monitoring import Collector
+        except ImportError:
+            Collector = None
     if Collector is None:
         logger.info("Data collection is off: azureml-ai-monitoring is not installed")
         return None
@@ -261,11 +266,15 @@ def find_model_file(model_dir: str | os.PathLike[str]) -> Path:
     return found[0]
 
 
-def init(model_dir: str | os.PathLike[str] | None = None) -> None:
+def init(
+    model_dir: str | os.PathLike[str] | None = None, *, collect: bool = True
+) -> None:
     """Load the model once: the one ``*.pkl`` under ``$AZUREML_MODEL_DIR``.
 
     Args:
         model_dir: The folder to search instead of ``$AZUREML_MODEL_DIR``.
+        collect: Start data collection where the deployment enables it (the
+            batch driver, which never calls run(), passes False).
 
     Raises:
         ModelLoadError: No model folder, no or several ``*.pkl`` files, or a
@@ -293,7 +302,7 @@ def init(model_dir: str | os.PathLike[str] | None = None) -> None:
     _prediction_column = (
         os.environ.get(TARGET_COLUMN_VARIABLE, "").strip() or DEFAULT_PREDICTION_COLUMN
     )
-    _collectors = _data_collectors()
+    _collectors = _data_collectors() if collect else None
     model = loaded
     _features = [str(name) for name in names]
     _feature_set = frozenset(_features)
@@ -312,6 +321,11 @@ def init(model_dir: str | os.PathLike[str] | None = None) -> None:
 
 
 def _error(message: str, status: int = 400) -> AMLResponse:
+    # The class that `azureml.contrib.services.aml_response` names inside the
+    # server, imported from its home so that this file also works outside the
+    # server; on the first refusal only (the batch driver never needs it).
+    from azureml_inference_server_http.api.aml_response import AMLResponse
+
     if len(message) > ERROR_CHARS:
         message = message[: ERROR_CHARS - 15] + "... (shortened)"
     return AMLResponse({"error": message}, status, json_str=True)

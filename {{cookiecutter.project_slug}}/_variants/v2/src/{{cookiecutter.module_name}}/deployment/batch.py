@@ -342,7 +342,7 @@ _chunk_rows = DEFAULT_CHUNK_ROWS
 def init() -> None:
     """Load the model once (``$AZUREML_MODEL_DIR``, as score.py does) and the chunk size."""
     global _chunk_rows
-    score.init()
+    score.init(collect=False)  # a batch job collects nothing
     _chunk_rows = chunk_rows_setting()
 
 
@@ -400,7 +400,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.chunk_rows
             else chunk_rows_setting()
         )
-        score.init(model_dir)
+        score.init(model_dir, collect=False)
         rows = score_files(
             args.input, args.output, chunk_rows=chunk_rows, overwrite=args.overwrite
         )
