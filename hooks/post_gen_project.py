@@ -56,15 +56,19 @@ def is_update_bake(answers: dict[str, str], project_dir: Path) -> bool:
     return made_by_cruft and in_fresh_temporary_dir
 
 
-def record_template_source(answers: dict[str, str], project_dir: Path, checkout: str = "") -> bool:
+def record_template_source(
+    answers: dict[str, str], project_dir: Path, checkout: str = "", home: str = ""
+) -> bool:
     """Write ``.cruft.json`` for a plain cookiecutter bake from a git checkout.
 
     It holds what ``cruft update`` needs to adopt the project, as ``cruft
-    create`` writes it: the template (the checkout's ``origin`` URL, the
-    template's shared home, also for a bake from a local clone; its path only
-    when it has no ``origin``), the commit baked and the answers. ``checkout``
-    is the template's folder as the template's extension names it (absolute;
-    cookiecutter's ``_repo_dir`` is relative for ``cookiecutter .``). Returns
+    create`` writes it: the template (``home``: where the template lives for
+    the team, as the template's extension names it for the README,
+    ``template_home``: ``origin``'s URL, its path only when it has no
+    ``origin``), the commit baked and the answers. ``checkout`` is the
+    template's folder as the extension names it (absolute; cookiecutter's
+    ``_repo_dir`` is relative for ``cookiecutter .``). Without ``home`` the
+    folder is recorded. Returns
     False, writing nothing, when cruft made the bake (cruft writes the file
     itself) or the template is not a git checkout (``cruft link <template>``
     then links the project).
@@ -78,14 +82,9 @@ def record_template_source(answers: dict[str, str], project_dir: Path, checkout:
         commit = _run_git(["rev-parse", "HEAD"], repo_dir).decode().strip()
         if Path(top).resolve() != repo_dir:  # a folder inside some other repository
             return False
-        remotes = _run_git(["remote"], repo_dir).decode().split()
-        if "origin" in remotes:
-            url = _run_git(["remote", "get-url", "origin"], repo_dir).decode().strip()
-            source = re.sub(r"^([a-z+]+://)[^/@]*@", r"\1", url)  # no credentials
-        else:
-            source = str(repo_dir)
     except GitError:
         return False
+    source = home or str(repo_dir)
     context = {key: value for key, value in answers.items() if not key.startswith("_")}
     context.update({"_template": source, "_commit": commit})
     state = {
@@ -299,13 +298,16 @@ def hand_over_to_provisioning(
 def main() -> int:
     """Run the post-generation steps; never fail the bake."""
     answers = json.loads(r"""{{ cookiecutter | tojson }}""")
-    # The template's folder, absolute, from its Jinja extension (see record_template_source).
+    # The template's folder, absolute, and its home for the team, from its Jinja
+    # extension (see record_template_source).
     checkout = r"""{{ template_checkout | default("") }}"""
+    home = r"""{{ template_home | default("") }}"""
     project_dir = Path.cwd()
     apply_variant(project_dir, answers["azureml_sdk"])
     if is_update_bake(answers, project_dir):
         return 0  # cruft diffs this bake and deletes it: no repository, no provisioning
-    record_template_source(answers, project_dir, "" if "{" in checkout else checkout)
+    rendered = ("" if "{" in value else value for value in (checkout, home))
+    record_template_source(answers, project_dir, *rendered)
     if (project_dir / ".git").exists():  # `cookiecutter -f` over an existing project
         print(
             f"The git repository in {project_dir} is kept as it was: the regenerated files "

@@ -323,13 +323,13 @@ def test_plain_bake_records_the_template_source_for_cruft(tmp_path: Path) -> Non
     }
 
 
-def test_cloned_template_is_recorded_by_its_url(tmp_path: Path) -> None:
+def test_cloned_template_is_recorded_by_its_home(tmp_path: Path) -> None:
+    """The template's home as the extension names it (origin's URL) is recorded, not the folder."""
     template, head = template_checkout(tmp_path)
     url = "https://github.com/contoso/mlops-template.git"
-    subprocess.run(["git", "remote", "add", "origin", url], cwd=template, check=True)
     project = make_project(tmp_path)
     answers = {"_template": "gh:contoso/mlops-template", "_repo_dir": str(template)}
-    assert post_gen.record_template_source(answers, project)
+    assert post_gen.record_template_source(answers, project, str(template), url)
     state = json.loads((project / post_gen.CRUFT_FILE).read_text())
     assert (state["template"], state["commit"]) == (url, head)
 

@@ -123,6 +123,8 @@ def test_an_origin_on_disk_is_named_as_a_url_pip_installs_from(tmp_path: Path) -
     readme = (project / "README.md").read_text(encoding="utf-8")
     (spec,) = set(provision_lines(readme))
     assert spec == f"git+{bare.resolve().as_uri()}"
+    state = json.loads((project / ".cruft.json").read_text(encoding="utf-8"))
+    assert state["template"] == bare.resolve().as_uri()  # the README's home, one fact
     assert f"pipx run --spec {spec} mlops-template provision" in stdout
     assert "author's machine" in readme  # a path is not the team's shared home
     report = subprocess.run(  # what pipx asks of pip: clone, build, name the tool
