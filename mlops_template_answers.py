@@ -224,9 +224,11 @@ def _checked_first(original: Callable[..., Any]) -> Callable[..., Any]:
         if own is not None:
             context["cookiecutter"].update(own.derive(environment, context["cookiecutter"]))
             answers = dict(context.get("cookiecutter", {}))
-            line = _pre_gen_hook(own.folder).refusal(answers)
-            if line:
-                _refuse(line)
+            if answers != own.checked:  # once per bake: every folder has the same answers
+                line = _pre_gen_hook(own.folder).refusal(answers)
+                if line:
+                    _refuse(line)
+                own.checked = answers
         return original(dirname, context, output_dir, environment, *args)
 
     return render_and_create_dir
@@ -256,6 +258,8 @@ class AnswersAsTyped(Extension):
         environment.globals["template_checkout"] = str(self.folder)
         environment.globals["template_home"] = template_home(self.folder)
         self.answers: dict[str, Any] = {}
+        self.checked: dict[str, Any] | None = None  # the answers the hook's rules accepted
+        self._derivations: dict[str, Any] = {}  # compiled once: a bake derives per folder
         self.active = False
         self.noted = False
         try:
@@ -286,8 +290,10 @@ class AnswersAsTyped(Extension):
         derived: dict[str, Any] = {}
         for name, raw in self.defaults.items():
             if name.startswith("__") and isinstance(raw, str) and name != "__extension_required":
-                template = environment.from_string(raw)
-                derived[name] = template.render(cookiecutter={**answers, **derived})
+                key = f"{id(environment)}:{name}"
+                if key not in self._derivations:
+                    self._derivations[key] = environment.from_string(raw)
+                derived[name] = self._derivations[key].render(cookiecutter={**answers, **derived})
         return derived
 
     def _render_as_typed(self, original: Callable[..., Any]) -> Callable[..., Any]:
