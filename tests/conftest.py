@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -125,3 +126,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Collect the slow tests first, so that the workers start on them and the
     fast ones fill the gaps (the order of tests within each tier is kept)."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """Two workers per core for ``--numprocesses=auto``.
+
+    Much of a test's time is spent waiting: on the tool's subprocess, a double's answer,
+    a retry's sleep. Measured on this 2-core machine, ``tests/tool -m "not slow"`` took
+    130 s with 2 workers and 80 s with 4.
+    """
+    return 2 * (os.cpu_count() or 1)

@@ -144,18 +144,26 @@ def project_files(project: Path) -> set[str]:
     }
 
 
+# CONFIGURATIONS, each in an xdist group of its own: the tests of one configuration run
+# on one worker, which bakes it once (the ``bake`` fixture's cache is per worker).
+BAKED = [
+    pytest.param(*case.values, id=case.id, marks=pytest.mark.xdist_group(f"bake-{case.id}"))
+    for case in CONFIGURATIONS
+]
+
+
 def expected_files(context: dict[str, Any]) -> set[str]:
     files = COMMON_FILES | VARIANT_FILES[context["azureml_sdk"]]
     return {name.format(module=context["module_name"]) for name in files}
 
 
-@pytest.mark.parametrize("extra_context", CONFIGURATIONS)
+@pytest.mark.parametrize("extra_context", BAKED)
 def test_bake_generates_exactly_the_expected_files(bake: Any, extra_context: dict) -> None:
     result = bake(extra_context)
     assert project_files(result.project_path) == expected_files(result.context)
 
 
-@pytest.mark.parametrize("extra_context", CONFIGURATIONS)
+@pytest.mark.parametrize("extra_context", BAKED)
 def test_bake_leaves_no_template_markup(bake: Any, extra_context: dict) -> None:
     result = bake(extra_context)
     for name in project_files(result.project_path):
@@ -167,7 +175,7 @@ def test_bake_leaves_no_template_markup(bake: Any, extra_context: dict) -> None:
         assert "{{" not in text and "{%" not in text and "{#" not in text, name
 
 
-@pytest.mark.parametrize("extra_context", CONFIGURATIONS)
+@pytest.mark.parametrize("extra_context", BAKED)
 def test_bake_commits_every_file_on_main(bake: Any, extra_context: dict) -> None:
     result = bake(extra_context)
     project = result.project_path
@@ -193,7 +201,7 @@ def locked_version(project: Path, distribution: str) -> str:
     return match.group(1)
 
 
-@pytest.mark.parametrize("extra_context", CONFIGURATIONS)
+@pytest.mark.parametrize("extra_context", BAKED)
 def test_every_configuration_passes_lint(bake: Any, extra_context: dict) -> None:
     """Each bake passes ruff check and ruff format with its own configuration,
     run by the ruff its lock pins (the slow tier runs it from each project's own
@@ -222,7 +230,7 @@ def test_derived_names_follow_the_project_name(bake: Any) -> None:
     assert context["storage_account"] == "churnmodel2data"
 
 
-@pytest.mark.parametrize("extra_context", CONFIGURATIONS)
+@pytest.mark.parametrize("extra_context", BAKED)
 def test_structured_files_parse(bake: Any, extra_context: dict) -> None:
     project = bake(extra_context).project_path
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
@@ -413,7 +421,7 @@ OLD_KEY_ANSWERS = {
     "storage_container": "raw-data",
     "data_file": "raw/churn.parquet",
     "azureml_sdk": "v1",
-    "model_name": "churn-model",
+    "model_name": "churn-classifier",
     "azure_subscription_id": "00000000-0000-0000-0000-000000000001",
     "azureml_resource_group": "churn-rg",
     "azureml_workspace": "churn-ws",
@@ -428,18 +436,28 @@ OLD_KEY_ANSWERS = {
 
 
 def test_every_prompted_variable_has_an_old_key_answer() -> None:
+    """Every prompted variable has an answer, none part of another (they share one bake)."""
     prompted = {key for key in COOKIECUTTER_JSON if not key.startswith("_")}
     assert set(OLD_KEY_ANSWERS) == prompted
+    values = list(OLD_KEY_ANSWERS.values())
+    assert not [(a, b) for a in values for b in values if a != b and a in b]
 
 
-@pytest.mark.parametrize("key", sorted(OLD_KEY_ANSWERS))
-def test_each_variable_name_still_answers_as_extra_context(
-    cookies: Any, monkeypatch: pytest.MonkeyPatch, key: str
-) -> None:
-    monkeypatch.delenv("AZURE_DEVOPS_EXT_PAT", raising=False)  # no provisioning
+@pytest.mark.parametrize(
+    "key",
+    [
+        pytest.param(key, marks=pytest.mark.xdist_group("bake-old-keys"))
+        for key in sorted(OLD_KEY_ANSWERS)
+    ],
+)
+def test_each_variable_name_still_answers_as_extra_context(bake: Any, key: str) -> None:
+    """``key=value`` on the command line still sets that answer and reaches the files.
+
+    All the answers are given at once, in one bake the tests share (one worker bakes it);
+    no value is part of another (test_every_prompted_variable_has_an_old_key_answer).
+    """
     value = OLD_KEY_ANSWERS[key]
-    result = cookies.bake(extra_context={key: value})
-    assert result.exit_code == 0, result.exception
+    result = bake(OLD_KEY_ANSWERS)
     assert result.context[key] == value
     texts = (
         path.read_text(encoding="utf-8", errors="replace")
