@@ -12,6 +12,9 @@ import pytest
 from {{ cookiecutter.module_name }} import (
     settings,
 )
+from {{ cookiecutter.module_name }}.data_ingestion.errors import (
+    MissingCredentialsError,
+)
 from {{ cookiecutter.module_name }}.devtools import (
     sample_payload,
 )
@@ -93,4 +96,13 @@ def test_unreadable_data_is_one_line_and_exit_code_1(
     assert sample_payload.main(["--write"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: no Azure Storage credentials found")
-    assert "Traceback" not in err
+    assert "Traceback" not in err and "--debug" in err
+
+
+def test_unreadable_data_with_debug_raises_the_error(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--debug lets the data error through, with its traceback."""
+    monkeypatch.setattr(settings, "TRAINING_DATA", "blob:churn.csv")
+    with pytest.raises(MissingCredentialsError):
+        sample_payload.main(["--write", "--debug"])

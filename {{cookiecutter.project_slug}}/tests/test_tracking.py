@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,6 +105,37 @@ def test_two_runs_can_be_compared(store: str, tmp_path: Path) -> None:
     runs = mlflow.search_runs(experiment_names=[tracking.experiment_name()])
     assert sorted(runs["params.seed"]) == ["0", "1"]
     assert runs["metrics.accuracy"].notna().all()
+
+
+class _Records(logging.Handler):
+    """Keeps every record a logger lets through (after the logger's filters)."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_logging_the_model_emits_no_pickle_warning(
+    store: str, iris: pd.DataFrame
+) -> None:
+    """MLflow warns about every pickled scikit-learn model (mlflow.sklearn's
+    logger); training pickles on purpose, so that warning never reaches the
+    user, and the logger is left as it was."""
+    model, metrics = train.train_model(iris)
+    logger = logging.getLogger("mlflow.sklearn")
+    filters = list(logger.filters)
+    seen = _Records()
+    logger.addHandler(seen)
+    try:
+        tracking.log_training_run(model, metrics, {"seed": 0})
+    finally:
+        logger.removeHandler(seen)
+    warnings = [r.getMessage() for r in seen.records if r.levelno >= logging.WARNING]
+    assert not any("pickle" in message for message in warnings), warnings
+    assert logger.filters == filters
 
 
 def test_without_a_tracking_uri_runs_go_to_the_project_store(

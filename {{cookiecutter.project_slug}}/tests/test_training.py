@@ -214,6 +214,23 @@ def test_classification_metrics_tell_the_truth(iris: pd.DataFrame) -> None:
     assert metrics["baseline"]["f1_macro"] < metrics["f1_macro"]
 
 
+def test_the_confusion_matrix_rows_and_columns_follow_its_labels() -> None:
+    """Row i is the true class labels[i], column j the predicted labels[j], and
+    per_class and the baseline are computed for those same labels."""
+    target = pd.Series(["b", "b", "a", "a", "a", "c"])
+    predicted = ["b", "a", "a", "a", "c", "a"]
+    report = train._class_report(target, predicted, ["a", "b", "c"])
+    assert report["confusion_matrix"] == {
+        "labels": ["a", "b", "c"],
+        "matrix": [[2, 0, 1], [1, 1, 0], [1, 0, 0]],
+    }
+    assert report["per_class"]["a"]["recall"] == pytest.approx(2 / 3)
+    assert report["per_class"]["b"]["precision"] == 1.0
+    assert report["per_class"]["c"]["support"] == 1
+    assert report["baseline"]["class"] == "a"
+    assert report["baseline"]["accuracy"] == pytest.approx(0.5)
+
+
 def test_the_summary_line_shows_macro_f1_and_the_baseline(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -235,6 +252,16 @@ def test_class_weighting_follows_balance_classes(
     monkeypatch.setattr(settings, "BALANCE_CLASSES", setting)
     target = pd.Series(["a"] * 50 + ["b"] * smallest)
     assert train.balance_classes(target) is balanced
+
+
+def test_an_unknown_balance_classes_value_says_what_to_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A BALANCE_CLASSES that is neither "auto", True nor False is a
+    TrainingError naming the setting and its choices, not a silent default."""
+    monkeypatch.setattr(settings, "BALANCE_CLASSES", "yes")
+    with pytest.raises(train.TrainingError, match=r"BALANCE_CLASSES is 'yes'.*auto"):
+        train.balance_classes(pd.Series(["a"] * 50 + ["b"] * 9))
 
 
 def test_an_imbalanced_model_is_trained_with_class_weights(

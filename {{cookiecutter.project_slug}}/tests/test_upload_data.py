@@ -13,6 +13,9 @@ from azurite_service import Azurite
 from {{ cookiecutter.module_name }}.data_ingestion import (
     DataIngestor,
 )
+from {{ cookiecutter.module_name }}.data_ingestion.errors import (
+    MissingCredentialsError,
+)
 from {{ cookiecutter.module_name }}.devtools import (
     upload_data,
 )
@@ -53,3 +56,29 @@ def test_a_missing_file_is_one_line_and_exit_code_1(
         error
         == f"error: {tmp_path / 'nope.csv'} is not a file; give the file to upload\n"
     )
+
+
+def test_no_credentials_is_one_line_and_exit_code_1(
+    tmp_path: Path, iris: pd.DataFrame, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Neither secrets.json nor variables: the error says so in one line, and
+    names --debug; no traceback."""
+    path = tmp_path / "iris.csv"
+    iris.to_csv(path, index=False)
+    with pytest.raises(SystemExit) as exited:
+        upload_data.main([str(path)])
+    assert exited.value.code == 1
+    error = capsys.readouterr().err
+    assert error.startswith("error: no Azure Storage credentials found")
+    assert error.endswith("\n(--debug shows the traceback)\n")
+    assert "Traceback" not in error
+
+
+def test_with_debug_an_error_raises_with_its_traceback(
+    tmp_path: Path, iris: pd.DataFrame
+) -> None:
+    """--debug lets the storage error through instead of the one-line message."""
+    path = tmp_path / "iris.csv"
+    iris.to_csv(path, index=False)
+    with pytest.raises(MissingCredentialsError):
+        upload_data.main([str(path), "--debug"])

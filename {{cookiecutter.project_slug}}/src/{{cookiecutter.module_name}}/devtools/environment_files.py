@@ -122,13 +122,23 @@ def stale_files(root: Path) -> list[Path]:
 
 
 def parse_write_or_check(
-    argv: list[str] | None, description: str
+    argv: list[str] | None, description: str, *, debug: bool = False
 ) -> argparse.Namespace:
-    """The ``--write`` / ``--check`` command line of a generated-file tool."""
+    """The ``--write`` / ``--check`` command line of a generated-file tool.
+
+    With ``debug``, also ``--debug``: the tool shows an error's traceback
+    instead of its one-line message.
+    """
     parser = argparse.ArgumentParser(description=description)
     action = parser.add_mutually_exclusive_group(required=True)
     action.add_argument("--write", action="store_true", help="regenerate the file(s)")
     action.add_argument("--check", action="store_true", help="exit 1 if one is stale")
+    if debug:
+        parser.add_argument(
+            "--debug",
+            action="store_true",
+            help="show the full traceback of an error instead of its one-line message",
+        )
     return parser.parse_args(argv)
 
 

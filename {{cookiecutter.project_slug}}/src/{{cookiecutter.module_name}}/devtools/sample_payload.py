@@ -7,7 +7,8 @@ target column. Generated from the data, never edited by hand:
     python -m {{ cookiecutter.module_name }}.devtools.sample_payload --write
     python -m {{ cookiecutter.module_name }}.devtools.sample_payload --check
 
-``--check`` exits 1 when the file does not match the data (the tests and the
+An error with the data is one line and exit code 1 (``--debug`` shows its
+traceback). ``--check`` exits 1 when the file does not match the data (the tests and the
 pre-commit hook run it). Run ``--write`` after changing TRAINING_DATA,
 TARGET_COLUMN or the data's columns.
 """
@@ -68,7 +69,7 @@ def is_stale(root: Path, source: str | None = None) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: ``--write`` regenerates the payload, ``--check`` reports drift."""
-    args = parse_write_or_check(argv, __doc__.splitlines()[0])
+    args = parse_write_or_check(argv, __doc__.splitlines()[0], debug=True)
     root = find_project_root()
     try:
         if args.write:
@@ -77,8 +78,10 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         stale = is_stale(root)
     except (DataIngestionError, TrainingError) as error:
+        if args.debug:
+            raise
         # The data cannot be read or used: its message says what to do.
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {error}\n(--debug shows the traceback)", file=sys.stderr)
         return 1
     if stale:
         print(

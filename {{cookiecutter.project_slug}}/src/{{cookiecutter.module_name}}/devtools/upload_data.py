@@ -7,7 +7,8 @@ The storage account and container are found as ``DataIngestor`` finds them
 (``secrets.json`` here or in the project folder, else the ``AZURE_STORAGE_*``
 environment variables; the container defaults to settings.STORAGE_CONTAINER).
 The container is created when it is missing, and a blob of that name is
-replaced. It prints the ``TRAINING_DATA`` value that reads the blob back.
+replaced. It prints the ``TRAINING_DATA`` value that reads the blob back. An error is
+one line and exit code 1 (``--debug`` shows its traceback).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from ..data_ingestion import resolve_storage_config
 from ..data_ingestion.errors import DataIngestionError
 from ..data_ingestion.ingestor import blob_service_client, bounded_client_options
 from ..data_ingestion.sources import BLOB_PREFIX
+
+DEBUG_HINT = "(--debug shows the traceback)\n"
 
 
 def upload(path: Path, blob: str) -> str:
@@ -52,6 +55,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--blob", help="the blob name (default: the file's name, such as churn.csv)"
     )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show the full traceback of an error instead of its one-line message",
+    )
     args = parser.parse_args(argv)
     if not args.file.is_file():
         parser.exit(1, f"error: {args.file} is not a file; give the file to upload\n")
@@ -59,10 +67,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         where = upload(args.file, blob)
     except DataIngestionError as error:
-        parser.exit(1, f"error: {error}\n")
+        if args.debug:
+            raise
+        parser.exit(1, f"error: {error}\n{DEBUG_HINT}")
     except AzureError as error:
+        if args.debug:
+            raise
         first = next(iter(str(error).strip().splitlines()), type(error).__name__)
-        parser.exit(1, f"error: cannot upload {args.file} as {blob!r}: {first}\n")
+        parser.exit(
+            1, f"error: cannot upload {args.file} as {blob!r}: {first}\n{DEBUG_HINT}"
+        )
     print(f"uploaded {args.file} to {where} as {blob!r}")
     print(f'read it with TRAINING_DATA = "{BLOB_PREFIX}{blob}" in settings.py')
     return 0
