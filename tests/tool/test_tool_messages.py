@@ -13,7 +13,14 @@ import pytest
 from fakes.arm import FakeResourceManager
 from fakes.az_stub import AZURE_DEVOPS_RESOURCE, RESOURCE_MANAGER, install_az
 from fakes.azure_devops import FakeAzureDevOps
-from provisioning_env import PAT, PROJECT, SUBSCRIPTION, Baker, write_settings
+from provisioning_env import (
+    PAT,
+    PROJECT,
+    SUBSCRIPTION,
+    Baker,
+    write_settings,
+    write_storage_table,
+)
 from rich.console import Console
 
 from mlops_template import cli, cli_teardown, lookup
@@ -258,3 +265,25 @@ def test_a_foreign_origin_is_refused_before_anything_is_created(
     assert "points at https://github.com/contoso/other.git" in output, output
     assert "git remote set-url origin" in output
     assert fake.writes == []
+
+
+def test_a_foreign_origin_is_refused_before_anything_is_created_in_azure_either(
+    fake: FakeAzureDevOps,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    resource_manager: tuple[FakeResourceManager, str],
+) -> None:
+    """Issue 21, item 5, with the Azure side configured: the pipelines' Azure identity (one
+    of the resources created before the refusal) is not created either; no ARM write."""
+    project = _project_for(fake, tmp_path, monkeypatch)
+    write_settings(project, organization_url=fake.url, **AZURE_SIDE)
+    write_storage_table(project)
+    arm, _ = resource_manager
+    arm.add_resource_group("rg-ml")
+    arm.add_workspace("rg-ml", "ws-ml")
+    code, output = _run_with_origin(project, "https://github.com/contoso/other.git")
+    assert code == cli.FAILED
+    assert "points at https://github.com/contoso/other.git" in output, output
+    assert arm.requests, "the Azure side was not looked up"
+    assert fake.writes == [] and arm.writes == []
+    assert arm.identities() == {}
