@@ -83,6 +83,9 @@ class FakeBlobStorage(LoopbackServer):
         if len(parts) != 3 or method not in ("HEAD", "PUT"):
             return 400, "UnsupportedHttpVerb" if len(parts) == 3 else "InvalidUri"
         account, container, name = parts
+        fault = self._take_fault(method, path)
+        if fault:  # injected (LoopbackServer.inject); ``message`` is the error code it answers
+            return fault.status, fault.message or "InternalError"
         if not headers.get("x-ms-version"):
             return 400, "MissingRequiredHeader"
         scheme, _, token = (headers.get("Authorization") or "").partition(" ")
