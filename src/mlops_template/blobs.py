@@ -29,6 +29,8 @@ import requests
 
 from .auth import Credential
 from .client import quote
+from .error_translation import retry_after
+from .pacing import after
 
 STORAGE_RESOURCE = "https://storage.azure.com/"
 BLOB_API = "2023-11-03"
@@ -36,6 +38,7 @@ BLOB_URL_VARIABLE = "AZURE_STORAGE_BLOB_URL"
 BLOB_PREFIX = "blob:"  # the generated project's marker of a blob name (data_ingestion.sources)
 TIMEOUT = 300.0  # an upload of a large file
 ATTEMPTS = 4
+MAX_WAIT = 120.0  # the longest Retry-After waited out, as the REST clients' (client.py)
 
 
 class BlobError(RuntimeError):
@@ -131,7 +134,14 @@ class BlobContainer:
                 renewed = True  # an Entra token that expired: nothing was done; send it again
                 continue
             if response.status_code in (429, 500, 502, 503) and attempt < ATTEMPTS - 1:
-                time.sleep(float(response.headers.get("Retry-After") or 2**attempt))
+                seconds = retry_after(response)  # None when it is not a number
+                if seconds is not None and seconds > MAX_WAIT:  # inf, 1e14: never slept
+                    raise BlobError(
+                        f"the Blob service is throttling {url} and asked to wait {seconds:.0f} "
+                        f"s; nothing more was sent. Run provision again {after(seconds)}",
+                        response.status_code,
+                    )
+                time.sleep(2**attempt if seconds is None else seconds)
                 continue
             return response
         raise AssertionError("unreachable")  # pragma: no cover

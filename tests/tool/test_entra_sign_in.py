@@ -8,19 +8,16 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fakes.arm import FakeResourceManager
-from fakes.az_stub import AZURE_DEVOPS_RESOURCE, RESOURCE_MANAGER, STORAGE, AzStub, install_az
+from fakes.az_stub import AZURE_DEVOPS_RESOURCE, RESOURCE_MANAGER, AzStub, install_az
 from fakes.azure_devops import FakeAzureDevOps
-from fakes.blobs import CONTRIBUTOR, FakeBlobStorage
 from provisioning_env import PAT, PROJECT, Baker, assert_fully_provisioned
 
 from mlops_template.arm import ArmClient
 from mlops_template.auth import AzureCli, EntraToken
-from mlops_template.blobs import BLOB_URL_VARIABLE, BlobContainer, BlobError
 from mlops_template.client import AzureDevOpsClient
 from mlops_template.errors import AuthenticationError
 from mlops_template.git import GitError, Repository
@@ -217,77 +214,3 @@ def test_resource_manager_refusing_the_sign_in_says_az_login_not_the_pat_variabl
     assert "Azure Resource Manager refused the Azure CLI's sign-in token" in message, message
     assert "az login" in message
     assert "AZURE_DEVOPS_EXT_PAT" not in message and "Project Administrator" not in message
-
-
-CONTAINER_ID = (
-    "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/acct"
-    "/blobServices/default/containers/data"
-)
-
-
-class _OneContainer:
-    """What the Blob double asks the ARM double: the container exists, the user is its
-    Storage Blob Data Contributor."""
-
-    def __init__(self, caller_id: str) -> None:
-        self.caller_id = caller_id
-
-    def resources(self) -> dict[str, dict]:
-        kind = "Microsoft.Storage/storageAccounts/blobServices/containers"
-        return {CONTAINER_ID: {"type": kind, "id": CONTAINER_ID}}
-
-    def role_assignments(self) -> dict[str, dict]:
-        role = f"/providers/Microsoft.Authorization/roleDefinitions/{CONTRIBUTOR}"
-        properties = {"principalId": self.caller_id, "scope": CONTAINER_ID,
-                      "roleDefinitionId": role}  # fmt: skip
-        return {"assignment": {"properties": properties}}
-
-
-@pytest.fixture
-def signed_in_blobs(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[AzStub, FakeBlobStorage]]:
-    """The signed-in stub az and the Blob double of one container the user may write."""
-    stub = _signed_in_az(tmp_path, monkeypatch)
-    caller = stub.object_id
-    with FakeBlobStorage(_OneContainer(caller), token="", caller_id=caller) as blobs:
-        monkeypatch.setenv(BLOB_URL_VARIABLE, blobs.base)
-        yield stub, blobs
-
-
-def _blob_upload(stub: AzStub, blobs: FakeBlobStorage, tmp_path: Path) -> bool:
-    """Upload a small file to acct/data, the first storage token expiring before the upload."""
-    data = tmp_path / "churn.csv"
-    data.write_bytes(b"a,b\n1,2\n")
-    credential = EntraToken(AzureCli(), STORAGE)
-    credential.authorization()  # the first token, cached for its hour
-    blobs.token = stub.renew(STORAGE)  # ... which the service no longer takes
-    return BlobContainer(credential, "acct", "data").upload(data, "churn.csv")
-
-
-def test_a_blob_upload_whose_entra_token_expired_is_renewed_and_sent_again(
-    tmp_path: Path, signed_in_blobs: tuple[AzStub, FakeBlobStorage]
-) -> None:
-    """The Blob service's 401 on an expired storage token renews it and uploads again, as
-    REST and git do."""
-    stub, blobs = signed_in_blobs
-    assert _blob_upload(stub, blobs, tmp_path) is True
-    assert [r.method for r in blobs.requests] == ["PUT", "PUT"]
-    assert list(blobs.blobs) == [("acct", "data", "churn.csv")]
-
-
-def test_the_blob_service_refusing_the_sign_in_says_az_login_not_a_pat(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    signed_in_blobs: tuple[AzStub, FakeBlobStorage],
-) -> None:
-    """Refused again after one renewal: the Blob service's own advice (az login), not the
-    PAT variable nor a role to add."""
-    stub, blobs = signed_in_blobs
-    monkeypatch.setattr(stub, "renew", lambda resource: "a token the service never issued")
-    with pytest.raises(BlobError) as caught:
-        _blob_upload(stub, blobs, tmp_path)
-    message = str(caught.value)
-    assert caught.value.status == 401
-    assert "refused the Azure CLI's sign-in token" in message and "az login" in message, message
-    assert "AZURE_DEVOPS_EXT_PAT" not in message and "Contributor" not in message
