@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from fakes.az_stub import STORAGE, AzStub, install_az
@@ -101,7 +102,7 @@ def test_an_absurd_retry_after_of_the_blob_service_is_a_wait_too_long_not_a_cras
     again, no sleep (it was OverflowError for inf, and a sleep of 3 million years for 1e14)."""
     _, blobs = signed_in_blobs
     slept: list[float] = []
-    monkeypatch.setattr(blob_client.time, "sleep", slept.append)
+    monkeypatch.setattr(blob_client, "time", SimpleNamespace(sleep=slept.append))  # its sleeps only
     blobs.inject(503, method="PUT", retry_after=seconds)
     data = tmp_path / "churn.csv"
     data.write_bytes(b"a,b\n1,2\n")
@@ -120,7 +121,7 @@ def test_a_retry_after_of_the_blob_service_that_is_not_a_number_is_ignored(
     """``Retry-After: nan`` is no wait at all (it was a ValueError): the usual back-off."""
     stub, blobs = signed_in_blobs
     slept: list[float] = []
-    monkeypatch.setattr(blob_client.time, "sleep", slept.append)
+    monkeypatch.setattr(blob_client, "time", SimpleNamespace(sleep=slept.append))  # its sleeps only
     blobs.inject(503, method="PUT", retry_after=float("nan"))
     blobs.token = stub.tokens[STORAGE]
     data = tmp_path / "churn.csv"
