@@ -29,6 +29,8 @@ import requests
 
 from .auth import Credential
 from .client import quote
+from .error_translation import retry_after
+from .pacing import after
 
 STORAGE_RESOURCE = "https://storage.azure.com/"
 BLOB_API = "2023-11-03"
@@ -36,6 +38,7 @@ BLOB_URL_VARIABLE = "AZURE_STORAGE_BLOB_URL"
 BLOB_PREFIX = "blob:"  # the generated project's marker of a blob name (data_ingestion.sources)
 TIMEOUT = 300.0  # an upload of a large file
 ATTEMPTS = 4
+MAX_WAIT = 120.0  # the longest Retry-After waited out, as the REST clients' (client.py)
 
 
 class BlobError(RuntimeError):
@@ -76,6 +79,21 @@ def training_data(project_dir: Path) -> Path | None:
     return None
 
 
+def _advice(status: int) -> str:
+    """What to do about a refusal: the Blob service's own advice, never a PAT's."""
+    if status == 401:
+        return (
+            " (the Blob service refused the Azure CLI's sign-in token, also once renewed: run "
+            "'az login' as a user of the storage account's tenant, then run provision again)"
+        )
+    if status == 403:
+        return (
+            " (the signed-in user needs Storage Blob Data Contributor on the container; "
+            "a new role assignment can take a few minutes to apply: run provision again)"
+        )
+    return ""
+
+
 class BlobContainer:
     """One container of one storage account."""
 
@@ -92,6 +110,7 @@ class BlobContainer:
         """One call, retried on 429 and 5xx (``Retry-After`` honoured) and lost connections:
         both operations are idempotent here (a read; a put that never overwrites)."""
         url = f"{self.url}/{quote(name)}"
+        renewed = False
         for attempt in range(ATTEMPTS):
             sent = {
                 "Authorization": self.credential.authorization(),
@@ -109,8 +128,20 @@ class BlobContainer:
                     raise BlobError(f"cannot reach {url} ({error.__class__.__name__})") from None
                 time.sleep(2**attempt)
                 continue
+            if response.status_code == 401 and not renewed and attempt < ATTEMPTS - 1:
+                if not self.credential.refresh():
+                    return response  # the same token again: refused again
+                renewed = True  # an Entra token that expired: nothing was done; send it again
+                continue
             if response.status_code in (429, 500, 502, 503) and attempt < ATTEMPTS - 1:
-                time.sleep(float(response.headers.get("Retry-After") or 2**attempt))
+                seconds = retry_after(response)  # None when it is not a number
+                if seconds is not None and seconds > MAX_WAIT:  # inf, 1e14: never slept
+                    raise BlobError(
+                        f"the Blob service is throttling {url} and asked to wait {seconds:.0f} "
+                        f"s; nothing more was sent. Run provision again {after(seconds)}",
+                        response.status_code,
+                    )
+                time.sleep(2**attempt if seconds is None else seconds)
                 continue
             return response
         raise AssertionError("unreachable")  # pragma: no cover
@@ -122,7 +153,8 @@ class BlobContainer:
             return False
         if response.status_code >= 300:
             raise BlobError(
-                f"cannot read blob {name!r} in {self.url}: HTTP {response.status_code}",
+                f"cannot read blob {name!r} in {self.url}: HTTP {response.status_code}"
+                + _advice(response.status_code),
                 response.status_code,
             )
         return True
@@ -140,12 +172,7 @@ class BlobContainer:
             code = response.headers.get("x-ms-error-code", "")
             raise BlobError(
                 f"uploading {path.name} to {self.url} failed: HTTP {response.status_code} {code}"
-                + (
-                    " (the signed-in user needs Storage Blob Data Contributor on the container; "
-                    "a new role assignment can take a few minutes to apply: run provision again)"
-                    if response.status_code == 403
-                    else ""
-                ),
+                + _advice(response.status_code),
                 response.status_code,
             )
         return True

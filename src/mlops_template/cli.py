@@ -91,7 +91,9 @@ def run(
 
     def secrets() -> list[str]:  # every token this run holds, renewed ones included
         held = credential.secrets()
-        return held + (azure.client.credential.secrets() if azure is not None else [])
+        held += azure.client.credential.secrets() if azure is not None else []
+        blobs = deployments.blobs if deployments is not None else None
+        return held + (blobs.credential.secrets() if blobs is not None else [])
 
     with hide_secrets(console, secrets):
         return _run(

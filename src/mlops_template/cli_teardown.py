@@ -19,8 +19,9 @@ from . import report, teardown
 from .arm import ArmClient
 from .auth import RESOURCE_MANAGER_RESOURCE, SignInError, azure_cli_sign_in
 from .errors import AzureDevOpsError
+from .redact import hide_secrets
 from .settings import SETTINGS_FILE, find_project_dir, load
-from .template import azure_names
+from .template import AzureNames, azure_names
 
 OK, FAILED, USAGE, INCOMPLETE = 0, 1, 2, 3
 
@@ -63,12 +64,23 @@ def main(args: argparse.Namespace, console: Console) -> int:
     if not (names.subscription and names.group):
         console.print("[red]Error:[/red] no subscription id or resource group in the settings.")
         return USAGE
-    wait = lambda message: report.show_wait(console, message)  # noqa: E731
     try:
         credential = azure_cli_sign_in(RESOURCE_MANAGER_RESOURCE, settings.azure_tenant_id)
-        client = ArmClient(credential, on_wait=wait)
+    except SignInError as error:
+        console.print(f"[red]Teardown failed:[/red] {escape(str(error))}", highlight=False)
+        return FAILED
+    wait = lambda message: report.show_wait(console, message)  # noqa: E731
+    # What Resource Manager says may quote the token: printed as *** (as provision does).
+    with hide_secrets(console, credential.secrets):
+        return _teardown(args, console, names, ArmClient(credential, on_wait=wait))
+
+
+def _teardown(
+    args: argparse.Namespace, console: Console, names: AzureNames, client: ArmClient
+) -> int:
+    try:
         found = teardown.lookup(client, names)
-    except (SignInError, AzureDevOpsError) as error:
+    except AzureDevOpsError as error:
         console.print(f"[red]Teardown failed:[/red] {escape(str(error))}", highlight=False)
         return FAILED
     chosen = teardown.plan(found, delete_data=args.delete_data)

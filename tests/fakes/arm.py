@@ -438,6 +438,7 @@ class FakeResourceManager(DeploymentsDouble, LoopbackServer):
         code, message = codes.get(
             fault.status, ("InternalServerError", "An internal error occurred (injected fault).")
         )
+        message = fault.message or message  # what a hostile service might say
         retry_after = fault.retry_after
         if fault.status == 429 and retry_after is None:
             retry_after = 1

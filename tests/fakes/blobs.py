@@ -57,8 +57,15 @@ class FakeBlobStorage(LoopbackServer):
 
     def _handle(self, h: BaseHTTPRequestHandler) -> None:
         record = self._receive(h)
-        status, code = self._answer(record.method, record.path, h.headers, record.body)
+        # An injected fault (LoopbackServer.inject): ``message`` is the error code it answers.
+        fault = self._take_fault(record.method, record.path)
+        if fault is not None:
+            status, code = fault.status, fault.message or "InternalError"
+        else:
+            status, code = self._answer(record.method, record.path, h.headers, record.body)
         headers = [("x-ms-request-id", "fake"), ("x-ms-version", "2023-11-03")]
+        if fault is not None and fault.retry_after is not None:
+            headers.append(("Retry-After", f"{fault.retry_after:g}"))
         body = b""
         if code:
             headers.append(("x-ms-error-code", code))
@@ -67,7 +74,7 @@ class FakeBlobStorage(LoopbackServer):
                     f'<?xml version="1.0" encoding="utf-8"?><Error><Code>{code}</Code>'
                     f"<Message>{code}</Message></Error>"
                 ).encode()
-        self._reply(h, record, status, headers, body)
+        self._reply(h, record, status, headers, body, fault)
 
     def _container_roles(self, account: str, container: str) -> set[str]:
         suffix = f"/storageaccounts/{account}/blobservices/default/containers/{container}".lower()

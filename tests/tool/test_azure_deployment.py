@@ -289,6 +289,18 @@ def test_the_storage_token_appears_nowhere(
             assert token.encode() not in path.read_bytes(), path
 
 
+def test_a_blob_service_error_holding_the_storage_token_is_printed_without_it(
+    baker: EmptySubscriptionBaker, az: AzStub, blobs: FakeBlobStorage
+) -> None:
+    """The storage token is one of the tokens the run holds: quoted in what the Blob service
+    answers an upload (its error code), it is printed as *** (it was printed as sent)."""
+    token = az.tokens[STORAGE]
+    blobs.inject(400, method="PUT", message=f"TokenNotWelcome-{token}")
+    run, _ = baker.bake()
+    assert "HTTP 400 TokenNotWelcome-***" in run.output, run.output
+    assert token not in run.output.replace("\n", "")
+
+
 def test_throttling_of_what_if_and_deployment_is_waited_out(
     baker: EmptySubscriptionBaker, arm: FakeResourceManager
 ) -> None:

@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import argparse
 import base64
 import io
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fakes.az_stub import AZURE_DEVOPS_RESOURCE, install_az
+from fakes.arm import FakeResourceManager
+from fakes.az_stub import AZURE_DEVOPS_RESOURCE, RESOURCE_MANAGER, install_az
 from fakes.azure_devops import FakeAzureDevOps
-from provisioning_env import PAT, PROJECT, Baker, write_settings
+from provisioning_env import (
+    PAT,
+    PROJECT,
+    SUBSCRIPTION,
+    Baker,
+    write_settings,
+    write_storage_table,
+)
 from rich.console import Console
 
-from mlops_template import cli, lookup
+from mlops_template import cli, cli_teardown, lookup
+from mlops_template.arm import RESOURCE_MANAGER_URL_VARIABLE
 from mlops_template.auth import AzureCli, EntraToken
 from mlops_template.create_once import create_once
 from mlops_template.errors import AzureDevOpsError
@@ -161,6 +172,64 @@ def test_a_service_message_holding_the_entra_token_is_printed_without_it(
     assert token not in output
 
 
+@pytest.fixture
+def resource_manager(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[FakeResourceManager, str]]:
+    """The Resource Manager double for a signed-in stub az; the stub's ARM token."""
+    stub = install_az(tmp_path / "az", "signed-in", subscription_id=SUBSCRIPTION)
+    monkeypatch.setenv("PATH", stub.env()["PATH"])
+    token = stub.tokens[RESOURCE_MANAGER]
+    with FakeResourceManager(token=token, subscription_id=SUBSCRIPTION) as arm:
+        monkeypatch.setenv(RESOURCE_MANAGER_URL_VARIABLE, arm.url)
+        yield arm, token
+
+
+AZURE_SIDE = {
+    "azure_subscription_id": SUBSCRIPTION,
+    "variables": {"AZUREML_RESOURCE_GROUP": "rg-ml", "AZUREML_WORKSPACE": "ws-ml"},
+}
+
+
+def test_a_resource_manager_message_holding_its_token_is_printed_without_it(
+    fake: FakeAzureDevOps,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    resource_manager: tuple[FakeResourceManager, str],
+) -> None:
+    """The Azure CLI's Resource Manager token (not only Azure DevOps'), quoted in an ARM
+    error message during provision, is printed as ***."""
+    project = _project_for(fake, tmp_path, monkeypatch)
+    write_settings(project, organization_url=fake.url, **AZURE_SIDE)
+    arm, token = resource_manager
+    arm.inject(400, method="GET", path_contains="/subscriptions/", times=100,
+               message=f"your token {token} is not welcome here")  # fmt: skip
+    code, output = _run(project, PAT)
+    assert code == cli.FAILED, output
+    assert "your token *** is not welcome here" in output, output
+    assert token not in output.replace("\n", "")
+
+
+def test_a_teardown_message_holding_the_token_is_printed_without_it(
+    tmp_path: Path, resource_manager: tuple[FakeResourceManager, str]
+) -> None:
+    """``mlops-template teardown`` hides the token too: Resource Manager's error message
+    quoting it is printed with *** (teardown printed it verbatim before)."""
+    project = tmp_path / "project"
+    project.mkdir()
+    write_settings(project, **AZURE_SIDE)
+    args = argparse.Namespace(project_dir=project, azure_subscription_id=None,
+                              azure_tenant_id=None, yes=True, delete_data=False)  # fmt: skip
+    arm, token = resource_manager
+    arm.inject(400, method="GET", path_contains="/resources",
+               message=f"your token {token} is not welcome here")  # fmt: skip
+    out = io.StringIO()
+    code = cli_teardown.main(args, Console(file=out, width=100))
+    assert code == cli_teardown.FAILED
+    assert "your token *** is not welcome here" in out.getvalue(), out.getvalue()
+    assert token not in out.getvalue().replace("\n", "")
+
+
 def test_a_logged_service_message_holding_the_token_is_logged_without_it(
     baker: Baker, fake: FakeAzureDevOps
 ) -> None:
@@ -196,3 +265,25 @@ def test_a_foreign_origin_is_refused_before_anything_is_created(
     assert "points at https://github.com/contoso/other.git" in output, output
     assert "git remote set-url origin" in output
     assert fake.writes == []
+
+
+def test_a_foreign_origin_is_refused_before_anything_is_created_in_azure_either(
+    fake: FakeAzureDevOps,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    resource_manager: tuple[FakeResourceManager, str],
+) -> None:
+    """Issue 21, item 5, with the Azure side configured: the pipelines' Azure identity (one
+    of the resources created before the refusal) is not created either; no ARM write."""
+    project = _project_for(fake, tmp_path, monkeypatch)
+    write_settings(project, organization_url=fake.url, **AZURE_SIDE)
+    write_storage_table(project)
+    arm, _ = resource_manager
+    arm.add_resource_group("rg-ml")
+    arm.add_workspace("rg-ml", "ws-ml")
+    code, output = _run_with_origin(project, "https://github.com/contoso/other.git")
+    assert code == cli.FAILED
+    assert "points at https://github.com/contoso/other.git" in output, output
+    assert arm.requests, "the Azure side was not looked up"
+    assert fake.writes == [] and arm.writes == []
+    assert arm.identities() == {}

@@ -683,12 +683,14 @@ def test_a_storage_account_name_outside_azures_rule_is_invalid_secrets(
 
 
 def test_a_connection_string_account_outside_azures_rule_is_invalid_secrets() -> None:
+    """The AccountName inside a connection string follows the same rule, and is named."""
     secrets = {"connection_string": "AccountName=evil.example.com/x#;AccountKey=a2V5"}
     with pytest.raises(InvalidSecretsError, match=r"'evil\.example\.com/x#'"):
         DataIngestor("iris.csv", secrets)
 
 
 def test_a_symlink_loop_is_a_local_file_error_naming_it(tmp_path: Path) -> None:
+    """A typed LocalFileError naming the path, not Python's RuntimeError."""
     loop = tmp_path / "loop.csv"
     loop.symlink_to(loop)
     with pytest.raises(LocalFileError, match=r"loop\.csv"):
@@ -707,23 +709,28 @@ def test_a_symlink_loop_given_as_a_name_says_where_it_looked(
 
 @pytest.mark.parametrize("name", ["iris\0.csv", "./iris\0.csv"])
 def test_a_nul_in_the_name_is_an_invalid_source(name: str) -> None:
-    with pytest.raises(InvalidSourceError, match="NUL"):
+    """A typed InvalidSourceError naming the name as given, not os's ValueError."""
+    with pytest.raises(InvalidSourceError, match="NUL") as error:
         DataIngestor(name)
+    assert repr(name) in str(error.value)
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX only")
 def test_a_named_pipe_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    """A FIFO named x.csv is refused at once (no writer ever comes), naming its path."""
     fifo = tmp_path / "x.csv"
     os.mkfifo(fifo)
-    with pytest.raises(LocalFileError, match="not a regular file"):
+    with pytest.raises(LocalFileError, match="not a regular file") as error:
         DataIngestor(fifo).get_df()
+    assert str(fifo) in str(error.value)
 
 
-@pytest.mark.parametrize("extension", ["json", "jsonl"])
-def test_json_with_a_byte_order_mark_is_read(
+@pytest.mark.parametrize("extension", ["csv", "json", "jsonl"])
+def test_a_text_file_with_a_byte_order_mark_is_read(
     extension: str, iris: pd.DataFrame, tmp_path: Path
 ) -> None:
-    """As CSV and secrets files are: editors on Windows may write one."""
+    """CSV, JSON and JSON Lines alike (as secrets files): editors on Windows may write
+    one, and it does not end up in the first column's name."""
     path = tmp_path / f"iris.{extension}"
     WRITERS[extension](iris, path)
     path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
