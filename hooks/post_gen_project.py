@@ -276,6 +276,10 @@ def hand_over_to_provisioning(
             + f". The project is ready in {project_dir}; "
             f"to set up Azure DevOps: {later}"
         )
+    # Resuming runs the tool that did the work so far (this checkout's); the README's
+    # command, which teammates use, resumes it too.
+    resume = cli.resume_command(project_dir)
+    resume += f"\nThe README's command resumes it too: {later}" if later != resume else ""
     try:
         from rich.console import Console
 
@@ -285,12 +289,12 @@ def hand_over_to_provisioning(
     except Exception as error:
         return (
             f"Azure DevOps setup failed ({error.__class__.__name__}: {error}). The project "
-            f"is kept in {project_dir}. To resume: {cli.resume_command(project_dir)}"
+            f"is kept in {project_dir}. To resume: {resume}"
         )
     except KeyboardInterrupt:
         return (
             f"Azure DevOps setup interrupted. The project is kept in {project_dir}; what was "
-            f"created is kept too. To resume: {cli.resume_command(project_dir)}"
+            f"created is kept too. To resume: {resume}"
         )
     return None
 

@@ -232,6 +232,18 @@ def test_hand_over_keeps_the_project_whatever_provisioning_does(
     assert f"To resume: cd {tmp_path} && provision" in line
 
 
+def test_a_failed_setup_also_names_the_readmes_command(
+    tmp_path: Path, fresh_tool_import: None
+) -> None:
+    """After a failure the README's provisioning command is named too (issue 20, item 4)."""
+    answers = write_provisioning_stub(tmp_path / "t", "raise RuntimeError('a bug')")
+    readme = "pipx run --spec git+https://example.com/mlops-template.git mlops-template provision"
+    (tmp_path / "README.md").write_text(f"Set it up:\n\n{readme} --organization x\n")
+    line = post_gen.hand_over_to_provisioning(answers, tmp_path, True, tmp_path / "t")
+    assert line is not None
+    assert f"The README's command resumes it too: cd {tmp_path} && {readme}" in line
+
+
 def test_hand_over_runs_provisioning_with_the_token(
     tmp_path: Path, fresh_tool_import: None
 ) -> None:
