@@ -123,9 +123,13 @@ def committed_template(repo: Path) -> Path:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Collect the slow tests first, so that the workers start on them and the
-    fast ones fill the gaps (the order of tests within each tier is kept)."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    """Collect the slow tests first, then the tool's, so that the workers start on
+    the longest and the ones that mostly wait (on the tool's subprocess, its retries),
+    and the bake tests, all CPU, fill the gaps (the order within each group is kept)."""
+    tool = REPO_ROOT / "tests" / "tool"
+    items.sort(
+        key=lambda item: (item.get_closest_marker("slow") is None, tool not in item.path.parents)
+    )
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
