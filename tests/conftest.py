@@ -70,20 +70,35 @@ def bake(cookies_session: Any, tmp_path_factory: pytest.TempPathFactory) -> Iter
     machine, at the end of every worker's run.
     """
     results: dict[str, Any] = {}
+    copies: dict[str, Any] = {}
 
-    def _bake(extra_context: dict[str, str] | None = None) -> Any:
+    def _bake(extra_context: dict[str, str] | None = None, *, to_run: bool = False) -> Any:
+        """The bake of ``extra_context``, as generated; with ``to_run``, a copy of it.
+
+        The copy is for the tests that run commands in the project (its environment,
+        ``npm ci``, training, the README's setup): they share it, and the bake the
+        other tests read stays exactly as cookiecutter wrote it, whichever worker
+        runs them in whatever order.
+        """
         key = json.dumps(extra_context or {}, sort_keys=True)
         if key not in results:
             result = cookies_session.bake(extra_context=extra_context or {})
             assert result.exception is None, result.exception
             assert result.exit_code == 0
             results[key] = result
-        return results[key]
+        if not to_run:
+            return results[key]
+        if key not in copies:
+            source = results[key].project_path
+            target = tmp_path_factory.mktemp("run-bake") / source.name
+            shutil.copytree(source, target, symlinks=True)
+            copies[key] = type(results[key])(project_dir=target, context=results[key].context)
+        return copies[key]
 
     yield _bake
     dropped = tmp_path_factory.mktemp("dropped-bakes")
-    for result in results.values():
-        folder = result.project_path.parent  # pytest-cookies' bakeNN folder
+    for result in [*results.values(), *copies.values()]:
+        folder = result.project_path.parent  # pytest-cookies' bakeNN folder, or run-bakeN
         if folder.exists():
             folder.rename(dropped / folder.name)
     # Not waited for: pytest's own tmp retention removes what a killed rm leaves.

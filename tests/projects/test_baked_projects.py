@@ -101,7 +101,7 @@ def test_readme_setup_command_gives_a_working_project(bake: Any) -> None:
     setup from requirements/lock/dev.txt, with pip): it installs without
     resolving, JupyterLab is there, the notebooks run, and ruff passes. (The
     whole suite runs on the CI lock, whose pins are the same.)"""
-    project = bake().project_path
+    project = bake(to_run=True).project_path
     env = clean_environment()
     del env["CI"]  # a data scientist's own machine
     setup = run(["bash", "-c", readme_setup_command(project)], project, env)
@@ -124,7 +124,7 @@ def test_readme_setup_command_gives_a_working_project(bake: Any) -> None:
 def test_baked_project_passes_its_own_lint_and_tests(bake: Any, extra_context: dict) -> None:
     """Each SDK on the default Python, installed as its CI pipeline installs it
     (its lock file): lint, hooks and the whole suite, nothing skipped."""
-    result = bake(extra_context)
+    result = bake(extra_context, to_run=True)
     project = result.project_path
     env_dir = project_environment(project, result.context["python_version"])
     npm_ci(project)
@@ -138,7 +138,7 @@ def test_baked_project_runs_on_its_own_interpreter(bake: Any, extra_context: dic
     import there, and the tests that run the project's code pass (the
     notebooks and the schema checks, which do not depend on the interpreter,
     run once per SDK above)."""
-    result = bake(extra_context)
+    result = bake(extra_context, to_run=True)
     project = result.project_path
     env_dir = project_environment(project, result.context["python_version"])
     npm_ci(project)
@@ -157,7 +157,7 @@ def test_baked_project_runs_on_its_own_interpreter(bake: Any, extra_context: dic
 def test_readme_commands_train_serve_and_smoke_test(bake: Any, sdk: str) -> None:
     """The README's train, serve and smoke-test commands, run as written
     (but for a free port), pass in a fresh bake of each SDK variant."""
-    result = bake({"azureml_sdk": sdk})
+    result = bake({"azureml_sdk": sdk}, to_run=True)
     project = result.project_path
     env_dir = project_environment(project, result.context["python_version"])
     env = clean_environment(env_dir)

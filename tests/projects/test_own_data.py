@@ -82,7 +82,7 @@ def bake_with_environment(bake: Any, slug: str) -> tuple[Path, str, Path]:
     are the default bake's (project_env caches environments by them).
     Returns the project, its module name and its environment's folder.
     """
-    result = bake({"project_slug": slug, "module_name": "my_mlops_project"})
+    result = bake({"project_slug": slug, "module_name": "my_mlops_project"}, to_run=True)
     project = result.project_path
     env_dir = project_environment(project, result.context["python_version"])
     npm_ci(project)

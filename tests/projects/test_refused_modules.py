@@ -28,7 +28,7 @@ def test_every_module_of_the_projects_environment_is_refused(bake: Any, sdk: str
     When this fails, run: python docs/scripts/refused_modules.py --keep <the venv>
     """
     python_version = COOKIECUTTER_JSON["python_version"][0]
-    result = bake({"azureml_sdk": sdk, "python_version": python_version})
+    result = bake({"azureml_sdk": sdk, "python_version": python_version}, to_run=True)
     venv = project_environment(result.project_path, python_version, lock="dev")
     installed = refused_modules.environment_modules(venv)
     missing = installed - refused_modules.read_names()

@@ -116,7 +116,7 @@ def test_requirements_install_and_import_at_their_floors_and_newest(
 ) -> None:
     """Resolved at the lowest direct versions and at the newest, the generated
     requirements of this SDK install and every requirement imports."""
-    result = bake({"azureml_sdk": sdk, "python_version": DEFAULT_PYTHON})
+    result = bake({"azureml_sdk": sdk, "python_version": DEFAULT_PYTHON}, to_run=True)
     project = result.project_path
     wanted = requirements(project)
     names = {canonicalize_name(requirement.name) for requirement in wanted}
