@@ -246,6 +246,14 @@ def hand_over_to_provisioning(
     happens, and every failure names the command that resumes. ``checkout`` is the
     template checkout that holds the tool (``template_checkout()`` when not given).
     """
+    no_url = (
+        "Azure DevOps setup skipped: no organization URL was given. The project is ready "
+        "in {project_dir}. To set it up later: {later} "
+        "--organization https://dev.azure.com/<organization>"
+    )
+    later = readme_provision_command(project_dir)
+    if later and not answers.get("azure_devops_org_url", ""):  # the tool is not needed
+        return no_url.format(project_dir=project_dir, later=later)
     source = (checkout or template_checkout() or Path("<template checkout>")) / "src"
     sys.path.insert(0, str(source))
     try:
@@ -255,13 +263,9 @@ def hand_over_to_provisioning(
             f"Azure DevOps setup skipped: {error}. Install requests and rich, then run in "
             f"{project_dir}: PYTHONPATH={source} python -m mlops_template provision"
         )
-    later = readme_provision_command(project_dir) or cli.resume_command(project_dir)
+    later = later or cli.resume_command(project_dir)
     if not answers.get("azure_devops_org_url", ""):
-        return (
-            "Azure DevOps setup skipped: no organization URL was given. The project is ready "
-            f"in {project_dir}. To set it up later: {later} "
-            "--organization https://dev.azure.com/<organization>"
-        )
+        return no_url.format(project_dir=project_dir, later=later)
     why = ""
     try:
         pat, why = cli.sign_in(interactive)
