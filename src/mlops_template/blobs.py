@@ -30,7 +30,7 @@ import requests
 from .auth import Credential
 from .client import quote
 from .error_translation import retry_after
-from .pacing import after
+from .pacing import MAX_WAIT, after
 
 STORAGE_RESOURCE = "https://storage.azure.com/"
 BLOB_API = "2023-11-03"
@@ -38,7 +38,6 @@ BLOB_URL_VARIABLE = "AZURE_STORAGE_BLOB_URL"
 BLOB_PREFIX = "blob:"  # the generated project's marker of a blob name (data_ingestion.sources)
 TIMEOUT = 300.0  # an upload of a large file
 ATTEMPTS = 4
-MAX_WAIT = 120.0  # the longest Retry-After waited out, as the REST clients' (client.py)
 
 
 class BlobError(RuntimeError):

@@ -30,7 +30,7 @@ from .errors import (
     header_safe,
     scopes_hint,
 )
-from .pacing import Pace
+from .pacing import MAX_WAIT, Pace
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class AzureDevOpsClient:
         timeout: float | None = None,
         attempts: int = 6,
         max_delay: float = 30.0,
-        max_wait: float = 120.0,
+        max_wait: float = MAX_WAIT,
         sleep: Callable[[float], None] = time.sleep,
         on_wait: Callable[[str], None] = lambda message: None,
     ) -> None:

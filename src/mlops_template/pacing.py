@@ -20,6 +20,8 @@ from .errors import TooLongThrottledError
 
 # Waits longer than this are announced (``on_wait``), never silent.
 ANNOUNCE_AFTER = 5.0
+# The longest wait a service may ask for (``Retry-After``) that a client waits out.
+MAX_WAIT = 120.0
 
 
 class Pace:
