@@ -54,6 +54,7 @@ COMMON_FILES = {
     "secrets.example.json",
     "src/{module}/__init__.py",
     "src/{module}/azureml_config.py",
+    "src/{module}/command_line.py",
     "src/{module}/azureml_workspace.py",
     "src/{module}/data_ingestion/__init__.py",
     "src/{module}/data_ingestion/credentials.py",

@@ -26,6 +26,7 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 
 from .. import settings
+from ..command_line import add_debug_option
 
 # The lock behind each generated conda file, and the conda environment's name.
 CONDA_FILES = {
@@ -134,11 +135,7 @@ def parse_write_or_check(
     action.add_argument("--write", action="store_true", help="regenerate the file(s)")
     action.add_argument("--check", action="store_true", help="exit 1 if one is stale")
     if debug:
-        parser.add_argument(
-            "--debug",
-            action="store_true",
-            help="show the full traceback of an error instead of its one-line message",
-        )
+        add_debug_option(parser)
     return parser.parse_args(argv)
 
 

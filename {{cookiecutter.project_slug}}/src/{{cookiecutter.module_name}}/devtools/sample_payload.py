@@ -22,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..command_line import DEBUG_HINT
 from ..data_ingestion import DataIngestor
 from ..data_ingestion.errors import DataIngestionError
 from ..model_building.train import TrainingError, prepare, training_source
@@ -81,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             raise
         # The data cannot be read or used: its message says what to do.
-        print(f"error: {error}\n(--debug shows the traceback)", file=sys.stderr)
+        print(f"error: {error}\n{DEBUG_HINT}", file=sys.stderr)
         return 1
     if stale:
         print(

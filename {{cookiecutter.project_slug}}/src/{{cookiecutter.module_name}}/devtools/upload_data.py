@@ -21,12 +21,11 @@ from pathlib import Path
 from azure.core.exceptions import AzureError, ResourceExistsError
 
 from .. import settings
+from ..command_line import DEBUG_HINT, add_debug_option
 from ..data_ingestion import resolve_storage_config
 from ..data_ingestion.errors import DataIngestionError
 from ..data_ingestion.ingestor import blob_service_client, bounded_client_options
 from ..data_ingestion.sources import BLOB_PREFIX
-
-DEBUG_HINT = "(--debug shows the traceback)\n"
 
 
 def upload(path: Path, blob: str) -> str:
@@ -55,11 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--blob", help="the blob name (default: the file's name, such as churn.csv)"
     )
-    parser.add_argument(
-        "--debug",
-        action="store_true",
-        help="show the full traceback of an error instead of its one-line message",
-    )
+    add_debug_option(parser)
     args = parser.parse_args(argv)
     if not args.file.is_file():
         parser.exit(1, f"error: {args.file} is not a file; give the file to upload\n")
@@ -69,13 +64,13 @@ def main(argv: list[str] | None = None) -> int:
     except DataIngestionError as error:
         if args.debug:
             raise
-        parser.exit(1, f"error: {error}\n{DEBUG_HINT}")
+        parser.exit(1, f"error: {error}\n{DEBUG_HINT}\n")
     except AzureError as error:
         if args.debug:
             raise
         first = next(iter(str(error).strip().splitlines()), type(error).__name__)
         parser.exit(
-            1, f"error: cannot upload {args.file} as {blob!r}: {first}\n{DEBUG_HINT}"
+            1, f"error: cannot upload {args.file} as {blob!r}: {first}\n{DEBUG_HINT}\n"
         )
     print(f"uploaded {args.file} to {where} as {blob!r}")
     print(f'read it with TRAINING_DATA = "{BLOB_PREFIX}{blob}" in settings.py')

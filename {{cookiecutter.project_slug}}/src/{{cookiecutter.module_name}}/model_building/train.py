@@ -56,6 +56,7 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardSc
 
 from .. import settings
 from ..azureml_config import PROJECT_DIR, quiet_azure_logging
+from ..command_line import DEBUG_HINT, add_debug_option
 from ..data_ingestion import DataIngestor
 from ..data_ingestion.credentials import SecretsSource
 from ..data_ingestion.errors import DataIngestionError
@@ -605,11 +606,7 @@ def main(argv: list[str] | None = None) -> int:
         help="submit this training as an Azure ML job on this compute cluster "
         f"(for example {settings.TRAINING_COMPUTE_NAME}) instead of training here",
     )
-    parser.add_argument(
-        "--debug",
-        action="store_true",
-        help="show the full traceback of an error instead of its one-line message",
-    )
+    add_debug_option(parser)
     parser.add_argument(
         "--wait",
         action="store_true",
@@ -639,7 +636,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             raise
         # A problem with the data or the settings: its message says what to do.
-        print(f"error: {error}\n(--debug shows the traceback)", file=sys.stderr)
+        print(f"error: {error}\n{DEBUG_HINT}", file=sys.stderr)
         return 1
     print(_summary(metrics, args.output))
     return 0
